@@ -1,0 +1,57 @@
+"""The events the adhesion service writes to its outbox, with the data consumers need
+(no consumer reads this service's tables)."""
+from sqlalchemy.orm import Session
+
+from services.adhesion import domain
+from services.adhesion.models import Adhesion, Cooperative, Department, OutboxEvent
+from services.adhesion.views import computed, cooperative_data, department_data, vars_of
+from shared import outbox
+
+
+def _common(session: Session, adhesion: Adhesion, cooperative: Cooperative) -> dict:
+    return {
+        "cooperative": cooperative_data(cooperative),
+        "department": department_data(session.get(Department, cooperative.department)),
+        "year": adhesion.year,
+        "revision": adhesion.revision,
+    }
+
+
+def _money(amounts) -> dict:
+    return {**{k: str(v) for k, v in vars_of(amounts).items()}, "total": str(amounts.total)}
+
+
+def submitted(session: Session, adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> None:
+    totals, amounts = computed(adhesion, rates)
+    outbox.record(session, OutboxEvent, "adhesion.submitted", {
+        **_common(session, adhesion, cooperative),
+        "amount_due": str(amounts.total),
+        "amounts": _money(amounts),
+        "totals": vars_of(totals),
+        "insurance": adhesion.insurance,
+        "payment": {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other},
+        "late": adhesion.late,
+    })
+
+
+def correction_requested(session: Session, adhesion: Adhesion, cooperative: Cooperative) -> None:
+    outbox.record(session, OutboxEvent, "adhesion.correction_requested", {
+        **_common(session, adhesion, cooperative),
+        "message": adhesion.correction_message,
+    })
+
+
+def validated(session: Session, adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> None:
+    totals, amounts = computed(adhesion, rates)
+    outbox.record(session, OutboxEvent, "adhesion.validated", {
+        **_common(session, adhesion, cooperative),
+        "registration_code": adhesion.registration_code,
+        "version": adhesion.validation_count,
+        "validated_at": adhesion.validated_at.isoformat(),
+        "totals": vars_of(totals),
+        "amounts": _money(amounts),
+        "amount_paid": str(adhesion.amount_paid),
+        "insurance": adhesion.insurance,
+        "goods_value": str(adhesion.goods_value),
+        "instruments_value": str(adhesion.instruments_value),
+    })

@@ -1,0 +1,165 @@
+"""marshmallow schemas of the adhesion service: the one definition of its input
+validation, its output shape and its OpenAPI document."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.adhesion.domain import CHANGE_FORM_STATES, NUMBER_RE, STATUSES
+from shared.fields import Count, Money, StrictBoolean, StrictSchema
+
+
+class LoginIn(StrictSchema):
+    login = fields.String(required=True, validate=validate.Length(1, 100))
+    password = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class LoginOut(Schema):
+    token = fields.String()
+    role = fields.String()
+    cooperative = fields.String(allow_none=True)
+    department = fields.String()
+
+
+class CooperativeIn(StrictSchema):
+    number = fields.String(
+        required=True,
+        validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."),
+    )
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    town = fields.String(required=True, validate=validate.Length(1, 100))
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
+
+
+class CooperativeOut(Schema):
+    number = fields.String()
+    name = fields.String()
+    town = fields.String()
+    email = fields.String()
+    department = fields.String()
+
+
+class CooperativeList(Schema):
+    items = fields.List(fields.Nested(CooperativeOut))
+
+
+class RatesSchema(StrictSchema):
+    department = fields.String(dump_only=True)
+    year = fields.String(dump_only=True)
+    fee_per_student = Money(places=5, maximum="1000", required=True)
+    fee_per_adult = Money(places=5, maximum="1000", required=True)
+    fee_per_cooperative = Money(places=5, maximum="100000", required=True)
+    insurance_per_cooperator = Money(places=5, maximum="1000", required=True)
+    goods_threshold = Money(places=5, maximum="1000000", required=True)
+    goods_rate = Money(places=5, maximum="1", required=True)
+    instruments_threshold = Money(places=5, maximum="1000000", required=True)
+    instruments_rate = Money(places=5, maximum="1", required=True)
+    renewal_opens = fields.Date(required=True)
+    renewal_closes = fields.Date(required=True)
+
+    @validates_schema
+    def window_in_order(self, data, **kwargs):
+        if data["renewal_opens"] > data["renewal_closes"]:
+            raise ValidationError("La fermeture doit suivre l'ouverture.", "renewal_closes")
+
+
+class ClassRowSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    teachers = fields.String(load_default="", validate=validate.Length(max=500))
+    teacher_count = Count(required=True)
+    student_count = Count(required=True)
+    total = fields.Integer(dump_only=True)
+
+
+class PaymentChoiceSchema(StrictSchema):
+    transfer = StrictBoolean(load_default=False)
+    cheque = StrictBoolean(load_default=False)
+    other = StrictBoolean(load_default=False)
+
+
+class AdhesionIn(StrictSchema):
+    classes = fields.List(fields.Nested(ClassRowSchema), required=True, validate=validate.Length(max=200))
+    insurance = StrictBoolean(required=True)
+    goods_value = Money(load_default="0.00")
+    instruments_value = Money(load_default="0.00")
+    payment = fields.Nested(PaymentChoiceSchema, load_default=lambda: {"transfer": False, "cheque": False, "other": False})
+
+    @validates_schema
+    def class_names_unique(self, data, **kwargs):
+        seen = set()
+        for index, row in enumerate(data.get("classes", [])):
+            key = row["name"].strip().casefold()
+            if key in seen:
+                raise ValidationError(
+                    {str(index): {"name": [f"Le nom de classe « {row['name']} » est déjà utilisé."]}}, "classes"
+                )
+            seen.add(key)
+
+
+class TotalsSchema(Schema):
+    teachers = fields.Integer()
+    students = fields.Integer()
+    cooperators = fields.Integer()
+
+
+class AmountsSchema(Schema):
+    membership = Money()
+    insurance = Money()
+    goods = Money()
+    instruments = Money()
+    total = Money(maximum="100000000")
+
+
+class ChecklistSchema(Schema):
+    payment_received = fields.Boolean()
+    payment_status = fields.String()
+    amount_due = Money(maximum="100000000")
+    amount_paid = Money(maximum="100000000")
+    payment_methods = fields.List(fields.String())
+    engagement_signed = fields.Boolean()
+    change_form = fields.String()
+
+
+class AdhesionOut(Schema):
+    cooperative = fields.Nested(CooperativeOut)
+    year = fields.String()
+    classes = fields.List(fields.Nested(ClassRowSchema))
+    insurance = fields.Boolean()
+    goods_value = Money()
+    instruments_value = Money()
+    payment = fields.Nested(PaymentChoiceSchema)
+    totals = fields.Nested(TotalsSchema)
+    amounts = fields.Nested(AmountsSchema)
+    status = fields.String()
+    late = fields.Boolean()
+    checklist = fields.Nested(ChecklistSchema)
+    registration_code = fields.String(allow_none=True)
+    correction_message = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    validated_at = fields.DateTime(allow_none=True)
+    version = fields.Integer()
+
+
+class AdhesionList(Schema):
+    items = fields.List(fields.Nested(AdhesionOut))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class AdhesionFilter(StrictSchema):
+    year = fields.String(validate=validate.Regexp(r"^\d{4}-\d{4}$", error="Année au format 2025-2026."))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    late = fields.Boolean()
+    unpaid = fields.Boolean()
+
+
+class CorrectionIn(StrictSchema):
+    message = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class ChecklistIn(StrictSchema):
+    engagement_signed = StrictBoolean()
+    change_form = fields.String(validate=validate.OneOf(CHANGE_FORM_STATES))
+
+
+class ValidateIn(StrictSchema):
+    registration_code = fields.String(
+        validate=validate.Regexp(r"^\d{2}/\d{4} A$", error="Code au format 26/0001 A.")
+    )

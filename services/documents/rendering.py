@@ -1,0 +1,130 @@
+"""PDF rendering of the attestation d'adhésion and the certificat d'assurance.
+
+Pure functions: plain data in, PDF bytes out (no Flask, database or broker).
+"""
+import base64
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import qrcode
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from qrcode.constants import ERROR_CORRECT_M
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+from shared.money import format_eur, to_cents
+
+ASSOCIATION_SUFFIX = "Office Central de la Coopération à l'École"
+
+# Written out rather than taken from the locale: worker images rarely have fr_FR.
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet",
+    "août", "septembre", "octobre", "novembre", "décembre",
+)
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,  # cooperative names are typed by schools
+    undefined=StrictUndefined,  # a missing field fails loudly instead of printing blank
+)
+# Compiled once at import: hundreds of documents are rendered each September.
+_TEMPLATES = {
+    "attestation": _env.get_template("attestation.html"),
+    "certificate": _env.get_template("certificate.html"),
+}
+
+# The markup only ever embeds a data: URI; refuse every file and network read.
+_POLICY = ResourceAccessPolicy.server(None, allow_remote=False, max_render_seconds=30)
+
+_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+def french_date(day: date) -> str:
+    """``28 novembre 2026``; the first of the month is written ``1er``."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+
+
+def insurance_period(year: str) -> str:
+    """``2025-2026`` -> ``du 1er septembre 2025 au 31 août 2026``."""
+    first, second = _split_year(year)
+    return f"du 1er septembre {first} au 31 août {second}"
+
+
+def cooperative_label(name: str) -> str:
+    """Most names already begin with « Coopérative Scolaire »; never print it twice."""
+    if name.casefold().startswith(("coopérative scolaire", "cooperative scolaire")):
+        return name
+    return f"Coopérative Scolaire {name}"
+
+
+def _split_year(year: str) -> tuple[int, int]:
+    match = _YEAR.match(year)
+    if not match or int(match[2]) != int(match[1]) + 1:
+        raise ValueError(f"school year must look like 2025-2026, got {year!r}")
+    return int(match[1]), int(match[2])
+
+
+def qr_data_uri(text: str) -> str:
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=4, border=2)
+    qr.add_data(text)
+    qr.make(fit=True)
+    buffer = io.BytesIO()
+    qr.make_image().save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _context(doc: dict, title: str) -> dict:
+    first, second = _split_year(doc["year"])
+    # to_cents, not Decimal(): it refuses floats, which have no place in money.
+    amounts = {key: to_cents(doc["amounts"][key]) for key in
+               ("membership", "insurance", "goods", "instruments", "total")}
+    insurance_total = amounts["insurance"] + amounts["goods"] + amounts["instruments"]
+    version = int(doc.get("version", 1))
+    return {
+        "title": title,
+        "document_number": doc["document_number"],
+        "verify_url": doc["verify_url"],
+        "qr": qr_data_uri(doc["verify_url"]),
+        "department": {
+            "name": doc["department"]["name"],
+            "insurer": doc["department"].get("insurer", ""),
+            "insurer_contract": doc["department"].get("insurer_contract") or "",
+        },
+        "occe": f"OCCE {doc['department']['code']}",
+        "coop": doc["cooperative"],
+        "coop_label": cooperative_label(doc["cooperative"]["name"]),
+        "year": doc["year"],
+        # The guide writes the year with spaced hyphen in running text.
+        "year_spaced": f"{first} - {second}",
+        "period": insurance_period(doc["year"]),
+        "registration_code": doc["registration_code"],
+        "totals": doc["totals"],
+        "amounts": {**{k: format_eur(v) for k, v in amounts.items()},
+                    "insurance_total": format_eur(insurance_total)},
+        "goods_value": format_eur(to_cents(doc.get("goods_value", 0))),
+        "instruments_value": format_eur(to_cents(doc.get("instruments_value", 0))),
+        "version": version,
+        "issued_on": french_date(doc["issued_on"]),
+    }
+
+
+def _render(kind: str, context: dict) -> bytes:
+    html = _TEMPLATES[kind].render(context)
+    out = io.BytesIO()
+    status = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=_POLICY)
+    if status.err:
+        raise RuntimeError(f"xhtml2pdf could not render the {kind}: {status.err} error(s)")
+    return out.getvalue()
+
+
+def render_attestation(doc: dict) -> bytes:
+    """PDF of the attestation d'adhésion."""
+    return _render("attestation", _context(doc, "Attestation d'adhésion"))
+
+
+def render_certificate(doc: dict) -> bytes:
+    """PDF of the certificat d'assurance."""
+    return _render("certificate", _context(doc, "Certificat d'assurance"))

@@ -1,0 +1,100 @@
+"""Composing the French emails of the notify service: pure, no network, no database."""
+import email.utils
+from email.message import EmailMessage
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from shared.money import format_eur
+
+# kind -> (subject template, context keys the templates cannot do without)
+KINDS = {
+    "submission_ack": ("Retkoop – Adhésion {year} : saisie reçue", ("amount_due",)),
+    "correction_requested": ("Retkoop – Adhésion {year} : correction demandée", ("message",)),
+    # No « – {year} » suffix: Python 3.11 folds that subject between two encoded words
+    # and the space before the dash is lost on decoding (CPython gh-144156).
+    "validation_confirmation": (
+        "Votre adhésion et votre assurance sont validées",
+        ("registration_code", "amount_paid"),
+    ),
+    "renewal_reminder": ("Retkoop – Renouvelez votre adhésion {year}", ()),
+}
+COMMON_KEYS = ("cooperative", "department", "year")
+# the guide's three payment questions, as an answer reads back
+PAYMENT_MEANS = {
+    "transfer": "par la collecte et/ou par virement",
+    "cheque": "par chèque",
+    "other": "par un autre moyen (mairie et/ou sou des écoles)",
+}
+
+
+def _nl2br(text: str) -> Markup:
+    """Escape first, then keep the author's line breaks visible in HTML."""
+    return Markup("<br>\n").join(escape(line) for line in str(text).splitlines())
+
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    # .html escaped, .txt left as typed: plain text has nothing to inject into
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_env.filters["eur"] = format_eur
+_env.filters["nl2br"] = _nl2br
+
+
+def compose(
+    kind: str,
+    to: str,
+    context: dict,
+    message_id: str,
+    mail_from: str,
+    attachments: list[tuple[str, bytes]] = (),
+) -> EmailMessage:
+    """One ready-to-send message: text + HTML alternatives, then the PDFs attached."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind: {kind!r}")
+    subject_template, required = KINDS[kind]
+    missing = [key for key in COMMON_KEYS + required if context.get(key) is None]
+    if missing:
+        raise ValueError(f"{kind}: missing context {', '.join(missing)}")
+    if not (message_id.startswith("<") and message_id.endswith(">") and "@" in message_id):
+        raise ValueError(f"Message-ID must look like <id@domain>: {message_id!r}")
+
+    year = str(context["year"])
+    subject = subject_template.format(year=year)
+    payment = context.get("payment") or {}
+    values = {
+        "payment": None,
+        "insurance": False,
+        "public_base_url": None,
+        **context,
+        "subject": subject,
+        "occe": f"OCCE {context['department']['code']}",
+        "payment_means": [label for key, label in PAYMENT_MEANS.items() if payment.get(key)],
+        # the guide writes the year with spaced dash in sentences: « 2025 - 2026 »
+        "year_text": year.replace("-", " - "),
+    }
+    values["public_base_url"] = (values["public_base_url"] or "").rstrip("/") or None
+    text = _env.get_template(f"{kind}.txt").render(values)
+    html = _env.get_template(f"{kind}.html").render(values)
+
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = mail_from
+    message["To"] = to
+    message["Date"] = email.utils.formatdate(localtime=True)
+    message["Message-ID"] = message_id
+    # RFC 3834: stops out-of-office robots from answering an automatic mail
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Retkoop-Kind"] = kind
+    # quoted-printable keeps the wire 7-bit: short French lines would otherwise go out as 8bit
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    for filename, data in attachments:
+        message.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+    return message

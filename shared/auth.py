@@ -1,0 +1,112 @@
+"""Signed, expiring bearer tokens and password hashing shared by every service.
+
+Tokens are verified locally by each service (no call to the adhesion service):
+they carry the role, the cooperative of a school and the department.
+"""
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from shared.errors import ApiError
+
+TOKEN_MAX_AGE = 12 * 3600
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+@dataclass(frozen=True)
+class Principal:
+    login: str
+    role: str  # "school" | "staff"
+    department: str
+    cooperative: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == "staff"
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, **_SCRYPT)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def burn_password_time(password: str) -> None:
+    """Same cost as a real check, so an unknown login is not told apart by timing."""
+    hashlib.scrypt(password.encode(), salt=b"0" * 16, dklen=32, **_SCRYPT)
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="retkoop-auth")
+
+
+def issue_token(secret_key: str, principal: Principal) -> str:
+    return _serializer(secret_key).dumps(
+        {"l": principal.login, "r": principal.role, "d": principal.department, "c": principal.cooperative}
+    )
+
+
+def read_token(secret_key: str, token: str) -> Principal:
+    try:
+        data = _serializer(secret_key).loads(token, max_age=TOKEN_MAX_AGE)
+    except SignatureExpired:
+        raise ApiError(401, "Session expirée : reconnectez-vous.")
+    except BadSignature:
+        raise ApiError(401, "Jeton d'authentification invalide.")
+    return Principal(login=data["l"], role=data["r"], department=data["d"], cooperative=data["c"])
+
+
+def current_principal() -> Principal:
+    principal = g.get("principal")
+    if principal is None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "Authentification requise.")
+        principal = read_token(current_app.config["SECRET_KEY"], token.strip())
+        g.principal = principal
+    return principal
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        current_principal()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_principal().is_staff:
+            raise ApiError(403, "Réservé au personnel de l'OCCE.")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def ensure_access(principal: Principal, cooperative: str, department: str) -> None:
+    """A school sees only its own cooperative; staff only their department."""
+    if principal.is_staff:
+        if principal.department != department:
+            raise ApiError(403, "Cette coopérative relève d'un autre département.")
+    elif principal.cooperative != cooperative:
+        raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")

@@ -1,0 +1,82 @@
+"""Run configuration from the environment (SPEC §5): one place, read once per process."""
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = ("adhesion", "payment", "documents", "notify")
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    data_dir: Path
+    database_url: str | None
+    broker_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    mail_from: str
+    admin_login: str
+    admin_password: str | None
+    public_base_url: str
+    secret_key: str
+    outbox_sweep_seconds: float
+    broker_visibility_timeout: int
+
+    def database_url_for(self, service: str) -> str:
+        """Each service its own store: a SQLite file, or its own schema in PostgreSQL."""
+        specific = os.environ.get(f"{service.upper()}_DATABASE_URL")
+        if specific:
+            return specific
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / f'{service}.db'}"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def persistent_secret(data_dir: Path, name: str) -> str:
+    """A random secret made once and kept in DATA_DIR, so every process of the run shares it."""
+    path = data_dir / name
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_urlsafe(32))
+        try:
+            os.link(tmp, path)  # first writer wins; others read its value
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def load() -> Settings:
+    env = os.environ
+    data_dir = Path(env.get("DATA_DIR", "./var")).resolve()
+    port = int(env.get("PORT", "8000"))
+    smtp_host = env.get("SMTP_HOST") or "127.0.0.1"
+    smtp_port = int(env.get("SMTP_PORT") or (env.get("SMTP_SINK_PORT") or 8025))
+    return Settings(
+        port=port,
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or None,
+        broker_url=env.get("BROKER_URL") or f"sqla+sqlite:///{data_dir / 'broker.db'}",
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        smtp_user=env.get("SMTP_USER") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_starttls=_flag(env.get("SMTP_STARTTLS")),
+        mail_from=env.get("MAIL_FROM") or "Retkoop OCCE <retkoop@occe.local>",
+        admin_login=env.get("ADMIN_LOGIN") or "admin",
+        admin_password=env.get("ADMIN_PASSWORD") or None,
+        public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        secret_key=env.get("SECRET_KEY") or persistent_secret(data_dir, "secret_key"),
+        outbox_sweep_seconds=float(env.get("OUTBOX_SWEEP_SECONDS", "5")),
+        broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "300")),
+    )

@@ -1,0 +1,79 @@
+"""One JSON error shape for every service: ``{"error", "message", "fields"}``."""
+from flask import jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+SLUGS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+MESSAGES = {
+    400: "Requête invalide.",
+    401: "Authentification requise.",
+    403: "Accès refusé.",
+    404: "Introuvable.",
+    405: "Méthode non autorisée.",
+    409: "Opération impossible dans l'état actuel.",
+    413: "Le contenu envoyé dépasse 256 Ko.",
+    415: "Le contenu doit être en JSON.",
+    422: "Certaines valeurs sont invalides.",
+    429: "Trop de tentatives : réessayez dans quelques minutes.",
+    500: "Erreur interne.",
+    503: "Service indisponible.",
+}
+
+
+class ApiError(HTTPException):
+    """Raised by views: ``raise ApiError(409, "…", unmet=[…])`` adds extra keys to the body."""
+
+    def __init__(self, code: int, message: str | None = None, fields: dict | None = None, **extra):
+        super().__init__(description=message)
+        self.code = code
+        self.data = {"message": message or MESSAGES.get(code, ""), "errors": fields or {}, "extra": extra}
+
+
+def error_body(code: int, message: str | None = None, fields: dict | None = None, **extra) -> dict:
+    body = {"error": SLUGS.get(code, "error"), "message": message or MESSAGES.get(code, ""), "fields": fields or {}}
+    body.update(extra)
+    return body
+
+
+def _fields_from(errors) -> dict:
+    """webargs nests messages by location; the body's fields are what callers need."""
+    if isinstance(errors, dict) and set(errors) <= {"json", "query", "path", "form", "headers", "view_args"}:
+        merged = {}
+        for location_errors in errors.values():
+            if isinstance(location_errors, dict):
+                merged.update(location_errors)
+            else:
+                merged["_schema"] = location_errors
+        return merged
+    return errors or {}
+
+
+class ServiceApi(Api):
+    def handle_http_exception(self, error):
+        if not isinstance(error, HTTPException):
+            error = InternalServerError()
+        code = error.code or 500
+        data = getattr(error, "data", None) or {}
+        fields = _fields_from(data.get("errors", data.get("messages")))
+        message = data.get("message")
+        if not message:
+            message = MESSAGES.get(code, error.name)
+        response = jsonify(error_body(code, message, fields, **data.get("extra", {})))
+        response.status_code = code
+        for name, value in (data.get("headers") or {}).items():
+            response.headers[name] = value
+        return response

@@ -1,0 +1,34 @@
+"""Exact money: Decimal everywhere, each line rounded half-up to the cent once."""
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """Round one money line half-up to the cent (1.005 -> 1.01)."""
+    if isinstance(value, float):
+        raise TypeError("money is never a float")
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_eur(value: Decimal) -> str:
+    """French display of an amount: ``1 157,11 €``, ``0,00 €``, ``-3,50 €``."""
+    cents = to_cents(value)
+    sign = "-" if cents < 0 else ""
+    units, fraction = f"{abs(cents):.2f}".split(".")
+    groups = []
+    while units:
+        groups.insert(0, units[-3:])
+        units = units[:-3]
+    return f"{sign}{' '.join(groups)},{fraction} €"
+
+
+def format_count_fee(value: Decimal) -> str:
+    """A rate as shown beside a count (``2,26 €``), keeping significant decimals."""
+    text = format(Decimal(value).normalize(), "f")
+    if "." not in text:
+        text += ".00"
+    units, fraction = text.split(".")
+    if len(fraction) < 2:
+        fraction = fraction.ljust(2, "0")
+    return f"{units},{fraction} €"

@@ -1,0 +1,77 @@
+"""The common inside of every service's Flask app: settings, database, Celery, outbox
+relay, JSON errors, OpenAPI, health."""
+from dataclasses import dataclass
+
+from celery import Celery
+from flask import Flask, current_app, jsonify
+
+from shared.config import Settings, load
+from shared.db import Database
+from shared.errors import ServiceApi
+from shared.outbox import Relay
+
+MAX_BODY = 256 * 1024
+
+
+@dataclass
+class ServiceContext:
+    name: str
+    settings: Settings
+    database: Database
+    celery: Celery
+    relay: Relay | None
+
+
+def create_service_app(name: str, outbox_model=None, settings: Settings | None = None) -> tuple[Flask, ServiceApi]:
+    from shared.celery_app import celery_init_app
+
+    settings = settings or load()
+    app = Flask(f"services.{name}")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        API_TITLE=f"Retkoop {name}",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=f"/api/{name}",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    database = Database(name, settings.database_url_for(name))
+    database.migrate()
+    celery = celery_init_app(app, name, settings)
+    relay = Relay(database, outbox_model, celery, settings.outbox_sweep_seconds) if outbox_model else None
+    app.extensions["service"] = ServiceContext(name, settings, database, celery, relay)
+    api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}})
+
+    @app.get(f"/api/{name}/health")
+    def health():
+        broker_ok = broker_reachable(celery)
+        db_ok = database.ping()
+        status = 200 if broker_ok and db_ok else 503
+        body = {"status": "ok" if status == 200 else "unavailable", "database": db_ok, "broker": broker_ok}
+        return jsonify(body), status
+
+    return app, api
+
+
+def service() -> ServiceContext:
+    return current_app.extensions["service"]
+
+
+def broker_reachable(celery: Celery) -> bool:
+    try:
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:  # any failure to reach the broker is "down"
+        return False
+
+
+def after_commit_publish() -> None:
+    """Publish the events this request wrote, right after its commit."""
+    relay = service().relay
+    if relay is not None:
+        relay.poke()
