@@ -63,7 +63,11 @@ class Money(fields.Decimal):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return str(Decimal(value).quantize(Decimal(1).scaleb(-self.max_places)))
+        text = str(Decimal(value).quantize(Decimal(1).scaleb(-self.max_places)))
+        if self.max_places > 2:  # a rate reads "2.26" or "0.00688", not "2.26000"
+            units, _, fraction = text.partition(".")
+            text = f"{units}.{fraction.rstrip('0').ljust(2, '0')}"
+        return text
 
 
 class Count(fields.Integer):

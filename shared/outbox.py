@@ -53,6 +53,7 @@ class Relay:
         self.sweep_seconds = sweep_seconds
         self.batch = batch
         self._wake = threading.Event()
+        self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -103,6 +104,8 @@ class Relay:
         self._wake.set()
 
     def start(self) -> None:
+        if self._stopped.is_set():
+            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -110,10 +113,18 @@ class Relay:
                 )
                 self._thread.start()
 
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
     def _run(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             self._wake.wait(self.sweep_seconds)
             self._wake.clear()
+            if self._stopped.is_set():
+                return
             try:
                 self.publish_pending()
             except Exception:  # a database hiccup must not kill the relay thread

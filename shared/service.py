@@ -43,6 +43,10 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
     celery = celery_init_app(app, name, settings)
     relay = Relay(database, outbox_model, celery, settings.outbox_sweep_seconds) if outbox_model else None
     app.extensions["service"] = ServiceContext(name, settings, database, celery, relay)
+    if relay is not None:
+        # The sweep runs in every process that serves requests: it publishes what a
+        # crash or a broker outage left pending.
+        app.before_request(relay.start)
     api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
 
@@ -75,3 +79,11 @@ def after_commit_publish() -> None:
     relay = service().relay
     if relay is not None:
         relay.poke()
+
+
+def shutdown(app: Flask) -> None:
+    """Stop the relay and close the connections of an app (tests, graceful exit)."""
+    context = app.extensions["service"]
+    if context.relay is not None:
+        context.relay.stop()
+    context.database.dispose()

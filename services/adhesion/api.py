@@ -72,9 +72,9 @@ def rate_card(session: Session, department: str, year: str) -> RateCard:
 
 
 @blp.post("/cooperatives")
+@staff_required
 @blp.arguments(CooperativeIn)
 @blp.response(201, CooperativeOut)
-@staff_required
 def create_cooperative(data):
     principal = current_principal()
     try:
@@ -97,8 +97,8 @@ def create_cooperative(data):
 
 
 @blp.get("/cooperatives")
-@blp.response(200, CooperativeList)
 @staff_required
+@blp.response(200, CooperativeList)
 def list_cooperatives():
     with service().database.session() as session:
         rows = session.scalars(
@@ -108,8 +108,8 @@ def list_cooperatives():
 
 
 @blp.get("/cooperatives/<number>")
-@blp.response(200, CooperativeOut)
 @login_required
+@blp.response(200, CooperativeOut)
 def get_cooperative(number):
     checked_path(number=number)
     with service().database.session() as session:
@@ -120,8 +120,8 @@ def get_cooperative(number):
 
 
 @blp.get("/rates/<year>")
-@blp.response(200, RatesSchema)
 @login_required
+@blp.response(200, RatesSchema)
 def get_rates(year):
     checked_path(year=year)
     with service().database.session() as session:
@@ -130,9 +130,9 @@ def get_rates(year):
 
 
 @blp.put("/rates/<year>")
+@staff_required
 @blp.arguments(RatesSchema)
 @blp.response(200, RatesSchema)
-@staff_required
 def put_rates(data, year):
     checked_path(year=year)
     department = current_principal().department
@@ -150,9 +150,9 @@ def put_rates(data, year):
 
 
 @blp.get("/adhesions")
+@staff_required
 @blp.arguments(AdhesionFilter, location="query")
 @blp.response(200, AdhesionList)
-@staff_required
 def list_adhesions(filters):
     department = current_principal().department
     with service().database.session() as session:
@@ -177,8 +177,8 @@ def list_adhesions(filters):
 
 
 @blp.get("/adhesions/<number>/<year>")
-@blp.response(200, AdhesionOut)
 @login_required
+@blp.response(200, AdhesionOut)
 def get_adhesion(number, year):
     checked_path(number, year)
     with service().database.session() as session:
@@ -191,9 +191,9 @@ def get_adhesion(number, year):
 
 
 @blp.put("/adhesions/<number>/<year>")
+@login_required
 @blp.arguments(AdhesionIn)
 @blp.response(200, AdhesionOut)
-@login_required
 def put_adhesion(data, number, year):
     checked_path(number, year)
     with service().database.session() as session:
@@ -229,8 +229,8 @@ def put_adhesion(data, number, year):
 
 
 @blp.post("/adhesions/<number>/<year>/submit")
-@blp.response(200, AdhesionOut)
 @login_required
+@blp.response(200, AdhesionOut)
 def submit(number, year):
     checked_path(number, year)
     principal = current_principal()
@@ -264,9 +264,9 @@ def submit(number, year):
 
 
 @blp.post("/adhesions/<number>/<year>/request-correction")
+@staff_required
 @blp.arguments(CorrectionIn)
 @blp.response(200, AdhesionOut)
-@staff_required
 def request_correction(data, number, year):
     checked_path(number, year)
     with service().database.session() as session:
@@ -283,9 +283,9 @@ def request_correction(data, number, year):
 
 
 @blp.patch("/adhesions/<number>/<year>/checklist")
+@staff_required
 @blp.arguments(ChecklistIn)
 @blp.response(200, AdhesionOut)
-@staff_required
 def update_checklist(data, number, year):
     checked_path(number, year)
     if not data:
@@ -299,9 +299,9 @@ def update_checklist(data, number, year):
 
 
 @blp.post("/adhesions/<number>/<year>/validate")
+@staff_required
 @blp.arguments(ValidateIn)
 @blp.response(200, AdhesionOut)
-@staff_required
 def validate(data, number, year):
     checked_path(number, year)
     try:
@@ -338,8 +338,8 @@ def validate(data, number, year):
 
 
 @blp.post("/adhesions/<number>/<year>/reopen")
-@blp.response(200, AdhesionOut)
 @staff_required
+@blp.response(200, AdhesionOut)
 def reopen(number, year):
     checked_path(number, year)
     with service().database.session() as session:

@@ -1,0 +1,42 @@
+"""One base URL for every service (SPEC §4): a WSGI dispatcher by path prefix, the
+embedded counterpart of deploy/nginx.conf. Paths are passed on unchanged."""
+from werkzeug.wrappers import Response
+
+ROUTES = (
+    ("/api/auth/", "adhesion"),
+    ("/api/adhesion/", "adhesion"),
+    ("/api/payment/", "payment"),
+    ("/api/documents/", "documents"),
+    ("/verify/", "documents"),
+    ("/api/notify/", "notify"),
+)
+DEFAULT = "adhesion"  # the web pages
+
+
+class Gateway:
+    def __init__(self, apps: dict):
+        self.apps = apps
+
+    def app_for(self, path: str):
+        for prefix, name in ROUTES:
+            if path.startswith(prefix) or path == prefix.rstrip("/"):
+                return self.apps[name]
+        return self.apps[DEFAULT]
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/") and not any(path.startswith(p) for p, _ in ROUTES):
+            response = Response('{"error":"not_found","message":"Introuvable.","fields":{}}', 404,
+                                content_type="application/json")
+            return response(environ, start_response)
+        return self.app_for(path)(environ, start_response)
+
+
+def create_gateway(settings=None) -> Gateway:
+    from services.adhesion.app import create_app as adhesion
+    from services.documents.app import create_app as documents
+    from services.notify.app import create_app as notify
+    from services.payment.app import create_app as payment
+
+    factories = {"adhesion": adhesion, "payment": payment, "documents": documents, "notify": notify}
+    return Gateway({name: factory(settings) for name, factory in factories.items()})

@@ -1,0 +1,85 @@
+"""`make run`: the whole system in the foreground on the embedded defaults.
+
+Starts the web server (every service behind one address), one Celery worker per service
+queue as real processes, and a local SMTP sink when SMTP_HOST is unset. Ctrl-C or
+SIGTERM stops every process it started.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shared.config import SERVICES, load
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_CONCURRENCY = {"documents": 2}  # PDF rendering is the CPU-bound step
+
+
+def prepare(settings) -> None:
+    """Migrate every store and seed the first start once, before the processes race for it."""
+    from deploy.gateway import create_gateway
+
+    create_gateway(settings)
+
+
+def commands(settings) -> dict[str, list[str]]:
+    python = sys.executable
+    procs = {}
+    if not os.environ.get("SMTP_HOST"):
+        procs["mail-sink"] = [python, "-m", "shared.smtp_sink"]
+    for service in SERVICES:
+        extra = ["--max-tasks-per-child", "200"] if service == "documents" else []
+        procs[f"worker-{service}"] = [
+            python, "-m", "celery", "-A", f"services.{service}.worker", "worker", "-Q", service,
+            "-c", str(WORKER_CONCURRENCY.get(service, 1)), "-n", f"{service}@%h", "-l", "WARNING",
+            "--without-gossip", "--without-mingle", *extra,
+        ]
+    procs["web"] = [
+        python, "-m", "gunicorn", "-b", f"127.0.0.1:{settings.port}", "-w", "2", "--threads", "4",
+        "--graceful-timeout", "5", "deploy.wsgi:app",
+    ]
+    return procs
+
+
+def main() -> int:
+    settings = load()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare(settings)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(settings.data_dir)}
+    children: dict[str, subprocess.Popen] = {}
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for name, command in commands(settings).items():
+        children[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    print(f"Retkoop adhésion : http://127.0.0.1:{settings.port}  (données : {settings.data_dir}; "
+          f"Ctrl-C pour tout arrêter)", flush=True)
+    code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} s'est arrêté (code {child.returncode}) : arrêt de tous les processus.", file=sys.stderr)
+                stopping, code = True, 1
+                break
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""The adhesion service over HTTP, on SQLite and on PostgreSQL, with the real Redis broker."""
+import json
+import threading
+from datetime import date, timedelta
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from services.adhesion.app import create_app
+from services.adhesion.handlers import on_payment_received
+from services.adhesion.models import Account, Department, OutboxEvent, ProcessedEvent
+from shared.auth import hash_password
+from shared.events import Event
+from shared.service import shutdown
+from tests.support import test_settings, wait_for
+
+NUMBER = "0382296P00"
+YEAR = "2025-2026"
+GUIDE = {
+    "classes": [{"name": "ECOLE ENTIERE", "teachers": "mei", "teacher_count": 10, "student_count": 165}],
+    "insurance": True,
+    "goods_value": "0.00",
+    "instruments_value": "0.00",
+    "payment": {"transfer": False, "cheque": True, "other": False},
+}
+
+
+class Client:
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+
+    def login(self, login, password):
+        response = self.http.post("/api/auth/login", json={"login": login, "password": password})
+        assert response.status_code == 200, response.json
+        return {"Authorization": f"Bearer {response.json['token']}"}
+
+    def __getattr__(self, name):
+        return getattr(self.http, name)
+
+
+@pytest.fixture
+def app(tmp_path, database_url, redis_url):
+    app = create_app(test_settings(tmp_path, database_url, broker_url=redis_url))
+    yield app
+    shutdown(app)
+
+
+@pytest.fixture
+def client(app):
+    return Client(app)
+
+
+@pytest.fixture
+def staff(client):
+    return client.login("admin", "admin-password")
+
+
+def create_cooperative(client, staff, number=NUMBER, password="ecole-secret"):
+    response = client.post("/api/adhesion/cooperatives", headers=staff, json={
+        "number": number, "name": "Coopérative Scolaire de l'École Élémentaire Jean Moulin",
+        "town": "VIENNE", "email": "ce.0382296p@ac-grenoble.fr", "password": password,
+    })
+    assert response.status_code == 201, response.json
+    return client.login(number, password)
+
+
+@pytest.fixture
+def school(client, staff):
+    return create_cooperative(client, staff)
+
+
+def outbox_rows(app, event_type=None):
+    with app.extensions["service"].database.session() as session:
+        query = select(OutboxEvent).order_by(OutboxEvent.id)
+        if event_type:
+            query = query.where(OutboxEvent.type == event_type)
+        return session.scalars(query).all()
+
+
+def pay(app, number, year, amount, count=1, methods=("cheque",)):
+    envelope = Event(type="payment.received", data={
+        "cooperative": number, "year": year, "department": "38", "amount_paid": amount,
+        "amount_due": amount, "payments_count": count, "methods": list(methods), "status": "paid",
+    }).to_dict()
+    with app.app_context():
+        return on_payment_received(envelope), envelope
+
+
+def submitted_guide(client, school, number=NUMBER):
+    assert client.put(f"/api/adhesion/adhesions/{number}/{YEAR}", headers=school, json=GUIDE).status_code == 200
+    response = client.post(f"/api/adhesion/adhesions/{number}/{YEAR}/submit", headers=school)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_guide_example_totals_and_amounts(client, school):
+    response = client.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school, json=GUIDE)
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["totals"] == {"teachers": 10, "students": 165, "cooperators": 175}
+    assert body["amounts"] == {"membership": "395.50", "insurance": "43.75", "goods": "0.00",
+                               "instruments": "0.00", "total": "439.25"}
+    assert body["status"] == "draft"
+    response = client.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school,
+                          json={**GUIDE, "goods_value": "5000.00"})
+    assert response.json["amounts"]["goods"] == "20.64"
+    assert client.get(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school).json["goods_value"] == "5000.00"
+
+
+BAD_INPUTS = [
+    ({**GUIDE, "classes": [{**GUIDE["classes"][0], "teacher_count": -1}]}, "classes"),
+    ({**GUIDE, "classes": [{**GUIDE["classes"][0], "student_count": 2.5}]}, "classes"),
+    ({**GUIDE, "classes": [{**GUIDE["classes"][0], "student_count": 5001}]}, "classes"),
+    ({**GUIDE, "classes": [{**GUIDE["classes"][0], "student_count": "165"}]}, "classes"),
+    ({**GUIDE, "goods_value": "10.005"}, "goods_value"),
+    ({**GUIDE, "goods_value": "-1.00"}, "goods_value"),
+    ({**GUIDE, "instruments_value": "1000000.01"}, "instruments_value"),
+    ({**GUIDE, "colour": "blue"}, "colour"),
+    ({**GUIDE, "classes": GUIDE["classes"] * 2}, "classes"),
+    ({**GUIDE, "classes": [{**GUIDE["classes"][0], "name": "x" * 101}]}, "classes"),
+    ({**GUIDE, "insurance": "oui"}, "insurance"),
+    ({k: v for k, v in GUIDE.items() if k != "classes"}, "classes"),
+]
+
+
+def test_bad_input_names_the_field_and_changes_nothing(client, school):
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    before = client.put(url, headers=school, json=GUIDE).json
+    for body, field in BAD_INPUTS:
+        response = client.put(url, headers=school, json=body)
+        assert response.status_code == 422, (body, response.json)
+        assert field in response.json["fields"], (field, response.json)
+        assert response.json["error"] == "validation_error"
+    for raw, status in [("", 422), ("not json", 400), ("x" * (1024 * 1024), 413)]:
+        response = client.put(url, headers={**school, "Content-Type": "application/json"}, data=raw)
+        assert response.status_code == status, (raw[:20], response.status_code, response.data[:200])
+        assert set(response.json) >= {"error", "message", "fields"}
+    for bad_url, field in [(f"/api/adhesion/adhesions/{NUMBER}/2025-2027", "year"),
+                           (f"/api/adhesion/adhesions/{NUMBER}/25-26", "year"),
+                           (f"/api/adhesion/adhesions/0382296p00/{YEAR}", "number")]:
+        response = client.put(bad_url, headers=school, json=GUIDE)
+        assert response.status_code in (400, 422) and field in response.json["fields"], response.json
+    assert client.get(url, headers=school).json == before
+
+
+def test_duplicate_class_names_named_in_error(client, school):
+    body = {**GUIDE, "classes": [GUIDE["classes"][0], {**GUIDE["classes"][0], "name": "Ecole Entiere"}]}
+    response = client.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school, json=body)
+    assert response.status_code == 422
+    assert "1" in response.json["fields"]["classes"]
+
+
+def test_submission_needs_payment_means_and_is_flagged_late(client, school):
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    client.put(url, headers=school, json={**GUIDE, "payment": {"transfer": False, "cheque": False, "other": False}})
+    response = client.post(f"{url}/submit", headers=school)
+    assert response.status_code == 422 and "payment" in response.json["fields"]
+    assert outbox_rows(client.app) == []
+    client.put(url, headers=school, json=GUIDE)
+    body = client.post(f"{url}/submit", headers=school).json
+    assert body["status"] == "submitted" and body["late"] is True  # the 2025 window is over
+
+
+def test_submission_inside_window_is_not_late(client, staff, school):
+    card = client.get(f"/api/adhesion/rates/{YEAR}", headers=staff).json
+    card = {k: v for k, v in card.items() if k not in ("department", "year")}
+    card.update(renewal_opens=str(date.today() - timedelta(days=1)), renewal_closes=str(date.today() + timedelta(days=1)))
+    assert client.put(f"/api/adhesion/rates/{YEAR}", headers=staff, json=card).status_code == 200
+    assert submitted_guide(client, school)["late"] is False
+
+
+def test_rates_of_the_department(client, staff, school):
+    body = client.get(f"/api/adhesion/rates/{YEAR}", headers=school).json
+    assert (body["fee_per_student"], body["goods_rate"], body["goods_threshold"]) == ("2.26", "0.00688", "2000.00")
+    assert client.put(f"/api/adhesion/rates/{YEAR}", headers=school, json={}).status_code == 403
+    assert client.get("/api/adhesion/rates/2030-2031", headers=school).status_code == 404
+
+
+def test_school_sees_only_its_cooperative_and_no_staff_call(client, staff, school):
+    other = create_cooperative(client, staff, number="0380001A00")
+    submitted_guide(client, other, number="0380001A00")
+    for method, url in [
+        ("get", "/api/adhesion/adhesions/0380001A00/2025-2026"),
+        ("put", "/api/adhesion/adhesions/0380001A00/2025-2026"),
+        ("get", "/api/adhesion/cooperatives/0380001A00"),
+        ("get", "/api/adhesion/adhesions/0389999Z00/2025-2026"),
+    ]:
+        response = getattr(client, method)(url, headers=school, json=GUIDE if method == "put" else None)
+        assert response.status_code == 403, (url, response.json)
+    staff_calls = [
+        ("get", "/api/adhesion/adhesions?year=2025-2026", None),
+        ("post", "/api/adhesion/cooperatives", {"number": "0380002B00", "name": "x", "town": "y",
+                                                "email": "a@b.fr", "password": "12345678"}),
+        ("post", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/validate", {}),
+        ("post", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/request-correction", {"message": "x"}),
+        ("patch", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/checklist", {"engagement_signed": True}),
+        ("post", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/reopen", None),
+    ]
+    for method, url, body in staff_calls:
+        assert getattr(client, method)(url, headers=school, json=body).status_code == 403, url
+    assert client.get(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}").status_code == 401
+
+
+def test_staff_of_another_department_get_403(client, app, school):
+    with app.extensions["service"].database.session() as session:
+        session.add(Department(code="73", name="OCCE de la Savoie", insurer="", insurer_contract=""))
+        session.flush()
+        session.add(Account(login="savoie", password_hash=hash_password("savoie-password"), role="staff",
+                            department="73"))
+    savoie = client.login("savoie", "savoie-password")
+    for url in [f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", f"/api/adhesion/cooperatives/{NUMBER}"]:
+        assert client.get(url, headers=savoie).status_code == 403
+    assert client.post(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/validate", headers=savoie, json={}).status_code == 403
+    assert client.get("/api/adhesion/adhesions", headers=savoie).json["items"] == []
+
+
+def test_login_errors_and_throttle(client, staff):
+    unknown = client.post("/api/auth/login", json={"login": "nobody", "password": "x"})
+    wrong = client.post("/api/auth/login", json={"login": "admin", "password": "wrong"})
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json["message"] == wrong.json["message"]
+    for _ in range(8):
+        assert client.post("/api/auth/login", json={"login": "admin", "password": "wrong"}).status_code == 401
+    assert client.post("/api/auth/login", json={"login": "admin", "password": "wrong"}).status_code == 429
+    assert client.post("/api/auth/login", json={"login": "admin", "password": "admin-password"}).status_code == 429
+    assert client.post("/api/auth/login", json={"login": "other", "password": "x"}).status_code == 429  # address
+
+
+def test_carry_over_from_previous_year(client, school):
+    previous = {**GUIDE, "classes": [{"name": "CP", "teachers": "Mme Roux", "teacher_count": 1, "student_count": 24},
+                                     {"name": "CE1", "teachers": "M. Blanc", "teacher_count": 1, "student_count": 22}]}
+    assert client.put(f"/api/adhesion/adhesions/{NUMBER}/2024-2025", headers=school, json=previous).status_code == 200
+    body = client.get(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school).json
+    assert body["status"] == "draft"
+    assert [(c["name"], c["teachers"], c["teacher_count"], c["student_count"]) for c in body["classes"]] == [
+        ("CP", "Mme Roux", 0, 0), ("CE1", "M. Blanc", 0, 0)]
+
+
+def test_workflow_events_each_written_once_and_published_once(client, app, staff, school, redis_url):
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    submitted_guide(client, school)
+    response = client.post(f"{url}/request-correction", headers=staff, json={"message": "Merci de préciser les classes."})
+    assert response.json["status"] == "correction_requested"
+    assert response.json["correction_message"] == "Merci de préciser les classes."
+    assert client.post(f"{url}/submit", headers=school).json["status"] == "submitted"
+    unmet = client.post(f"{url}/validate", headers=staff, json={})
+    assert unmet.status_code == 409 and unmet.json["unmet"] == ["payment", "engagement"]
+    pay(app, NUMBER, YEAR, "439.25")
+    assert client.patch(f"{url}/checklist", headers=staff, json={"engagement_signed": True}).status_code == 200
+    validated = client.post(f"{url}/validate", headers=staff, json={})
+    assert validated.status_code == 200 and validated.json["registration_code"] == "26/0001 A"
+    again = client.post(f"{url}/validate", headers=staff, json={})
+    assert again.status_code == 200 and again.json["registration_code"] == "26/0001 A"
+
+    types = [row.type for row in outbox_rows(app)]
+    assert types == ["adhesion.submitted", "adhesion.correction_requested", "adhesion.submitted", "adhesion.validated"]
+    wait_for(lambda: all(row.published_at for row in outbox_rows(app)), what="the relay to publish the outbox")
+    assert [row.attempts for row in outbox_rows(app)] == [1, 1, 1, 1]
+    queues = redis.Redis.from_url(redis_url)
+    assert (queues.llen("payment"), queues.llen("notify"), queues.llen("documents")) == (2, 3, 1)
+    validated_event = json.loads(outbox_rows(app, "adhesion.validated")[0].payload)
+    assert validated_event["data"]["registration_code"] == "26/0001 A"
+    assert validated_event["data"]["amounts"]["total"] == "439.25"
+    assert validated_event["data"]["cooperative"]["email"] == "ce.0382296p@ac-grenoble.fr"
+
+
+def test_reopen_keeps_code_and_revalidation_is_a_new_version(client, app, staff, school):
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    submitted_guide(client, school)
+    pay(app, NUMBER, YEAR, "439.25")
+    client.patch(f"{url}/checklist", headers=staff, json={"engagement_signed": True})
+    assert client.post(f"{url}/validate", headers=staff, json={"registration_code": "26/0042 A"}).json[
+        "registration_code"] == "26/0042 A"
+    assert client.put(url, headers=school, json=GUIDE).status_code == 409  # read-only once validated
+    reopened = client.post(f"{url}/reopen", headers=staff)
+    assert reopened.json["status"] == "submitted" and reopened.json["registration_code"] == "26/0042 A"
+    body = client.post(f"{url}/validate", headers=staff, json={}).json
+    assert (body["status"], body["registration_code"], body["version"]) == ("validated", "26/0042 A", 2)
+    versions = [json.loads(r.payload)["data"]["version"] for r in outbox_rows(app, "adhesion.validated")]
+    assert versions == [1, 2]
+
+
+def test_payment_received_applied_once_and_newest_wins(client, app, staff, school):
+    submitted_guide(client, school)
+    applied, envelope = pay(app, NUMBER, YEAR, "200.00", count=1)
+    assert applied is True
+    with app.app_context():
+        assert on_payment_received(envelope) is False  # re-delivered
+    pay(app, NUMBER, YEAR, "439.25", count=2, methods=("cheque", "transfer"))
+    pay(app, NUMBER, YEAR, "200.00", count=1)  # an older state arriving late
+    checklist = client.get(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=staff).json["checklist"]
+    assert checklist["amount_paid"] == "439.25" and checklist["payment_received"] is True
+    assert checklist["payment_methods"] == ["cheque", "transfer"]
+    with app.extensions["service"].database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 3  # three distinct events
+
+
+def test_staff_list_with_filters(client, app, staff, school):
+    submitted_guide(client, school)
+    other = create_cooperative(client, staff, number="0380001A00")
+    client.put(f"/api/adhesion/adhesions/0380001A00/{YEAR}", headers=other, json=GUIDE)
+    body = client.get(f"/api/adhesion/adhesions?year={YEAR}", headers=staff).json
+    assert len(body["items"]) == 2 and body["counts"]["submitted"] == 1 and body["counts"]["draft"] == 1
+    only = client.get(f"/api/adhesion/adhesions?year={YEAR}&status=submitted", headers=staff).json["items"]
+    assert [item["cooperative"]["number"] for item in only] == [NUMBER]
+    assert client.get("/api/adhesion/adhesions?status=nonsense", headers=staff).status_code == 422
+
+
+def test_health_and_openapi(client):
+    assert client.get("/api/adhesion/health").json["status"] == "ok"
+    spec = client.get("/api/adhesion/openapi.json").json
+    assert spec["openapi"].startswith("3.") and "/api/adhesion/adhesions/{number}/{year}/validate" in spec["paths"]

@@ -1,0 +1,133 @@
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from services.adhesion import domain
+from services.adhesion.domain import ClassRow, Rates
+from shared.money import format_eur, to_cents
+
+
+def rates(**overrides) -> Rates:
+    values = dict(
+        fee_per_student=D("2.26"), fee_per_adult=D("2.26"), fee_per_cooperative=D("0"),
+        insurance_per_cooperator=D("0.25"), goods_threshold=D("2000"), goods_rate=D("0.00688"),
+        instruments_threshold=D("0"), instruments_rate=D("0.00688"),
+        renewal_opens=date(2025, 9, 1), renewal_closes=date(2025, 9, 30),
+    )
+    values.update(overrides)
+    return Rates(**values)
+
+
+GUIDE = [ClassRow("ECOLE ENTIERE", "mei", 10, 165)]
+
+
+def test_guide_example():
+    totals = domain.totals_of(GUIDE)
+    assert (totals.teachers, totals.students, totals.cooperators) == (10, 165, 175)
+    amounts = domain.amounts_of(rates(), totals, True, D("0"), D("0"))
+    assert (amounts.membership, amounts.insurance, amounts.goods, amounts.instruments) == (
+        D("395.50"), D("43.75"), D("0.00"), D("0.00"))
+    assert amounts.total == D("439.25")
+    assert format_eur(amounts.total) == "439,25 €"
+
+
+def test_goods_above_threshold():
+    amounts = domain.amounts_of(rates(), domain.totals_of(GUIDE), True, D("5000.00"), D("0"))
+    assert amounts.goods == D("20.64")  # 3000 × 0.00688 = 20.64
+
+
+def test_goods_below_threshold_costs_nothing():
+    assert domain.premium(D("1999.99"), D("2000"), D("0.00688")) == D("0.00")
+
+
+def test_instruments_from_zero_threshold():
+    amounts = domain.amounts_of(rates(), domain.totals_of(GUIDE), True, D("0"), D("1500.00"))
+    assert amounts.instruments == D("10.32")
+
+
+def test_different_adult_and_student_fees_and_flat_fee():
+    card = rates(fee_per_student=D("1.10"), fee_per_adult=D("3.05"), fee_per_cooperative=D("15.00"))
+    amounts = domain.amounts_of(card, domain.totals_of([ClassRow("CP", "", 2, 20), ClassRow("CE1", "", 1, 24)]),
+                                False, D("0"), D("0"))
+    assert amounts.membership == D("72.55")  # 44 × 1.10 + 3 × 3.05 + 15.00
+
+
+def test_no_insurance_charges_no_insurance_goods_or_instruments():
+    amounts = domain.amounts_of(rates(), domain.totals_of(GUIDE), False, D("9000"), D("900"))
+    assert (amounts.insurance, amounts.goods, amounts.instruments) == (D("0.00"),) * 3
+    assert amounts.total == D("395.50")
+
+
+@pytest.mark.parametrize("fee, expected", [(D("0.125"), D("0.13")), (D("1.005"), D("1.01")), (D("0.115"), D("0.12"))])
+def test_half_up_on_exact_ties(fee, expected):
+    amounts = domain.amounts_of(rates(fee_per_student=fee), domain.totals_of([ClassRow("A", "", 0, 1)]),
+                                False, D("0"), D("0"))
+    assert amounts.membership == expected
+
+
+def test_each_line_rounded_once_then_summed():
+    card = rates(fee_per_student=D("0.005"), fee_per_adult=D("0"), insurance_per_cooperator=D("0.005"))
+    amounts = domain.amounts_of(card, domain.totals_of([ClassRow("A", "", 0, 1)]), True, D("0"), D("0"))
+    assert (amounts.membership, amounts.insurance, amounts.total) == (D("0.01"), D("0.01"), D("0.02"))
+
+
+def test_money_never_float():
+    with pytest.raises(TypeError):
+        to_cents(1.005)
+
+
+def test_registration_code_uses_second_year():
+    assert domain.registration_code("2024-2025", 35) == "25/0035 A"
+    assert domain.registration_code("2025-2026", 1) == "26/0001 A"
+    assert domain.registration_code_matches_year("26/0007 A", "2025-2026")
+    assert not domain.registration_code_matches_year("25/0007 A", "2025-2026")
+    assert not domain.registration_code_matches_year("26/0000 A", "2025-2026")
+
+
+@pytest.mark.parametrize("year, ok", [("2025-2026", True), ("2025-2027", False), ("25-26", False), ("2025/2026", False)])
+def test_school_year_format(year, ok):
+    assert domain.is_valid_year(year) is ok
+
+
+@pytest.mark.parametrize("number, ok", [("0382296P00", True), ("0382296p00", False), ("ABC12", False), ("A" * 17, False)])
+def test_cooperative_number_format(number, ok):
+    assert domain.is_valid_number(number) is ok
+
+
+def test_late_outside_window():
+    card = rates()
+    assert not domain.is_late(card, date(2025, 9, 30))
+    assert domain.is_late(card, date(2025, 10, 1))
+    assert domain.is_late(card, date(2025, 8, 31))
+
+
+def test_submission_needs_a_row_a_cooperator_and_a_payment_means():
+    assert set(domain.submission_problems([], {})) == {"classes", "payment"}
+    assert "classes" in domain.submission_problems([ClassRow("A", "", 0, 0)], {"cheque": True})
+    assert domain.submission_problems(GUIDE, {"cheque": True}) == {}
+
+
+def test_validation_lists_every_unmet_condition():
+    assert domain.validation_unmet("draft", D("0"), D("439.25"), False, "pending") == [
+        "status", "payment", "engagement", "change_form"]
+    assert domain.validation_unmet("submitted", D("439.25"), D("439.25"), True, "received") == []
+    assert domain.validation_unmet("submitted", D("439.24"), D("439.25"), True, "not_required") == ["payment"]
+
+
+def test_payment_states():
+    assert domain.payment_status(D("439.25"), D("0")) == "unpaid"
+    assert domain.payment_status(D("439.25"), D("200")) == "partial"
+    assert domain.payment_status(D("439.25"), D("439.25")) == "paid"
+    assert domain.payment_status(D("439.25"), D("439.26")) == "overpaid"
+
+
+def test_carry_over_keeps_names_and_teachers_resets_counts():
+    rows = domain.carried_over([ClassRow("CM2", "Mme Durand durand@ac.fr", 1, 27)])
+    assert rows == [ClassRow("CM2", "Mme Durand durand@ac.fr", 0, 0)]
+
+
+def test_french_format():
+    assert format_eur(D("1157.11")) == "1 157,11 €"
+    assert format_eur(D("0")) == "0,00 €"
+    assert format_eur(D("1000000")) == "1 000 000,00 €"
