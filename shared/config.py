@@ -25,6 +25,7 @@ class Settings:
     secret_key: str
     outbox_sweep_seconds: float
     broker_visibility_timeout: int
+    trusted_proxies: int
 
     def database_url_for(self, service: str) -> str:
         """Each service its own store: a SQLite file, or its own schema in PostgreSQL."""
@@ -79,4 +80,5 @@ def load() -> Settings:
         secret_key=env.get("SECRET_KEY") or persistent_secret(data_dir, "secret_key"),
         outbox_sweep_seconds=float(env.get("OUTBOX_SWEEP_SECONDS", "5")),
         broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "300")),
+        trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
     )

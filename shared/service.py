@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from celery import Celery
 from flask import Flask, current_app, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings, load
 from shared.db import Database
@@ -38,6 +39,8 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
+    if settings.trusted_proxies:  # behind the gateway: the client address comes from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     database = Database(name, settings.database_url_for(name))
     database.migrate()
     celery = celery_init_app(app, name, settings)

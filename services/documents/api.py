@@ -1,0 +1,92 @@
+"""``/api/documents``: the current documents of a cooperative and year, and their PDFs."""
+from io import BytesIO
+
+from flask import send_file
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.documents import domain
+from services.documents.models import Document
+from services.documents.schemas import DocumentList
+from services.documents.storage import current_storage
+from shared.auth import Principal, current_principal, ensure_access, login_required
+from shared.errors import ApiError
+from shared.service import service
+
+blp = Blueprint("documents", __name__, url_prefix="/api/documents", description="Attestations et certificats")
+
+
+def checked_path(number: str, year: str) -> None:
+    fields = {}
+    if not domain.is_valid_number(number):
+        fields["number"] = ["Numéro de coopérative invalide (6 à 16 caractères A–Z, 0–9)."]
+    if not domain.is_valid_year(year):
+        fields["year"] = ["Année scolaire invalide (format 2025-2026)."]
+    if fields:
+        raise ApiError(400, "Adresse invalide.", fields)
+
+
+def current_documents(number: str, year: str) -> list[Document]:
+    """The generated, not superseded documents, after the access check.
+
+    A school sees only its own cooperative. This service knows a cooperative's
+    department only from its documents: staff of another department get 403 once there
+    is one, and an empty answer before."""
+    principal = current_principal()
+    if not principal.is_staff and principal.cooperative != number:
+        raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")
+    with service().database.session() as session:
+        department = session.scalar(select(Document.department).where(Document.cooperative == number).limit(1))
+        if department is not None:
+            ensure_access(principal, number, department)
+        rows = session.scalars(
+            select(Document).where(
+                Document.cooperative == number,
+                Document.year == year,
+                Document.generated_at.is_not(None),
+                Document.superseded_at.is_(None),
+            )
+        ).all()
+    return sorted(rows, key=lambda row: domain.KINDS.index(row.kind))
+
+
+def document_answer(row: Document) -> dict:
+    return {
+        "kind": row.kind,
+        "number": row.number,
+        "url": f"/api/documents/{row.cooperative}/{row.year}/{row.kind}.pdf",
+        "generated_at": row.generated_at,
+        "version": row.version,
+        "registration_code": row.registration_code,
+    }
+
+
+@blp.get("/<number>/<year>")
+@login_required
+@blp.response(200, DocumentList)
+def list_documents(number, year):
+    checked_path(number, year)
+    return {"documents": [document_answer(row) for row in current_documents(number, year)]}
+
+
+@blp.get("/<number>/<year>/<kind>.pdf")
+@login_required
+@blp.doc(responses={"200": {"description": "Le PDF", "content": {"application/pdf": {}}}})
+def download(number, year, kind):
+    checked_path(number, year)
+    if kind not in domain.KINDS:
+        raise ApiError(404, "Document inconnu : attestation ou certificate.")
+    row = next((row for row in current_documents(number, year) if row.kind == kind), None)
+    if row is None:
+        raise ApiError(404, f"{domain.LABELS[kind]} pas encore disponible pour {year}.")
+    pdf = current_storage().get(row.storage_key)
+    if pdf is None:
+        raise ApiError(503, "Le fichier du document est momentanément indisponible.")
+    response = send_file(
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        download_name=domain.download_name(kind, number, year, row.version),
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

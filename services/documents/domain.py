@@ -1,0 +1,99 @@
+"""Documents rules as plain Python: which documents an adhesion gets, their numbers,
+file names and storage keys, and the data the PDF renderer needs.
+
+No Flask, no SQLAlchemy: everything here is unit tested without I/O.
+"""
+import re
+from datetime import date, datetime, timezone
+
+ATTESTATION = "attestation"
+CERTIFICATE = "certificate"
+KINDS = (ATTESTATION, CERTIFICATE)
+
+PREFIXES = {ATTESTATION: "ATT", CERTIFICATE: "CERT"}
+LABELS = {ATTESTATION: "Attestation d'adhésion", CERTIFICATE: "Certificat d'assurance"}
+FILE_STEMS = {ATTESTATION: "attestation", CERTIFICATE: "certificat"}
+DOWNLOAD_STEMS = {ATTESTATION: "attestation-adhésion", CERTIFICATE: "certificat-assurance"}
+
+YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
+NUMBER_RE = re.compile(r"^[A-Z0-9]{6,16}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+SERIAL_DIGITS = 6
+
+
+def is_valid_year(year: str) -> bool:
+    match = YEAR_RE.match(year or "")
+    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
+
+
+def is_valid_number(number: str) -> bool:
+    return bool(NUMBER_RE.match(number or ""))
+
+
+def looks_like_token(token: str) -> bool:
+    """A verify token as ``secrets.token_urlsafe`` makes them; anything else is unknown."""
+    return bool(TOKEN_RE.match(token or ""))
+
+
+def kinds_for(insurance: bool) -> tuple[str, ...]:
+    """The attestation always; the certificate only when the cooperative is insured."""
+    return KINDS if insurance else (ATTESTATION,)
+
+
+def document_number(kind: str, year: str, department: str, serial: int) -> str:
+    """``ATT-2026-38-000042``: kind, the school year's second year, department, serial.
+
+    The serial comes from one sequence per department and school year, so a number is
+    never given twice; the attestation and certificate of one issue share it."""
+    if not is_valid_year(year):
+        raise ValueError(f"school year must look like 2025-2026, got {year!r}")
+    if serial < 1:
+        raise ValueError("serials start at 1")
+    return f"{PREFIXES[kind]}-{year[5:]}-{department}-{serial:0{SERIAL_DIGITS}d}"
+
+
+def serial_of(number: str) -> int:
+    return int(number.rsplit("-", 1)[1])
+
+
+def storage_key(cooperative: str, year: str, kind: str, version: int) -> str:
+    """One key per cooperative, year, kind and version: a re-run overwrites the same file."""
+    return f"{year}/{cooperative}/{kind}-v{version}.pdf"
+
+
+def filename(kind: str, cooperative: str, year: str, version: int) -> str:
+    """``attestation-0382296P00-2025-2026.pdf`` (``…-v2.pdf`` for a new version)."""
+    suffix = f"-v{version}" if version > 1 else ""
+    return f"{FILE_STEMS[kind]}-{cooperative}-{year}{suffix}.pdf"
+
+
+def download_name(kind: str, cooperative: str, year: str, version: int) -> str:
+    """The name a browser saves: ``attestation-adhésion-0382296P00-2025-2026.pdf``."""
+    suffix = f"-v{version}" if version > 1 else ""
+    return f"{DOWNLOAD_STEMS[kind]}-{cooperative}-{year}{suffix}.pdf"
+
+
+def issued_on(validated_at: str, zone=None) -> date:
+    """The day printed on the document: the validation day, in ``zone`` (France)."""
+    moment = datetime.fromisoformat(validated_at)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone).date() if zone is not None else moment.date()
+
+
+def render_input(validated: dict, kind: str, number: str, verify_url: str, day: date) -> dict:
+    """The renderer's ``doc`` from an ``adhesion.validated`` event's data."""
+    return {
+        "document_number": number,
+        "verify_url": verify_url,
+        "department": validated["department"],
+        "cooperative": validated["cooperative"],
+        "year": validated["year"],
+        "registration_code": validated["registration_code"],
+        "totals": validated["totals"],
+        "amounts": validated["amounts"],
+        "goods_value": validated.get("goods_value", "0.00"),
+        "instruments_value": validated.get("instruments_value", "0.00"),
+        "version": validated["version"],
+        "issued_on": day,
+    }

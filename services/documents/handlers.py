@@ -1,0 +1,97 @@
+"""Celery tasks the documents service consumes."""
+import logging
+import os
+import time
+
+from celery import shared_task
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from services.documents import domain, issuing
+from services.documents.models import ProcessedEvent
+from services.documents.rendering import render_attestation, render_certificate
+from services.documents.storage import current_storage
+from shared.consumer import consume_once
+from shared.events import Event
+from shared.service import service
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "documents.on_adhesion_validated"
+RENDERERS = {domain.ATTESTATION: render_attestation, domain.CERTIFICATE: render_certificate}
+# Transient failures (database unreachable, disk full) are retried with backoff; a task
+# killed mid-run is re-delivered by acks_late and runs again from the start.
+RETRY = dict(autoretry_for=(OperationalError, OSError), retry_backoff=1, retry_backoff_max=60,
+             retry_jitter=True, max_retries=None)
+
+try:
+    from zoneinfo import ZoneInfo
+
+    FRANCE = ZoneInfo("Europe/Paris")
+except Exception:  # no time zone database in the image: print the UTC day
+    FRANCE = None
+
+
+def render_delay() -> float:
+    """DOCUMENTS_RENDER_DELAY_SECONDS: a real pause before rendering, for crash tests."""
+    return float(os.environ.get("DOCUMENTS_RENDER_DELAY_SECONDS") or 0)
+
+
+@shared_task(name=CONSUMER, **RETRY)
+def on_adhesion_validated(envelope: dict) -> bool:
+    """Render, store and publish the documents of a validation, exactly once."""
+    started = time.perf_counter()
+    context = service()
+    event = Event.from_dict(envelope)
+    data = event.data
+    if already_processed(context.database, event.event_id):
+        return False
+    with context.database.session() as session:  # short: numbers and tokens only
+        reserved = issuing.reserve(session, data)
+        plan = [(row.kind, row.number, row.verify_token, row.storage_key) for row in reserved or []]
+    if not plan:  # a newer version exists already: nothing to print for this one
+        return consume_once(context.database, ProcessedEvent, CONSUMER, envelope, lambda s, e: None)
+
+    delay = render_delay()
+    if delay:
+        time.sleep(delay)
+    rendering_started = time.perf_counter()
+    day = domain.issued_on(data["validated_at"], FRANCE)
+    storage = current_storage()
+    pdfs = {}
+    for kind, number, token, key in plan:
+        verify_url = f"{context.settings.public_base_url}/verify/{token}"
+        pdfs[kind] = RENDERERS[kind](domain.render_input(data, kind, number, verify_url, day))
+        storage.put(key, pdfs[kind])  # same key on a re-run: the same file, overwritten
+    rendered_ms = (time.perf_counter() - rendering_started) * 1000
+
+    published = []
+    applied = consume_once(
+        context.database, ProcessedEvent, CONSUMER, envelope,
+        lambda session, _: published.append(issuing.complete(session, data, pdfs)),
+    )
+    if applied and any(published):
+        publish_now(context)
+    log.info(
+        "documents %s %s v%s: %d PDF rendered and stored in %.0f ms, handled in %.0f ms%s",
+        data["cooperative"]["number"], data["year"], data["version"], len(pdfs), rendered_ms,
+        (time.perf_counter() - started) * 1000 - delay * 1000, "" if applied else " (already done)",
+    )
+    return applied
+
+
+def already_processed(database, event_id: str) -> bool:
+    with database.session() as session:
+        return session.scalar(
+            select(ProcessedEvent.event_id).where(ProcessedEvent.event_id == event_id, ProcessedEvent.consumer == CONSUMER)
+        ) is not None
+
+
+def publish_now(context) -> None:
+    """Send documents.generated right away; the relay's sweep retries what fails here."""
+    relay = context.relay
+    try:
+        relay.publish_pending()
+    except Exception:  # the rows stay in the outbox; the sweep publishes them later
+        log.warning("documents.generated kept in the outbox for the sweep", exc_info=True)
+    relay.start()

@@ -1,0 +1,95 @@
+"""Issuing the documents of a validation in two short transactions around the rendering.
+
+``reserve`` fixes each document's number and verify token (once: a re-run finds them),
+``complete`` makes them visible, supersedes the previous version and writes
+``documents.generated``. The slow rendering happens between the two, outside any
+transaction; the natural key (cooperative, year, kind, version) keeps one row per
+document whatever the number of runs.
+"""
+import secrets
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.documents import domain, events
+from services.documents.models import Document, DocumentSequence
+
+
+def reserve(session: Session, data: dict) -> list[Document] | None:
+    """The documents of this validation, reserved now or by an earlier run; None when a
+    newer version of the cooperative's documents already exists (this one is stale)."""
+    department, year, version = data["department"]["code"], data["year"], data["version"]
+    sequence = _locked_sequence(session, department, year)  # reservations queue here
+    rows = _documents_of(session, data["cooperative"]["number"], year)
+    if any(row.version > version for row in rows):
+        return None
+    mine = {row.kind: row for row in rows if row.version == version}
+    wanted = domain.kinds_for(data["insurance"])
+    missing = [kind for kind in wanted if kind not in mine]
+    if missing:
+        if mine:
+            serial = domain.serial_of(next(iter(mine.values())).number)
+        else:
+            sequence.last_number += 1
+            serial = sequence.last_number
+        now = datetime.now(timezone.utc)
+        for kind in missing:
+            mine[kind] = Document(
+                kind=kind,
+                number=domain.document_number(kind, year, department, serial),
+                cooperative=data["cooperative"]["number"],
+                cooperative_name=data["cooperative"]["name"],
+                department=department,
+                year=year,
+                version=version,
+                registration_code=data["registration_code"],
+                verify_token=secrets.token_urlsafe(24),
+                storage_key=domain.storage_key(data["cooperative"]["number"], year, kind, version),
+                reserved_at=now,
+            )
+            session.add(mine[kind])
+        session.flush()
+    return [mine[kind] for kind in wanted]
+
+
+def complete(session: Session, data: dict, pdfs: dict[str, bytes]) -> bool:
+    """Publish the rendered documents; True when ``documents.generated`` was written."""
+    number, year, version = data["cooperative"]["number"], data["year"], data["version"]
+    rows = _documents_of(session, number, year, lock=True)
+    mine = [row for row in rows if row.version == version and row.kind in pdfs]
+    if not mine or all(row.generated_at is not None for row in mine):
+        return False  # done already, under another event id
+    now = datetime.now(timezone.utc)
+    for row in mine:
+        row.generated_at = now
+    if any(row.version > version and row.generated_at is not None for row in rows):
+        for row in mine:  # a newer version got there first: this one is history
+            row.superseded_at = row.superseded_at or now
+        return False
+    for row in rows:
+        if row.version < version and row.superseded_at is None:
+            row.superseded_at = now
+    events.generated(session, data, mine, pdfs)
+    return True
+
+
+def _documents_of(session: Session, cooperative: str, year: str, lock: bool = False) -> list[Document]:
+    query = select(Document).where(Document.cooperative == cooperative, Document.year == year).order_by(Document.id)
+    if lock:
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def _locked_sequence(session: Session, department: str, year: str) -> DocumentSequence:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(DocumentSequence).values(department=department, year=year, last_number=0).on_conflict_do_nothing()
+    )
+    return session.scalars(
+        select(DocumentSequence)
+        .where(DocumentSequence.department == department, DocumentSequence.year == year)
+        .with_for_update()
+    ).one()

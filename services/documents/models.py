@@ -1,0 +1,51 @@
+"""Tables of the documents service."""
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.consumer import ProcessedEventMixin
+from shared.outbox import OutboxRowMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Document(Base):
+    """One PDF of one validation. A row is reserved (number and token fixed) before its
+    PDF is rendered, so a re-run prints the same ones; it is visible once generated."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("cooperative", "year", "kind", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    cooperative: Mapped[str] = mapped_column(String(16))
+    cooperative_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(3))
+    year: Mapped[str] = mapped_column(String(9))
+    version: Mapped[int] = mapped_column(Integer)
+    registration_code: Mapped[str] = mapped_column(String(16))
+    verify_token: Mapped[str] = mapped_column(String(64), unique=True)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    reserved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentSequence(Base):
+    """The last serial given to documents of a department and school year."""
+
+    __tablename__ = "document_sequences"
+    department: Mapped[str] = mapped_column(String(3), primary_key=True)
+    year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxEvent(OutboxRowMixin, Base):
+    __tablename__ = "outbox"
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    __tablename__ = "processed_events"

@@ -1,0 +1,25 @@
+"""``/api/notify``: the email log staff read (SPEC §4)."""
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.notify.models import Message
+from services.notify.schemas import MessageFilter, MessageList
+from shared.auth import current_principal, staff_required
+from shared.service import service
+
+blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Emails envoyés")
+
+
+@blp.get("/messages")
+@staff_required
+@blp.arguments(MessageFilter, location="query")
+@blp.response(200, MessageList)
+def list_messages(filters):
+    """The department's emails, newest first; ``?cooperative=`` for one cooperative."""
+    query = select(Message).where(Message.department == current_principal().department)
+    for name in ("cooperative", "year", "kind", "status"):
+        if name in filters:
+            query = query.where(getattr(Message, name) == filters[name])
+    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(filters["limit"])
+    with service().database.session() as session:
+        return {"items": session.scalars(query).all()}

@@ -1,0 +1,151 @@
+"""Which email an event asks for, under which stable key and Message-ID, and how long
+sending is retried. Plain Python: no Flask, no SQLAlchemy, no network.
+
+One event gives one email at most. The key (``validation_confirmation:0382296P00:2025-2026:v1``)
+is unique in the log, so a re-delivered or re-published event never makes a second email;
+the Message-ID is derived from the same parts, so even a resend after a crash between the
+SMTP answer and the commit reads as the same message to the receiving side.
+"""
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+SUBMISSION_ACK = "submission_ack"
+CORRECTION_REQUESTED = "correction_requested"
+VALIDATION_CONFIRMATION = "validation_confirmation"
+KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION)
+
+KIND_OF_EVENT = {
+    "adhesion.submitted": SUBMISSION_ACK,
+    "adhesion.correction_requested": CORRECTION_REQUESTED,
+    "documents.generated": VALIDATION_CONFIRMATION,
+}
+
+QUEUED = "queued"
+SENT = "sent"
+FAILED = "failed"
+STATUSES = (QUEUED, SENT, FAILED)
+
+MESSAGE_ID_DOMAIN = "retkoop.local"
+# key part and Message-ID part of each kind; the sequence is the adhesion's revision
+# ("r3") for acknowledgements and corrections, the validation's version ("v1") for
+# confirmations
+_PARTS = {
+    SUBMISSION_ACK: ("submission", "r"),
+    CORRECTION_REQUESTED: ("correction", "r"),
+    VALIDATION_CONFIRMATION: ("validation", "v"),
+}
+# kinds whose sequences are compared to find a stale event: acknowledgements and
+# correction requests share the adhesion's revision, confirmations have their versions
+STREAMS = {
+    SUBMISSION_ACK: (SUBMISSION_ACK, CORRECTION_REQUESTED),
+    CORRECTION_REQUESTED: (SUBMISSION_ACK, CORRECTION_REQUESTED),
+    VALIDATION_CONFIRMATION: (VALIDATION_CONFIRMATION,),
+}
+
+# Transient SMTP failures: Celery retries with exponential backoff (1, 2, 4 … 60 s, with
+# jitter) until the message is this old, then the log says ``failed``.
+RETRY_BACKOFF = 1
+RETRY_BACKOFF_MAX = 60
+GIVE_UP_AFTER = timedelta(hours=24)
+ERROR_MAX_LENGTH = 1000
+
+
+class InvalidEvent(ValueError):
+    """The event lacks what its email needs: retrying the same data cannot help."""
+
+
+@dataclass(frozen=True)
+class Email:
+    """What one event asks to send, before composition."""
+
+    kind: str
+    key: str
+    message_id: str
+    cooperative: str
+    department: str
+    year: str
+    sequence: int
+    to: str
+    context: dict
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def message_key(kind: str, cooperative: str, year: str, sequence: int) -> str:
+    """The log's unique key: one email per kind, cooperative, year and revision/version."""
+    return f"{kind}:{cooperative}:{year}:{_PARTS[kind][1]}{sequence}"
+
+
+def message_id(kind: str, cooperative: str, year: str, sequence: int) -> str:
+    """The stable Message-ID, e.g. ``<validation-0382296P00-2025-2026-v1@retkoop.local>``."""
+    word, prefix = _PARTS[kind]
+    return f"<{word}-{cooperative}-{year}-{prefix}{sequence}@{MESSAGE_ID_DOMAIN}>"
+
+
+def email_for(event_type: str, data: dict) -> Email:
+    """The email an event asks for (SPEC §3), with the templates' context."""
+    kind = KIND_OF_EVENT.get(event_type)
+    if kind is None:
+        raise InvalidEvent(f"no email for event {event_type!r}")
+    try:
+        cooperative = data["cooperative"]
+        number, year = cooperative["number"], data["year"]
+        sequence = int(data["version"] if kind == VALIDATION_CONFIRMATION else data["revision"])
+        context = {
+            "cooperative": cooperative,
+            "department": data["department"],
+            "year": year,
+            "insurance": bool(data.get("insurance", False)),
+        }
+        attachments = []
+        if kind == SUBMISSION_ACK:
+            context.update(amount_due=Decimal(data["amount_due"]), payment=data.get("payment") or {})
+        elif kind == CORRECTION_REQUESTED:
+            context["message"] = data["message"]
+        else:
+            context.update(registration_code=data["registration_code"], amount_paid=Decimal(data["amount_paid"]))
+            attachments = [
+                (document["filename"], base64.b64decode(document["pdf_base64"], validate=True))
+                for document in data["documents"]
+            ]
+        to = cooperative["email"]
+        department = data["department"]["code"]
+    except (KeyError, TypeError, ValueError, ArithmeticError, binascii.Error) as exc:
+        raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
+    if not to:
+        raise InvalidEvent(f"{event_type}: cooperative {number} has no email address")
+    return Email(
+        kind=kind,
+        key=message_key(kind, number, year, sequence),
+        message_id=message_id(kind, number, year, sequence),
+        cooperative=number,
+        department=department,
+        year=year,
+        sequence=sequence,
+        to=to,
+        context=context,
+        attachments=attachments,
+    )
+
+
+def is_stale(sequence: int, logged_sequences) -> bool:
+    """An event older than one already logged in its stream (late delivery) sends nothing:
+    the school would read an outdated acknowledgement, request or set of documents."""
+    return any(logged > sequence for logged in logged_sequences)
+
+
+def retry_delay(retries: int) -> int:
+    """Upper bound of the wait before retry number ``retries + 1`` (Celery's backoff; the
+    jitter draws the real wait between 0 and this)."""
+    return min(RETRY_BACKOFF_MAX, RETRY_BACKOFF * 2**retries)
+
+
+def gives_up(queued_at: datetime, now: datetime) -> bool:
+    """A message still not accepted by the relay this long after it was queued is failed."""
+    return now - queued_at >= GIVE_UP_AFTER
+
+
+def error_text(exc: BaseException) -> str:
+    return str(exc)[:ERROR_MAX_LENGTH] or type(exc).__name__

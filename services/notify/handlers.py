@@ -1,0 +1,158 @@
+"""Celery tasks the notify service consumes: one email per event, sent exactly once.
+
+Each task works in two transactions:
+1. ``consume_once`` records the event and, under the log's unique key, the message
+   ``queued`` with its composed bytes — a re-delivered event, or another event asking for
+   the same email, adds nothing;
+2. the row is locked (``SELECT … FOR UPDATE``) and, unless already sent or failed, handed
+   to SMTP; a transient failure is recorded (attempts, last_error) and raised so Celery
+   retries with backoff. Step 2 runs on every delivery, so a crash between the two
+   steps is finished by the re-delivery or the retry.
+"""
+import email.policy
+import logging
+from datetime import datetime, timezone
+from email.parser import BytesParser
+
+from celery import shared_task
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from services.notify import domain, smtp
+from services.notify.mail import compose
+from services.notify.models import Message, ProcessedEvent
+from shared.consumer import consume_once
+from shared.events import Event
+from shared.service import service
+
+log = logging.getLogger(__name__)
+
+RETRY = dict(
+    autoretry_for=(smtp.TransientSmtpError, OperationalError),
+    retry_backoff=domain.RETRY_BACKOFF,
+    retry_backoff_max=domain.RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=None,  # domain.gives_up ends the retries of an email (status failed)
+)
+
+
+@shared_task(name="notify.on_adhesion_submitted", **RETRY)
+def on_adhesion_submitted(envelope: dict) -> str:
+    """Acknowledge a submission (and each resubmission with a new amount)."""
+    return deliver("notify.on_adhesion_submitted", envelope)
+
+
+@shared_task(name="notify.on_correction_requested", **RETRY)
+def on_correction_requested(envelope: dict) -> str:
+    """Tell the school what the staff need corrected."""
+    return deliver("notify.on_correction_requested", envelope)
+
+
+@shared_task(name="notify.on_documents_generated", **RETRY)
+def on_documents_generated(envelope: dict) -> str:
+    """Confirm a validation with its PDFs attached: once per validation version."""
+    return deliver("notify.on_documents_generated", envelope)
+
+
+def deliver(consumer: str, envelope: dict) -> str:
+    """Log the event's email once, then send it unless sent; returns the log status."""
+    event = Event.from_dict(envelope)
+    wanted = domain.email_for(event.type, event.data)
+    database = service().database
+    consume_once(database, ProcessedEvent, consumer, envelope, lambda session, _: queue(session, wanted))
+    return send_queued(wanted.key)
+
+
+def queue(session: Session, wanted: domain.Email) -> None:
+    """Add the composed message to the log, unless it is there already or outdated."""
+    if session.scalar(select(Message.id).where(Message.key == wanted.key)) is not None:
+        return  # another event already asked for this very email
+    stream = session.scalars(
+        select(Message.sequence).where(
+            Message.cooperative == wanted.cooperative,
+            Message.year == wanted.year,
+            Message.kind.in_(domain.STREAMS[wanted.kind]),
+        )
+    ).all()
+    if domain.is_stale(wanted.sequence, stream):
+        log.info("%s: a newer email of this kind is logged; %s not sent", wanted.cooperative, wanted.key)
+        return
+    settings = service().settings
+    message = compose(
+        wanted.kind,
+        wanted.to,
+        {**wanted.context, "public_base_url": settings.public_base_url},
+        wanted.message_id,
+        settings.mail_from,
+        wanted.attachments,
+    )
+    row = Message(
+        key=wanted.key,
+        kind=wanted.kind,
+        cooperative=wanted.cooperative,
+        department=wanted.department,
+        year=wanted.year,
+        sequence=wanted.sequence,
+        to=wanted.to,
+        subject=str(message["Subject"]),
+        status=domain.QUEUED,
+        attempts=0,
+        message_id=wanted.message_id,
+        created_at=datetime.now(timezone.utc),
+        raw=message.as_bytes(),
+    )
+    try:
+        with session.begin_nested():  # another event asking for the same email won the race
+            session.add(row)
+    except IntegrityError:
+        log.info("%s already logged by a concurrent delivery", wanted.key)
+
+
+def send_queued(key: str) -> str:
+    """Send the logged message unless it is sent or failed, holding its row lock meanwhile
+    so two deliveries of one event cannot both send."""
+    context = service()
+    transient: smtp.TransientSmtpError | None = None
+    with context.database.session() as session:
+        row = session.scalars(select(Message).where(Message.key == key).with_for_update()).one_or_none()
+        if row is None:  # an outdated event: nothing was logged
+            return "skipped"
+        if row.status != domain.QUEUED:
+            return row.status
+        row.attempts += 1
+        try:
+            smtp.send(BytesParser(policy=email.policy.default).parsebytes(row.raw), smtp_settings(context.settings))
+        except smtp.TransientSmtpError as exc:
+            row.last_error = domain.error_text(exc)
+            if domain.gives_up(_aware(row.created_at), datetime.now(timezone.utc)):
+                row.status = domain.FAILED
+                log.error("%s: giving up after %d attempts: %s", key, row.attempts, exc)
+            else:
+                transient = exc
+        except smtp.PermanentSmtpError as exc:
+            row.status = domain.FAILED
+            row.last_error = domain.error_text(exc)
+            log.error("%s: refused for good: %s", key, exc)
+        else:
+            row.status = domain.SENT
+            row.sent_at = datetime.now(timezone.utc)
+        status = row.status
+    if transient is not None:  # raised after the commit, so the attempt stays counted
+        raise transient
+    return status
+
+
+def smtp_settings(settings) -> smtp.SmtpSettings:
+    return smtp.SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

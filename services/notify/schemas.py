@@ -1,0 +1,35 @@
+"""marshmallow schemas of the notify service: the email log's filters and answer."""
+from marshmallow import Schema, fields, validate
+
+from services.notify.domain import KINDS, STATUSES
+from shared.fields import StrictSchema
+
+
+class MessageFilter(StrictSchema):
+    cooperative = fields.String(
+        validate=validate.Regexp(r"^[A-Z0-9]{6,16}$", error="Numéro de coopérative invalide (6 à 16 caractères A–Z, 0–9).")
+    )
+    year = fields.String(validate=validate.Regexp(r"^\d{4}-\d{4}$", error="Année au format 2025-2026."))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    limit = fields.Integer(
+        load_default=500, validate=validate.Range(1, 5000, error="Entre {min} et {max}.")
+    )
+
+
+class MessageOut(Schema):
+    to = fields.String()
+    subject = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    sent_at = fields.DateTime(allow_none=True)
+    message_id = fields.String()
+    cooperative = fields.String()
+    year = fields.String()
+    created_at = fields.DateTime()
+    last_error = fields.String(allow_none=True)
+
+
+class MessageList(Schema):
+    items = fields.List(fields.Nested(MessageOut))

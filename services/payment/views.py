@@ -1,0 +1,67 @@
+"""Turning stored rows into the dues state, API answers and event data."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.payment import domain
+from services.payment.models import Due, Payment
+
+
+@dataclass(frozen=True)
+class DuesState:
+    cooperative: str
+    year: str
+    department: str
+    amount_due: Decimal
+    amount_paid: Decimal
+    payments_count: int
+    methods: list[str]
+
+    @property
+    def balance(self) -> Decimal:
+        return domain.balance(self.amount_due, self.amount_paid)
+
+    @property
+    def status(self) -> str:
+        return domain.payment_status(self.amount_due, self.amount_paid)
+
+    def answer(self) -> dict:
+        return {
+            "cooperative": self.cooperative,
+            "year": self.year,
+            "amount_due": self.amount_due,
+            "amount_paid": self.amount_paid,
+            "balance": self.balance,
+            "status": self.status,
+            "payments_count": self.payments_count,
+            "methods": self.methods,
+        }
+
+
+def find_due(session: Session, number: str, year: str, lock: bool = False) -> Due | None:
+    query = select(Due).where(Due.cooperative == number, Due.year == year)
+    if lock:  # concurrent payments of one cooperative queue here (SQLite: BEGIN IMMEDIATE)
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def payments_of(session: Session, number: str, year: str) -> list[Payment]:
+    return list(session.scalars(
+        select(Payment).where(Payment.cooperative == number, Payment.year == year).order_by(Payment.id)
+    ))
+
+
+def dues_state(session: Session, due: Due) -> DuesState:
+    # summed in Python: SQLite keeps exact decimals as text, SUM() would go through floats
+    payments = payments_of(session, due.cooperative, due.year)
+    return DuesState(
+        cooperative=due.cooperative,
+        year=due.year,
+        department=due.department,
+        amount_due=due.amount_due,
+        amount_paid=domain.total_paid(p.amount for p in payments),
+        payments_count=len(payments),
+        methods=domain.distinct_methods(p.method for p in payments),
+    )

@@ -1,0 +1,86 @@
+"""The whole system as real processes for end-to-end tests: the web server (every
+service behind one address) and one Celery worker per service, on PostgreSQL and Redis,
+sending mail to a real aiosmtpd server owned by the test."""
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from shared.config import SERVICES
+from tests.support import ROOT, Worker, env_for, test_settings, wait_for
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, data_dir: Path, database_url: str, broker_url: str, smtp_port: int, **env):
+        self.port = free_port()
+        self.settings = test_settings(
+            data_dir, database_url, broker_url=broker_url, smtp_host="127.0.0.1", smtp_port=smtp_port,
+            port=self.port, public_base_url=f"http://127.0.0.1:{self.port}",
+        )
+        self.env = env_for(self.settings, PORT=self.port, SMTP_HOST="127.0.0.1", **env)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.workers: dict[str, Worker] = {}
+        self.web: subprocess.Popen | None = None
+
+    def start(self) -> "Stack":
+        self._web_log = open(self.settings.data_dir / "web.log", "ab")
+        self.web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", "1", "--threads", "8",
+             "deploy.wsgi:app"],
+            cwd=ROOT, env=self.env, stdout=self._web_log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(self._healthy, timeout=60, what="the web server to answer")
+        for service in SERVICES:
+            self.start_worker(service)
+        return self
+
+    def _healthy(self) -> bool:
+        if self.web.poll() is not None:
+            raise AssertionError("web server exited:\n" + (self.settings.data_dir / "web.log").read_text()[-3000:])
+        try:
+            return requests.get(f"{self.base}/api/adhesion/health", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def start_worker(self, service: str, concurrency: int = 1) -> Worker:
+        worker = Worker(service, self.env, concurrency=concurrency).start()
+        self.workers[service] = worker
+        return worker
+
+    def stop(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        if self.web and self.web.poll() is None:
+            self.web.terminate()
+            try:
+                self.web.wait(20)
+            except subprocess.TimeoutExpired:
+                self.web.kill()
+        self._web_log.close()
+
+    def logs(self) -> str:
+        parts = [(self.settings.data_dir / "web.log").read_text(errors="replace")[-4000:]]
+        parts += [f"--- {name}\n{w.log()[-4000:]}" for name, w in self.workers.items()]
+        return "\n".join(parts)
+
+    # HTTP helpers -------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kwargs)
+
+    def login(self, login: str, password: str) -> str:
+        response = self.call("post", "/api/auth/login", json={"login": login, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()["token"]

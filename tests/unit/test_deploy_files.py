@@ -1,0 +1,184 @@
+"""The production shape's files (docker-compose.yml, deploy/): no Docker engine here, so
+they are checked by parsing. Module paths are checked on disk, never imported."""
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("adhesion", "payment", "documents", "notify")
+WORKERS = tuple(f"worker-{service}" for service in SERVICES)
+APP_ENV = (
+    "DATABASE_URL", "BROKER_URL", "SMTP_HOST", "SMTP_PORT", "MAIL_FROM", "SECRET_KEY",
+    "ADMIN_LOGIN", "ADMIN_PASSWORD", "PUBLIC_BASE_URL", "DATA_DIR",
+)
+GATEWAY_ROUTES = {
+    "/api/auth/": "adhesion:8000",
+    "/api/adhesion/": "adhesion:8000",
+    "/api/payment/": "payment:8000",
+    "/api/documents/": "documents:8000",
+    "/verify/": "documents:8000",
+    "/api/notify/": "notify:8000",
+    "/": "adhesion:8000",
+}
+
+
+@pytest.fixture(scope="module")
+def compose():
+    # safe_load resolves the `<<: *app` merge keys, as Compose does.
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose):
+    return compose["services"]
+
+
+def command_words(service: dict) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
+
+
+def option(words: list[str], name: str) -> str:
+    return words[words.index(name) + 1]
+
+
+def environment(service: dict) -> dict:
+    env = service["environment"]
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return env
+
+
+def test_every_service_of_the_production_shape_is_there(services):
+    expected = {"postgres", "redis", "mailpit", "gateway", *SERVICES, *WORKERS}
+    assert expected <= set(services)
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    assert services["gateway"]["image"].startswith("nginx:1.27")
+    assert "healthcheck" in services["postgres"]
+
+
+@pytest.mark.parametrize("name", SERVICES + WORKERS)
+def test_each_app_and_worker_gets_the_run_configuration(services, name):
+    service = services[name]
+    env = environment(service)
+    assert set(APP_ENV) <= set(env)
+    assert env["DATABASE_URL"] == "postgresql://retkoop:retkoop@postgres:5432/retkoop"
+    assert env["BROKER_URL"] == "redis://redis:6379/0"
+    assert "mailpit" in env["SMTP_HOST"] and "1025" in str(env["SMTP_PORT"])
+    assert env["DATA_DIR"] == "/data"
+    assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")  # refuses to start without it
+    assert env["ADMIN_PASSWORD"].startswith("${ADMIN_PASSWORD:?")
+    assert env["PUBLIC_BASE_URL"].startswith("${PUBLIC_BASE_URL:-")
+    assert "deploy/Dockerfile" in str(service["build"])
+    assert any(str(volume).split(":")[1:2] == ["/data"] for volume in service["volumes"])
+    assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_apps_and_workers_share_one_documents_volume(services):
+    sources = {str(volume).split(":")[0] for name in SERVICES + WORKERS
+               for volume in services[name]["volumes"] if str(volume).split(":")[1:2] == ["/data"]}
+    assert len(sources) == 1
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_web_service_runs_its_app_under_gunicorn(services, name):
+    words = command_words(services[name])
+    assert words[0] == "gunicorn"
+    assert option(words, "-b") == "0.0.0.0:8000"
+    assert f"services.{name}.app:create_app()" in words
+    health = " ".join(map(str, services[name]["healthcheck"]["test"]))
+    assert f"/api/{name}/health" in health
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_worker_consumes_its_own_queue(services, name):
+    words = command_words(services[f"worker-{name}"])
+    assert words[:1] == ["celery"] and "worker" in words
+    assert option(words, "-A") == f"services.{name}.worker"
+    assert option(words, "-Q") == name
+    if name == "documents":
+        assert "--max-tasks-per-child" in words
+
+
+def test_gateway_publishes_port_and_mounts_its_config(services):
+    gateway = services["gateway"]
+    assert "${PORT:-8000}:80" in [str(port) for port in gateway["ports"]]
+    assert any(str(volume).startswith("./deploy/nginx.conf:") for volume in gateway["volumes"])
+
+
+def nginx_locations(text: str) -> dict[str, str]:
+    """prefix location -> the host:port it proxies to (through `set $var` or directly)."""
+    text = re.sub(r"#[^\n]*", "", text)
+    routes = {}
+    for prefix, body in re.findall(r"location\s+(/\S*)\s*\{([^{}]*)\}", text):
+        target = re.search(r"proxy_pass\s+http://([^;/\s]+)", body)
+        if not target:
+            continue
+        target = target.group(1)
+        if target.startswith("$"):
+            target = re.search(rf"set\s+\{target}\s+([^;\s]+)\s*;", body).group(1)
+        routes[prefix] = target
+    return routes
+
+
+def test_gateway_routes_each_prefix_to_its_service():
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    routes = nginx_locations(text)
+    for prefix, upstream in GATEWAY_ROUTES.items():
+        assert routes.get(prefix) == upstream, prefix
+    assert {target.split(":")[0] for target in routes.values()} <= set(SERVICES)
+    assert re.search(r"client_max_body_size\s+256k\s*;", text)
+    for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"):
+        assert re.search(rf"proxy_set_header\s+{header}\s", text), header
+
+
+def test_dockerfile_installs_the_project_from_pyproject():
+    text = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
+    assert re.search(r"^COPY pyproject\.toml ", text, re.M)
+    assert re.search(r"^RUN pip install \.(\s|$)", text, re.M)
+    assert "PYTHONPATH=/app" in text and "DATA_DIR=/data" in text
+    user = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert user and user[-1] not in {"root", "0"}
+    for source in re.findall(r"^COPY\s+(\S+)\s+\S+", text, re.M):
+        assert (ROOT / source).exists(), source
+
+
+def test_procfile_lists_the_embedded_processes():
+    processes = {}
+    for line in (ROOT / "deploy" / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            processes[name] = shlex.split(command)
+    assert set(processes) == {"web", *WORKERS, "mail-sink"}
+    for name in SERVICES:
+        words = processes[f"worker-{name}"]
+        assert option(words, "-A") == f"services.{name}.worker"
+        assert option(words, "-Q") == name
+    assert processes["mail-sink"][-1] == "shared.smtp_sink"
+
+
+def referenced_modules(services) -> set[str]:
+    modules = set()
+    for service in services.values():
+        if "command" not in service:
+            continue
+        for word in command_words(service):
+            match = re.fullmatch(r"(services\.\w+\.app):create_app\(\)|(services\.\w+\.worker)", word)
+            if match:
+                modules.add(match.group(1) or match.group(2))
+    for line in (ROOT / "deploy" / "Procfile").read_text().splitlines():
+        modules.update(re.findall(r"\bservices\.\w+\.worker\b", line))
+    return modules
+
+
+def test_every_referenced_module_exists_on_disk(services):
+    modules = referenced_modules(services)
+    assert len(modules) == 2 * len(SERVICES)
+    missing = sorted(m for m in modules if not (ROOT / (m.replace(".", "/") + ".py")).is_file())
+    assert not missing, f"referenced but not on disk: {missing}"

@@ -1,0 +1,93 @@
+import base64
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from services.notify import domain
+
+COOPERATIVE = {"number": "0382296P00", "name": "École Jean Moulin", "town": "VIENNE",
+               "email": "ce.0382296p@ac-grenoble.fr", "department": "38"}
+DEPARTMENT = {"code": "38", "name": "OCCE de l'Isère", "insurer": "MAE – MAIF", "insurer_contract": "123"}
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def submitted(**extra):
+    data = {"cooperative": COOPERATIVE, "department": DEPARTMENT, "year": "2025-2026", "revision": 3,
+            "amount_due": "439.25", "insurance": True, "payment": {"transfer": False, "cheque": True, "other": False}}
+    return {**data, **extra}
+
+
+def generated(**extra):
+    data = {"cooperative": COOPERATIVE, "department": DEPARTMENT, "year": "2025-2026", "registration_code": "26/0001 A",
+            "version": 2, "insurance": False, "amount_paid": "439.25",
+            "documents": [{"kind": "attestation", "number": "ATT-1", "filename": "attestation-0382296P00-2025-2026.pdf",
+                           "pdf_base64": base64.b64encode(PDF).decode()}]}
+    return {**data, **extra}
+
+
+def test_keys_and_message_ids_are_stable_per_kind():
+    assert domain.message_key("validation_confirmation", "0382296P00", "2025-2026", 1) == \
+        "validation_confirmation:0382296P00:2025-2026:v1"
+    assert domain.message_key("submission_ack", "0382296P00", "2025-2026", 4) == "submission_ack:0382296P00:2025-2026:r4"
+    assert domain.message_key("correction_requested", "0382296P00", "2025-2026", 5) == \
+        "correction_requested:0382296P00:2025-2026:r5"
+    assert domain.message_id("validation_confirmation", "0382296P00", "2025-2026", 1) == \
+        "<validation-0382296P00-2025-2026-v1@retkoop.local>"
+    assert domain.message_id("submission_ack", "0382296P00", "2025-2026", 4) == \
+        "<submission-0382296P00-2025-2026-r4@retkoop.local>"
+    assert domain.message_id("correction_requested", "0382296P00", "2025-2026", 5) == \
+        "<correction-0382296P00-2025-2026-r5@retkoop.local>"
+
+
+def test_submission_ack_from_event():
+    email = domain.email_for("adhesion.submitted", submitted())
+    assert (email.kind, email.key, email.to, email.department, email.sequence) == (
+        "submission_ack", "submission_ack:0382296P00:2025-2026:r3", "ce.0382296p@ac-grenoble.fr", "38", 3)
+    assert email.context["amount_due"] == Decimal("439.25")
+    assert email.context["payment"]["cheque"] is True
+    assert email.attachments == []
+
+
+def test_correction_carries_the_staff_message():
+    data = {"cooperative": COOPERATIVE, "department": DEPARTMENT, "year": "2025-2026", "revision": 7,
+            "message": "Merci de préciser le nombre d'élèves."}
+    email = domain.email_for("adhesion.correction_requested", data)
+    assert email.kind == "correction_requested" and email.sequence == 7
+    assert email.context["message"] == "Merci de préciser le nombre d'élèves."
+
+
+def test_confirmation_keyed_by_version_with_pdfs_decoded():
+    email = domain.email_for("documents.generated", generated())
+    assert email.key == "validation_confirmation:0382296P00:2025-2026:v2"
+    assert email.message_id == "<validation-0382296P00-2025-2026-v2@retkoop.local>"
+    assert email.attachments == [("attestation-0382296P00-2025-2026.pdf", PDF)]
+    assert email.context["amount_paid"] == Decimal("439.25") and email.context["registration_code"] == "26/0001 A"
+
+
+@pytest.mark.parametrize("event_type, data", [
+    ("payment.received", submitted()),
+    ("adhesion.submitted", submitted(amount_due="beaucoup")),
+    ("adhesion.submitted", {"year": "2025-2026"}),
+    ("adhesion.submitted", submitted(cooperative={**COOPERATIVE, "email": ""})),
+    ("documents.generated", generated(documents=[{"filename": "a.pdf", "pdf_base64": "pas du base64 !"}])),
+])
+def test_malformed_events_are_refused(event_type, data):
+    with pytest.raises(domain.InvalidEvent):
+        domain.email_for(event_type, data)
+
+
+def test_outdated_events_are_stale():
+    assert domain.is_stale(3, [4])
+    assert not domain.is_stale(5, [3, 4])
+    assert not domain.is_stale(1, [])
+
+
+def test_retry_delays_double_up_to_a_minute():
+    assert [domain.retry_delay(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_gives_up_after_a_day():
+    queued = datetime(2025, 9, 10, 8, 0, tzinfo=timezone.utc)
+    assert not domain.gives_up(queued, queued + timedelta(hours=23, minutes=59))
+    assert domain.gives_up(queued, queued + timedelta(hours=24))
