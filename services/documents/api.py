@@ -1,4 +1,5 @@
 """``/api/documents``: the current documents of a cooperative and year, and their PDFs."""
+from datetime import datetime, timezone
 from io import BytesIO
 
 from flask import send_file
@@ -50,12 +51,17 @@ def current_documents(number: str, year: str) -> list[Document]:
     return sorted(rows, key=lambda row: domain.KINDS.index(row.kind))
 
 
+def aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every stored one is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def document_answer(row: Document) -> dict:
     return {
         "kind": row.kind,
         "number": row.number,
         "url": f"/api/documents/{row.cooperative}/{row.year}/{row.kind}.pdf",
-        "generated_at": row.generated_at,
+        "generated_at": aware(row.generated_at),
         "version": row.version,
         "registration_code": row.registration_code,
     }

@@ -47,9 +47,10 @@ def on_adhesion_validated(envelope: dict) -> bool:
     if already_processed(context.database, event.event_id):
         return False
     with context.database.session() as session:  # short: numbers and tokens only
-        reserved = issuing.reserve(session, data)
-        plan = [(row.kind, row.number, row.verify_token, row.storage_key) for row in reserved or []]
-    if not plan:  # a newer version exists already: nothing to print for this one
+        reserved = issuing.reserve(session, data) or []
+        done = all(row.generated_at is not None for row in reserved)
+        plan = [(row.kind, row.number, row.verify_token, row.storage_key) for row in reserved]
+    if done:  # a newer version exists, or this one was printed under another event id
         return consume_once(context.database, ProcessedEvent, CONSUMER, envelope, lambda s, e: None)
 
     delay = render_delay()

@@ -2,7 +2,7 @@
 MinIO…) can replace the local directory without touching the rest of the service."""
 import os
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Protocol
 
 
@@ -21,8 +21,8 @@ class LocalStorage:
         self.root = Path(root)
 
     def path_of(self, key: str) -> Path:
-        parts = PurePosixPath(key).parts
-        if not parts or key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        parts = key.split("/")
+        if any(part in ("", ".", "..") or "\\" in part for part in parts):
             raise ValueError(f"invalid storage key {key!r}")
         return self.root.joinpath(*parts)
 

@@ -1,5 +1,6 @@
 """``/api/notify``: the email log staff read (SPEC §4)."""
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import select
 
 from services.notify.models import Message
@@ -12,7 +13,7 @@ blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Email
 
 @blp.get("/messages")
 @staff_required
-@blp.arguments(MessageFilter, location="query")
+@blp.arguments(MessageFilter, location="query", unknown=RAISE)  # a misspelt filter is not ignored
 @blp.response(200, MessageList)
 def list_messages(filters):
     """The department's emails, newest first; ``?cooperative=`` for one cooperative."""

@@ -1,5 +1,6 @@
 """`celery -A services.payment.worker worker -Q payment`"""
 from services.payment.app import create_app
+from shared.worker import worker_apps
 
-app = create_app()
-celery = app.extensions["celery"]
+flask_app, app = worker_apps(create_app)
+celery = app

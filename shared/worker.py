@@ -1,0 +1,17 @@
+"""What every service's ``worker.py`` needs: the Celery app bound to the service's Flask app.
+
+Celery's ``-A module`` takes the module's ``app`` (then ``celery``) attribute, so a
+worker module exposes the Celery app under that name, not the Flask one."""
+from celery.signals import worker_process_init
+
+
+def worker_apps(create_app):
+    """Build the service's Flask app once and return ``(flask_app, celery_app)``."""
+    flask_app = create_app()
+
+    @worker_process_init.connect(weak=False)
+    def _own_connections(**_):
+        # A forked pool process must not share the parent's database connections.
+        flask_app.extensions["service"].database.engine.dispose(close=False)
+
+    return flask_app, flask_app.extensions["celery"]
