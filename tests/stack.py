@@ -32,6 +32,7 @@ class Stack:
         self.web: subprocess.Popen | None = None
 
     def start(self) -> "Stack":
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._web_log = open(self.settings.data_dir / "web.log", "ab")
         self.web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", "1", "--threads", "8",
@@ -65,7 +66,8 @@ class Stack:
                 self.web.wait(20)
             except subprocess.TimeoutExpired:
                 self.web.kill()
-        self._web_log.close()
+        if getattr(self, "_web_log", None):
+            self._web_log.close()
 
     def logs(self) -> str:
         parts = [(self.settings.data_dir / "web.log").read_text(errors="replace")[-4000:]]

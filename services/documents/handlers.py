@@ -53,6 +53,8 @@ def on_adhesion_validated(envelope: dict) -> bool:
     if done:  # a newer version exists, or this one was printed under another event id
         return consume_once(context.database, ProcessedEvent, CONSUMER, envelope, lambda s, e: None)
 
+    log.info("documents %s %s v%s: %s reserved, rendering", data["cooperative"]["number"], data["year"],
+             data["version"], ", ".join(number for _, number, _, _ in plan))
     delay = render_delay()
     if delay:
         time.sleep(delay)

@@ -1,9 +1,6 @@
-"""`celery -A services.notify.worker worker -Q notify`
-
-Celery's ``-A`` looks for a module attribute named ``app`` before ``celery``, so the
-Flask app must not be called ``app`` here.
-"""
+"""`celery -A services.notify.worker worker -Q notify`"""
 from services.notify.app import create_app
+from shared.worker import worker_apps
 
-flask_app = create_app()
-celery = flask_app.extensions["celery"]
+flask_app, app = worker_apps(create_app)
+celery = app
