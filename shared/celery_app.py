@@ -21,8 +21,14 @@ def make_celery(name: str, settings: Settings, task_cls=Task) -> Celery:
     app = Celery(name, broker=settings.broker_url, task_cls=task_cls)
     transport_options = {}
     if settings.broker_url.startswith("redis"):
+        # A task taken by a worker that then dies (SIGKILL, power loss) comes back after
+        # the visibility timeout; keep it above RETRY_BACKOFF_MAX so that a retry waiting
+        # for its countdown is not handed out a second time (harmless, but wasted work).
+        visibility = settings.broker_visibility_timeout
         transport_options.update(
-            visibility_timeout=max(settings.broker_visibility_timeout, RETRY_BACKOFF_MAX * 2),
+            visibility_timeout=visibility,
+            unacked_restore_interval=max(1, min(10, visibility // 5)),
+            unacked_restore_throttle=1,
             socket_connect_timeout=3,
             socket_timeout=10,
         )

@@ -1,6 +1,7 @@
 """Issue 3 end to end: payment → validation → PDFs → email, each exactly once, on real
 PostgreSQL, Redis, Celery workers and an aiosmtpd server — and the same under faults."""
 import io
+import json
 import os
 import signal
 import subprocess
@@ -155,14 +156,14 @@ def test_payment_validation_documents_email(stack, sink):
 
 def test_documents_worker_killed_during_rendering(tmp_path, pg_url, redis_url, sink):
     stack = Stack(tmp_path / "data", pg_url, redis_url, sink.port, DOCUMENTS_RENDER_DELAY_SECONDS="3",
-                  BROKER_VISIBILITY_TIMEOUT="5")
+                  BROKER_VISIBILITY_TIMEOUT="10")
     try:
         stack.start()
         staff, school = ready_to_validate(stack)
         paid_and_signed(stack, staff, school)
         code = validate(stack, staff)
         worker = stack.workers["documents"]
-        wait_for(lambda: "documents.on_adhesion_validated" in worker.log(), what="rendering to start")
+        wait_for(lambda: "reserved, rendering" in worker.log(), what="rendering to start")
         worker.kill()  # SIGKILL the whole worker in the middle of rendering
         assert documents_of(stack, school) == []
         stack.start_worker("documents")
@@ -210,3 +211,30 @@ def redis_start():
                    "--dir /var/lib/redis --logfile /var/log/redis/ci.log", shell=True, check=True)
     wait_for(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).stdout.strip() == b"PONG",
              what="Redis to start")
+
+
+def test_same_events_delivered_twice(stack, sink, pg_url):
+    """adhesion.validated and documents.generated re-delivered: still one of each."""
+    import psycopg
+    from celery import Celery
+
+    staff, school = ready_to_validate(stack)
+    paid_and_signed(stack, staff, school)
+    code = validate(stack, staff)
+    assert_one_of_each(stack, sink, school, code)
+    with psycopg.connect(pg_url) as conn:
+        envelopes = [row[0] for row in conn.execute(
+            "SELECT payload FROM adhesion.outbox WHERE type = 'adhesion.validated' UNION ALL "
+            "SELECT payload FROM documents.outbox WHERE type = 'documents.generated'")]
+    assert len(envelopes) == 2
+    broker = Celery(broker=stack.settings.broker_url)
+    for payload in envelopes:
+        envelope = json.loads(payload)
+        task = "documents.on_adhesion_validated" if envelope["type"] == "adhesion.validated" else \
+            "notify.on_documents_generated"
+        broker.send_task(task, args=[envelope], queue=task.split(".")[0])
+    time.sleep(5)
+    assert_one_of_each(stack, sink, school, code)
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM documents.documents").fetchone()[0] == 2
+        assert conn.execute("SELECT count(*) FROM documents.outbox").fetchone()[0] == 1
