@@ -3,6 +3,8 @@ from flask import jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from shared.identifiers import path_problems
+
 SLUGS = {
     400: "bad_request",
     401: "unauthorized",
@@ -77,3 +79,10 @@ class ServiceApi(Api):
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
         return response
+
+
+def checked_path(number: str | None = None, year: str | None = None) -> None:
+    """A malformed cooperative number or school year in a path is a 400 naming it."""
+    fields = path_problems(number, year)
+    if fields:
+        raise ApiError(400, "Adresse invalide.", fields)

@@ -31,7 +31,7 @@ from services.adhesion.views import (
     rates_of,
 )
 from shared.auth import Principal, current_principal, ensure_access, hash_password, login_required, staff_required
-from shared.errors import ApiError
+from shared.errors import ApiError, checked_path
 from shared.service import after_commit_publish, service
 
 blp = Blueprint("adhesion", __name__, url_prefix="/api/adhesion", description="Adhésions et assurances")
@@ -41,14 +41,6 @@ def today() -> date:
     return date.today()
 
 
-def checked_path(number: str | None = None, year: str | None = None) -> None:
-    fields = {}
-    if number is not None and not domain.is_valid_number(number):
-        fields["number"] = ["Numéro de coopérative invalide (6 à 16 caractères A–Z, 0–9)."]
-    if year is not None and not domain.is_valid_year(year):
-        fields["year"] = ["Année scolaire invalide (format 2025-2026)."]
-    if fields:
-        raise ApiError(400, "Adresse invalide.", fields)
 
 
 def cooperative_for(session: Session, principal: Principal, number: str) -> Cooperative:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from shared.identifiers import NUMBER_RE, YEAR_RE, is_valid_number, is_valid_year  # noqa: F401
 from shared.money import to_cents
 
 DRAFT = "draft"
@@ -19,8 +20,6 @@ EDITABLE = (DRAFT, SUBMITTED, CORRECTION_REQUESTED)
 CHANGE_FORM_STATES = ("not_required", "pending", "received")
 MAX_COUNT = 5000
 
-YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
-NUMBER_RE = re.compile(r"^[A-Z0-9]{6,16}$")
 REGISTRATION_CODE_RE = re.compile(r"^(\d{2})/(\d{4}) A$")
 
 
@@ -78,18 +77,9 @@ class Amounts:
         return self.membership + self.insurance + self.goods + self.instruments
 
 
-def is_valid_year(year: str) -> bool:
-    match = YEAR_RE.match(year or "")
-    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
-
-
 def previous_year(year: str) -> str:
     first = int(year[:4])
     return f"{first - 1}-{first}"
-
-
-def is_valid_number(number: str) -> bool:
-    return bool(NUMBER_RE.match(number or ""))
 
 
 def totals_of(classes: list[ClassRow]) -> Totals:

@@ -11,20 +11,12 @@ from services.documents.models import Document
 from services.documents.schemas import DocumentList
 from services.documents.storage import current_storage
 from shared.auth import Principal, current_principal, ensure_access, login_required
-from shared.errors import ApiError
+from shared.errors import ApiError, checked_path
 from shared.service import service
 
 blp = Blueprint("documents", __name__, url_prefix="/api/documents", description="Attestations et certificats")
 
 
-def checked_path(number: str, year: str) -> None:
-    fields = {}
-    if not domain.is_valid_number(number):
-        fields["number"] = ["Numéro de coopérative invalide (6 à 16 caractères A–Z, 0–9)."]
-    if not domain.is_valid_year(year):
-        fields["year"] = ["Année scolaire invalide (format 2025-2026)."]
-    if fields:
-        raise ApiError(400, "Adresse invalide.", fields)
 
 
 def current_documents(number: str, year: str) -> list[Document]:

@@ -5,6 +5,7 @@ No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 """
 import re
 from datetime import date, datetime, timezone
+from shared.identifiers import NUMBER_RE, YEAR_RE, is_valid_number, is_valid_year  # noqa: F401
 
 ATTESTATION = "attestation"
 CERTIFICATE = "certificate"
@@ -15,19 +16,8 @@ LABELS = {ATTESTATION: "Attestation d'adhésion", CERTIFICATE: "Certificat d'ass
 FILE_STEMS = {ATTESTATION: "attestation", CERTIFICATE: "certificat"}
 DOWNLOAD_STEMS = {ATTESTATION: "attestation-adhésion", CERTIFICATE: "certificat-assurance"}
 
-YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
-NUMBER_RE = re.compile(r"^[A-Z0-9]{6,16}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SERIAL_DIGITS = 6
-
-
-def is_valid_year(year: str) -> bool:
-    match = YEAR_RE.match(year or "")
-    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
-
-
-def is_valid_number(number: str) -> bool:
-    return bool(NUMBER_RE.match(number or ""))
 
 
 def looks_like_token(token: str) -> bool:

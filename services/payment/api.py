@@ -9,21 +9,12 @@ from services.payment.models import Payment
 from services.payment.schemas import DuesOut, PaymentFilter, PaymentIn, PaymentList, PaymentRecorded
 from services.payment.views import dues_state, find_due
 from shared.auth import current_principal, ensure_access, login_required, staff_required
-from shared.errors import ApiError
+from shared.errors import ApiError, checked_path
 from shared.service import after_commit_publish, service
 
 blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Paiements et montants dus")
 
 
-def checked_path(number: str | None = None, year: str | None = None) -> None:
-    """A malformed number or year is bad input (400), a well-formed unknown one is a 404."""
-    fields = {}
-    if number is not None and not domain.is_valid_number(number):
-        fields["number"] = ["Numéro de coopérative invalide (6 à 16 caractères A–Z, 0–9)."]
-    if year is not None and not domain.is_valid_year(year):
-        fields["year"] = ["Année scolaire invalide (format 2025-2026)."]
-    if fields:
-        raise ApiError(400, "Adresse invalide.", fields)
 
 
 @blp.post("/payments")

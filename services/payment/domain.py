@@ -2,10 +2,10 @@
 
 No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 """
-import re
 from decimal import Decimal
 from typing import Iterable
 
+from shared.identifiers import NUMBER_RE, YEAR_RE, is_valid_number, is_valid_year  # noqa: F401
 from shared.money import to_cents
 
 METHODS = ("cheque", "transfer", "direct_debit", "cash", "collect", "mairie", "sou_des_ecoles", "other")
@@ -15,19 +15,6 @@ PARTIAL = "partial"
 PAID = "paid"
 OVERPAID = "overpaid"
 STATUSES = (UNPAID, PARTIAL, PAID, OVERPAID)
-
-# The same shapes as the adhesion service's paths (SPEC §2): a service never imports another.
-YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
-NUMBER_RE = re.compile(r"^[A-Z0-9]{6,16}$")
-
-
-def is_valid_year(year: str) -> bool:
-    match = YEAR_RE.match(year or "")
-    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
-
-
-def is_valid_number(number: str) -> bool:
-    return bool(NUMBER_RE.match(number or ""))
 
 
 def total_paid(amounts: Iterable[Decimal]) -> Decimal:
