@@ -186,7 +186,7 @@ def test_qr_code_encodes_the_verify_url(render):
     assert len(images) == 1
     picture = images[0].image.convert("L")
     # Same settings as the renderer, so each module can be sampled at its centre.
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=2)
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=2, mask_pattern=0)  # as rendering.py
     qr.add_data(VERIFY_URL)
     qr.make(fit=True)
     matrix = qr.get_matrix()
