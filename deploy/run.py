@@ -70,8 +70,8 @@ def main() -> int:
                 break
         time.sleep(0.5)
     for child in children.values():
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
+        if child.poll() is None:  # the main process only: Celery and gunicorn stop their own children
+            child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
     for child in children.values():
         try:

@@ -108,7 +108,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown: Celery stops its own pool
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:

@@ -1,0 +1,90 @@
+"""`make run` on the embedded defaults: SQLite, the broker under DATA_DIR with real
+worker processes, the local SMTP sink saving .eml files; SIGTERM stops everything."""
+import email
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.stack import free_port
+from tests.support import ROOT, wait_for
+
+YEAR = "2025-2026"
+NUMBER = "0382296P00"
+GUIDE = {
+    "classes": [{"name": "ECOLE ENTIERE", "teachers": "mei", "teacher_count": 10, "student_count": 165}],
+    "insurance": True, "goods_value": "0.00", "instruments_value": "0.00",
+    "payment": {"transfer": False, "cheque": True, "other": False},
+}
+UNSET = ("DATABASE_URL", "BROKER_URL", "SMTP_HOST", "SMTP_PORT", "ADMIN_PASSWORD", "SECRET_KEY", "PUBLIC_BASE_URL")
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in UNSET and not k.endswith("_DATABASE_URL")}
+    env.update(DATA_DIR=str(tmp_path / "var"), PORT=str(port), SMTP_SINK_PORT=str(free_port()), PYTHONPATH=str(ROOT))
+    log = open(tmp_path / "run.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "deploy.run"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        assert process.poll() is None, (tmp_path / "run.log").read_text()
+        try:
+            return all(requests.get(f"{base}/api/{s}/health", timeout=5).status_code == 200
+                       for s in ("adhesion", "payment", "documents", "notify"))
+        except requests.RequestException:  # not listening yet, or still starting
+            return False
+
+    try:
+        wait_for(up, timeout=60, what="make run to serve every service")
+        yield base, tmp_path / "var", process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_embedded_run_pipeline_and_clean_stop(embedded):
+    base, data_dir, process = embedded
+    password = (data_dir / "admin_password").read_text().strip()
+
+    def call(method, path, token=None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.request(method, base + path, headers=headers, timeout=30, **kwargs)
+
+    staff = call("post", "/api/auth/login", json={"login": "admin", "password": password}).json()["token"]
+    assert call("post", "/api/adhesion/cooperatives", staff, json={
+        "number": NUMBER, "name": "Coopérative Scolaire Jean Moulin", "town": "VIENNE",
+        "email": "ce.0382296p@ac-grenoble.fr", "password": "ecole-secret"}).status_code == 201
+    school = call("post", "/api/auth/login", json={"login": NUMBER, "password": "ecole-secret"}).json()["token"]
+    assert call("put", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", school, json=GUIDE).status_code == 200
+    assert call("post", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/submit", school).status_code == 200
+    wait_for(lambda: call("get", f"/api/payment/dues/{NUMBER}/{YEAR}", school).status_code == 200, what="dues")
+    assert call("post", "/api/payment/payments", staff, json={
+        "cooperative": NUMBER, "year": YEAR, "amount": "439.25", "method": "cheque", "reference": "42",
+        "received_on": "2025-09-10"}).status_code == 201
+    wait_for(lambda: call("get", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", staff).json()["checklist"][
+        "payment_received"], what="payment.received")
+    call("patch", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/checklist", staff, json={"engagement_signed": True})
+    assert call("post", f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/validate", staff, json={}).status_code == 200
+
+    def confirmation():
+        for path in sorted((data_dir / "mail").glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes())
+            if message["X-Retkoop-Kind"] == "validation_confirmation":
+                return message
+        return None
+
+    message = wait_for(confirmation, timeout=60, what="the confirmation .eml in DATA_DIR/mail")
+    assert len([p for p in message.walk() if p.get_content_type() == "application/pdf"]) == 2
+    assert (data_dir / "adhesion.db").exists() and (data_dir / "broker.db").exists()
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    leftover = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert leftover == [], "processes left running after SIGTERM"
