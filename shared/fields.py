@@ -1,7 +1,9 @@
 """marshmallow fields and validators shared by every service's schemas."""
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 # Messages a teacher or staff member may read, in French.
 fields.Field.default_error_messages.update(
@@ -32,6 +34,40 @@ class StrictSchema(Schema):
 
     error_messages = {"unknown": "Champ inconnu.", "type": "Objet JSON attendu."}
 
+    @pre_load(pass_collection=True)
+    def refuse_control_characters(self, data, **kwargs):
+        """NUL and other control characters are never text a person typed (and PostgreSQL
+        refuses NUL): name the field instead of failing later."""
+        bad = _control_characters(data)
+        if bad:
+            raise ValidationError(bad)
+        return data
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_characters(value):
+    if isinstance(value, str):
+        return ["Caractères de contrôle interdits."] if _CONTROL.search(value) else None
+    if isinstance(value, dict):
+        found = {key: err for key, item in value.items() if (err := _control_characters(item))}
+        return found or None
+    if isinstance(value, list):
+        found = {str(i): err for i, item in enumerate(value) if (err := _control_characters(item))}
+        return found or None
+    return None
+
+
+class Text(fields.String):
+    """Text a person typed: surrounding spaces removed, blank refused when required."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if self.required and not text:
+            raise ValidationError("Ce champ ne peut pas être vide.")
+        return text
+
 
 class Money(fields.Decimal):
     """An amount carried as a JSON string ``"395.50"``; refuses more than ``places`` decimals
@@ -54,10 +90,10 @@ class Money(fields.Decimal):
             raise ValidationError("Montant invalide.")
         if not number.is_finite():
             raise ValidationError("Montant invalide.")
+        if not (self.minimum <= number <= self.maximum):  # before quantize: 1e400 has no cents
+            raise ValidationError(f"Doit être compris entre {self.minimum} et {self.maximum}.")
         if number != number.quantize(Decimal(1).scaleb(-self.max_places)):
             raise ValidationError(f"Au plus {self.max_places} décimales.")
-        if not (self.minimum <= number <= self.maximum):
-            raise ValidationError(f"Doit être compris entre {self.minimum} et {self.maximum}.")
         return number
 
     def _serialize(self, value, attr, obj, **kwargs):

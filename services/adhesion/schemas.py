@@ -1,9 +1,11 @@
 """marshmallow schemas of the adhesion service: the one definition of its input
 validation, its output shape and its OpenAPI document."""
+from decimal import Decimal
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.adhesion.domain import CHANGE_FORM_STATES, NUMBER_RE, STATUSES
-from shared.fields import Count, Money, StrictBoolean, StrictSchema
+from shared.fields import Count, Money, StrictBoolean, StrictSchema, Text
 
 
 class LoginIn(StrictSchema):
@@ -23,8 +25,8 @@ class CooperativeIn(StrictSchema):
         required=True,
         validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."),
     )
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    town = fields.String(required=True, validate=validate.Length(1, 100))
+    name = Text(required=True, validate=validate.Length(1, 200))
+    town = Text(required=True, validate=validate.Length(1, 100))
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
 
@@ -62,8 +64,8 @@ class RatesSchema(StrictSchema):
 
 
 class ClassRowSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(1, 100))
-    teachers = fields.String(load_default="", validate=validate.Length(max=500))
+    name = Text(required=True, validate=validate.Length(1, 100))
+    teachers = Text(load_default="", validate=validate.Length(max=500))
     teacher_count = Count(required=True)
     student_count = Count(required=True)
     total = fields.Integer(dump_only=True)
@@ -78,8 +80,8 @@ class PaymentChoiceSchema(StrictSchema):
 class AdhesionIn(StrictSchema):
     classes = fields.List(fields.Nested(ClassRowSchema), required=True, validate=validate.Length(max=200))
     insurance = StrictBoolean(required=True)
-    goods_value = Money(load_default="0.00")
-    instruments_value = Money(load_default="0.00")
+    goods_value = Money(load_default=Decimal("0.00"))
+    instruments_value = Money(load_default=Decimal("0.00"))
     payment = fields.Nested(PaymentChoiceSchema, load_default=lambda: {"transfer": False, "cheque": False, "other": False})
 
     @validates_schema
@@ -151,7 +153,7 @@ class AdhesionFilter(StrictSchema):
 
 
 class CorrectionIn(StrictSchema):
-    message = fields.String(required=True, validate=validate.Length(1, 2000))
+    message = Text(required=True, validate=validate.Length(1, 2000))
 
 
 class ChecklistIn(StrictSchema):

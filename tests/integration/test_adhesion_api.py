@@ -121,6 +121,11 @@ BAD_INPUTS = [
     ({**GUIDE, "classes": GUIDE["classes"] * 2}, "classes"),
     ({**GUIDE, "classes": [{**GUIDE["classes"][0], "name": "x" * 101}]}, "classes"),
     ({**GUIDE, "insurance": "oui"}, "insurance"),
+    ({**GUIDE, "goods_value": "1e400"}, "goods_value"),
+    ({**GUIDE, "goods_value": 1e308}, "goods_value"),
+    ({**GUIDE, "goods_value": "NaN"}, "goods_value"),
+    ({**GUIDE, "classes": [{**GUIDE["classes"][0], "name": "CM\u00002"}]}, "classes"),
+    ({**GUIDE, "classes": [{**GUIDE["classes"][0], "name": "   "}]}, "classes"),
     ({k: v for k, v in GUIDE.items() if k != "classes"}, "classes"),
 ]
 
@@ -143,6 +148,14 @@ def test_bad_input_names_the_field_and_changes_nothing(client, school):
         response = client.put(bad_url, headers=school, json=GUIDE)
         assert response.status_code in (400, 422) and field in response.json["fields"], response.json
     assert client.get(url, headers=school).json == before
+
+
+def test_declared_values_default_to_zero(client, school):
+    body = {k: v for k, v in GUIDE.items() if k not in ("goods_value", "instruments_value", "payment")}
+    response = client.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school, json=body)
+    assert response.status_code == 200, response.json
+    assert (response.json["goods_value"], response.json["amounts"]["total"]) == ("0.00", "439.25")
+    assert response.json["payment"] == {"transfer": False, "cheque": False, "other": False}
 
 
 def test_duplicate_class_names_named_in_error(client, school):
