@@ -29,15 +29,10 @@ from services.documents import domain as documents_domain  # noqa: E402
 from services.documents.handlers import FRANCE, RENDERERS  # noqa: E402
 from shared.smtp_sink import MailSink  # noqa: E402
 from tests.stack import Stack, free_port  # noqa: E402
-from tests.support import fresh_postgres_database, wait_for  # noqa: E402
+from tests.support import GUIDE, fresh_postgres_database, wait_for  # noqa: E402
 
 YEAR = "2025-2026"
 BROKER = "redis://127.0.0.1:6379/12"
-GUIDE = {
-    "classes": [{"name": "ECOLE ENTIERE", "teachers": "mei", "teacher_count": 10, "student_count": 165}],
-    "insurance": True, "goods_value": "0.00", "instruments_value": "0.00",
-    "payment": {"transfer": False, "cheque": True, "other": False},
-}
 
 
 def prepare(stack: Stack, staff: str, numbers: list[str]) -> None:

@@ -16,6 +16,15 @@ import psycopg
 from shared.config import Settings, load
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The worked example of the guide: one row, 10 teachers, 165 pupils, insured → 439,25 €.
+GUIDE = {
+    "classes": [{"name": "ECOLE ENTIERE", "teachers": "mei", "teacher_count": 10, "student_count": 165}],
+    "insurance": True,
+    "goods_value": "0.00",
+    "instruments_value": "0.00",
+    "payment": {"transfer": False, "cheque": True, "other": False},
+}
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 

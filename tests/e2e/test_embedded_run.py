@@ -10,15 +10,10 @@ import pytest
 import requests
 
 from tests.stack import free_port
-from tests.support import ROOT, wait_for
+from tests.support import GUIDE, ROOT, wait_for
 
 YEAR = "2025-2026"
 NUMBER = "0382296P00"
-GUIDE = {
-    "classes": [{"name": "ECOLE ENTIERE", "teachers": "mei", "teacher_count": 10, "student_count": 165}],
-    "insurance": True, "goods_value": "0.00", "instruments_value": "0.00",
-    "payment": {"transfer": False, "cheque": True, "other": False},
-}
 UNSET = ("DATABASE_URL", "BROKER_URL", "SMTP_HOST", "SMTP_PORT", "ADMIN_PASSWORD", "SECRET_KEY", "PUBLIC_BASE_URL")
 
 

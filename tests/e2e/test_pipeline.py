@@ -12,16 +12,11 @@ from pypdf import PdfReader
 
 from shared.smtp_sink import MailSink
 from tests.stack import Stack, free_port
-from tests.support import wait_for
+from tests.support import GUIDE, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
 NAME = "Coopérative Scolaire de l'École Élémentaire Jean Moulin"
-GUIDE = {
-    "classes": [{"name": "ECOLE ENTIERE", "teachers": "mei", "teacher_count": 10, "student_count": 165}],
-    "insurance": True, "goods_value": "0.00", "instruments_value": "0.00",
-    "payment": {"transfer": False, "cheque": True, "other": False},
-}
 
 
 @pytest.fixture

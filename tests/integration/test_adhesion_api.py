@@ -13,17 +13,10 @@ from services.adhesion.models import Account, Department, OutboxEvent, Processed
 from shared.auth import hash_password
 from shared.events import Event
 from shared.service import shutdown
-from tests.support import test_settings, wait_for
+from tests.support import GUIDE, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
-GUIDE = {
-    "classes": [{"name": "ECOLE ENTIERE", "teachers": "mei", "teacher_count": 10, "student_count": 165}],
-    "insurance": True,
-    "goods_value": "0.00",
-    "instruments_value": "0.00",
-    "payment": {"transfer": False, "cheque": True, "other": False},
-}
 
 
 class Client:

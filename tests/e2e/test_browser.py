@@ -1,0 +1,386 @@
+"""Issue 4 in a real browser: Debian's Chromium, headless, driven by Playwright, against
+the whole system as real processes (gunicorn serving every service and the pages, one
+Celery worker per service, PostgreSQL, Redis, an aiosmtpd server).
+
+The journey of the guide: staff create a cooperative; the school signs in, fills the
+guide's example, sees the amounts, answers chèque = oui and sends it; staff record the
+payment, tick the engagement and validate; the school sees « Bravo ! » and downloads both
+PDFs. A screenshot of each page goes to test-artifacts/screenshots/ (and, with
+UPDATE_DOCS_SCREENSHOTS=1, the two of the README to docs/screenshots/)."""
+import io
+import os
+import re
+import shutil
+import time
+
+import pytest
+import redis
+import requests
+from playwright.sync_api import Page, expect, sync_playwright
+from pypdf import PdfReader
+
+from shared.smtp_sink import MailSink
+from tests.stack import Stack, free_port
+from tests.support import REDIS_TEST_URL, ROOT, fresh_postgres_database, wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+DOCS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 740}
+
+YEAR = "2025-2026"
+NUMBER = "0382296P00"
+NAME = "Coopérative Scolaire de l'École Élémentaire Jean Moulin"
+TOWN = "VIENNE"
+EMAIL = "ce.0382296p@ac-grenoble.fr"
+PASSWORD = "ecole-secret"
+STAFF = ("admin", "admin-password")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """One system for the module; each test works on its own cooperatives."""
+    broker = redis.Redis.from_url(REDIS_TEST_URL)
+    broker.ping()
+    broker.flushdb()
+    base = tmp_path_factory.mktemp("browser")
+    sink = MailSink(base / "mailbox", port=free_port())
+    sink.start()
+    with fresh_postgres_database() as database_url:
+        stack = Stack(base / "data", database_url, REDIS_TEST_URL, sink.port, SCHOOL_YEAR=YEAR)
+        try:
+            yield stack.start()
+        except BaseException:
+            print(stack.logs())
+            raise
+        finally:
+            stack.stop()
+    sink.stop()
+    broker.flushdb()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, stack):
+    """``new_page()``: a page in a fresh browser context (its own cookies), desktop size by default."""
+    contexts = []
+
+    def make(viewport=DESKTOP) -> Page:
+        context = browser.new_context(base_url=stack.base, viewport=viewport, locale="fr-FR", accept_downloads=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page: Page, name: str, docs: bool = False) -> None:
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if docs and os.environ.get("UPDATE_DOCS_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS / path.name)
+
+
+def sign_in(page: Page, login: str, password: str) -> None:
+    page.goto("/connexion")
+    page.get_by_label("Identifiant").fill(login)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def reload_until(page: Page, condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.5)
+        page.reload()
+
+
+def create_cooperative_by_api(stack, number: str, password: str, name: str = "École de test") -> None:
+    staff = stack.login(*STAFF)
+    response = stack.call("post", "/api/adhesion/cooperatives", staff, json={
+        "number": number, "name": name, "town": "GRENOBLE", "email": "ecole@ac-grenoble.fr", "password": password})
+    assert response.status_code == 201, response.text
+
+
+def test_whole_journey(stack, new_page):
+    started = time.monotonic()
+    staff = new_page()
+
+    # -- staff sign in and create the cooperative ------------------------------------------
+    staff.goto("/")
+    expect(staff).to_have_url(re.compile(r"/connexion$"))
+    expect(staff.get_by_role("heading", name="S'IDENTIFIER")).to_be_visible()
+    expect(staff.get_by_text("Identifiant ou mot de passe perdus, contactez l'OCCE 38")).to_be_visible()
+    shot(staff, "01-connexion")
+    sign_in(staff, *STAFF)
+    expect(staff).to_have_url(re.compile(r"/personnel/adhesions$"))
+    expect(staff.get_by_role("heading", name="Adhésions 2025 - 2026")).to_be_visible()
+    cookie = next(c for c in staff.context.cookies() if c["name"] == "retkoop_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+    staff.get_by_role("link", name="Nouvelle coopérative", exact=True).click()
+    staff.get_by_label("Numéro de la coopérative (identifiant)").fill(NUMBER.lower())
+    staff.get_by_label("Nom", exact=True).fill(NAME)
+    staff.get_by_label("Commune").fill(TOWN)
+    staff.get_by_label("Adresse e-mail de l'école").fill("pas-une-adresse")
+    staff.get_by_label("Mot de passe").fill(PASSWORD)
+    staff.get_by_role("button", name="Créer la coopérative").click()
+    expect(staff.locator("#email-error")).to_have_text(re.compile("Adresse e-mail invalide"))
+    shot(staff, "03-personnel-nouvelle-cooperative-erreur")
+    staff.get_by_label("Adresse e-mail de l'école").fill(EMAIL)
+    staff.get_by_label("Mot de passe").fill(PASSWORD)
+    staff.get_by_role("button", name="Créer la coopérative").click()
+    expect(staff.get_by_role("status").first).to_contain_text(f"La coopérative {NUMBER}")
+    expect(staff.get_by_role("heading", name="Coopératives sans adhésion 2025 - 2026 (1)")).to_be_visible()
+    shot(staff, "04-personnel-cooperative-creee")
+
+    # -- the school: a wrong password, then in with the keyboard alone -------------------------
+    school = new_page()
+    school.goto("/connexion")
+    school.get_by_label("Identifiant").fill(NUMBER)
+    school.get_by_label("Mot de passe").fill("mauvais-mot-de-passe")
+    school.get_by_role("button", name="Se connecter").click()
+    expect(school.get_by_role("alert")).to_have_text("Identifiant ou mot de passe incorrect.")
+    expect(school.get_by_label("Identifiant")).to_have_value(NUMBER)
+    shot(school, "05-ecole-connexion-erreur")
+    school.goto("/connexion")
+    expect(school.get_by_label("Identifiant")).to_be_focused()
+    school.keyboard.type(NUMBER)
+    school.keyboard.press("Tab")
+    school.keyboard.type(PASSWORD)
+    school.keyboard.press("Enter")
+    expect(school).to_have_url(re.compile(r"/accueil$"))
+    body = school.locator("main")
+    expect(body).to_contain_text("Chaque année entre le 1er et le 30 septembre, l'adhésion à l'OCCE 38 doit être renouvelée.")
+    expect(body).to_contain_text("L'adhésion 2025 - 2026 n'est pas encore envoyée.")
+    shot(school, "06-ecole-accueil")
+    # a school never reaches the staff pages
+    assert school.goto("/personnel/adhesions").status == 403
+    expect(school.get_by_role("heading", name="Accès refusé")).to_be_visible()
+
+    # -- the adhesion page: a bad count, then the guide's example -------------------------------
+    school.goto("/accueil")
+    school.get_by_role("link", name="Adhésion", exact=True).first.click()
+    expect(school).to_have_url(re.compile(rf"/adhesion/{YEAR}$"))
+    expect(school.locator("main")).to_contain_text("OCCE de l'Isère — Année scolaire 2025 - 2026")
+    expect(school.get_by_role("heading", level=1)).to_have_text(
+        f"Adhésion de la {NAME}, à {TOWN}. ({NUMBER})")
+    school.locator("#classes-0-name").fill("ECOLE ENTIERE")
+    school.locator("#classes-0-teachers").fill("mei")
+    school.locator("#classes-0-teacher_count").fill("10")
+    school.locator("#classes-0-student_count").fill("-3")
+    school.get_by_role("button", name="Valider et calculer", exact=True).click()
+    error = school.locator("#classes-0-student_count-error")
+    expect(error).to_have_text(re.compile("Doit être un entier entre 0 et 5000"))
+    expect(school.locator("#classes-0-student_count")).to_have_attribute("aria-invalid", "true")
+    # the message sits beside its field: in the same row, right under the input
+    field_box = school.locator("#classes-0-student_count").bounding_box()
+    error_box = error.bounding_box()
+    assert 0 <= error_box["y"] - (field_box["y"] + field_box["height"]) < 40
+    assert abs(error_box["x"] - field_box["x"]) < 40
+    shot(school, "07-ecole-adhesion-erreur")
+    school.locator("#classes-0-student_count").fill("5001")
+    school.get_by_role("button", name="Valider et calculer", exact=True).click()
+    expect(school.locator("#classes-0-student_count-error")).to_have_text(re.compile("entre 0 et 5000"))
+
+    school.locator("#classes-0-student_count").fill("165")
+    school.locator("#insurance-oui").check()  # Assurance : oui
+    school.get_by_role("button", name="Valider et calculer", exact=True).click()
+    amounts = school.locator("table.amounts")
+    expect(amounts).to_contain_text("Adhésion :")
+    expect(amounts).to_contain_text("des coopérateurs (175 x 2,26 €) :")
+    expect(amounts).to_contain_text("395,50 €")
+    expect(amounts).to_contain_text("Assurance :")
+    expect(amounts).to_contain_text("43,75 €")
+    expect(amounts.locator("tr.total")).to_contain_text("total :")
+    expect(amounts.locator("tr.total")).to_contain_text("439,25 €")
+    expect(school.locator("#classes-0-name")).to_have_value("ECOLE ENTIERE")
+
+    # adding and deleting a row
+    school.get_by_role("button", name="+ Ajouter une ligne").click()
+    school.locator("#classes-2-name").fill("CP")
+    school.locator("#classes-2-student_count").fill("20")
+    school.get_by_role("button", name="Valider et calculer", exact=True).click()
+    expect(amounts.locator("tr.total")).to_contain_text("489,45 €")  # 195 × 2,26 + 195 × 0,25
+    school.get_by_role("button", name="Supprimer la ligne CP").click()
+    expect(school.locator("#classes-1-name")).to_have_value("")
+    expect(amounts.locator("tr.total")).to_contain_text("439,25 €")
+
+    school.locator("#pay_cheque-oui").check()
+    school.get_by_role("button", name="Mettre à jour les informations").click()
+    banner = school.locator("#etat")
+    expect(banner).to_contain_text("L'adhésion est saisie")
+    expect(banner).to_contain_text("Le paiement n'est pas validé !")
+    expect(school.locator("#pay_cheque-oui")).to_be_checked()
+    shot(school, "08-ecole-adhesion-saisie", docs=True)
+
+    phone = new_page(PHONE)
+    phone.context.add_cookies(school.context.cookies())
+    phone.goto(f"/adhesion/{YEAR}")
+    expect(phone.locator("#etat")).to_contain_text("Le paiement n'est pas validé !")
+    assert no_horizontal_scroll(phone), "the adhesion page scrolls sideways on a 375 px screen"
+    shot(phone, "09-ecole-adhesion-375px")
+    school.goto("/accueil")
+    expect(school.locator("#etat")).to_contain_text("Le paiement n'est pas validé !")
+    shot(school, "10-ecole-accueil-saisie")
+
+    # -- staff: the list, the payment, the checklist, the validation ---------------------------
+    staff.goto("/personnel/adhesions")
+    row = staff.get_by_role("row").filter(has_text=NAME)
+    expect(row).to_contain_text("439,25 €")
+    expect(row).to_contain_text("Saisie")
+    expect(row).to_contain_text("non payé")
+    expect(staff.locator(".counts")).to_contain_text("1 saisie")
+    shot(staff, "11-personnel-adhesions", docs=True)
+    staff.get_by_label("Paiement non reçu seulement").check()
+    staff.get_by_role("button", name="Filtrer").click()
+    expect(staff.get_by_role("row").filter(has_text=NAME)).to_be_visible()
+    staff.get_by_label("Statut", exact=True).select_option("validated")
+    staff.get_by_role("button", name="Filtrer").click()
+    expect(staff.get_by_text("Aucune adhésion ne correspond à ces critères.")).to_be_visible()
+
+    staff.goto(f"/personnel/adhesions/{NUMBER}/{YEAR}")
+    expect(staff.locator("#controle")).to_contain_text("1. le paiement de 439,25 €. (Réc. paiement : aucun paiement reçu)")
+    expect(staff.get_by_label("Montant (€)")).to_have_value("439,25")
+    expect(staff.get_by_label("Moyen de paiement")).to_have_value("cheque")
+    staff.get_by_label("N° de chèque ou référence").fill("1234567")
+    staff.get_by_role("button", name="Enregistrer le paiement").click()
+    expect(staff.get_by_role("status").first).to_contain_text("Paiement de 439,25 € enregistré (chèque)")
+    first_item = staff.locator("table.checklist tbody tr").first
+    reload_until(staff, lambda: first_item.locator("td.ok").count() == 1, "payment.received in the checklist")
+    expect(first_item).to_contain_text("1. le paiement de 439,25 €. (Réc. paiement : chèque)")
+
+    staff.get_by_role("button", name="Valider l'adhésion").click()  # the engagement is missing
+    expect(staff.locator("#validation")).to_contain_text("l'engagement du mandataire daté et signé n'est pas coché")
+    staff.get_by_label("2. L'engagement du mandataire daté(s) et signé(s) est reçu").check()
+    staff.get_by_role("button", name="Enregistrer la liste de contrôle").click()
+    expect(staff.get_by_role("status").first).to_contain_text("Liste de contrôle enregistrée.")
+    shot(staff, "12-personnel-adhesion-a-valider")
+    staff.get_by_role("button", name="Valider l'adhésion").click()
+    expect(staff.locator("#etat")).to_contain_text("Code d'enregistrement : 26/0001 A")
+    reload_until(staff, lambda: staff.locator(".document-link").count() == 2, "the documents on the staff page")
+    shot(staff, "13-personnel-adhesion-validee")
+
+    # -- the school: Bravo ! and both PDFs -------------------------------------------------------
+    school.goto("/accueil")
+    expect(school.locator("#etat")).to_contain_text("L'adhésion est saisie, et a été validée. Bravo !")
+    reload_until(school, lambda: school.locator(".document-link").count() == 2, "the documents on the home page")
+    shot(school, "14-ecole-accueil-validee")
+    for label in ("Attestation d'adhésion", "Certificat d'assurance"):
+        with school.expect_download() as download_info:
+            school.get_by_role("link", name=label).click()
+        pdf = download_info.value.path().read_bytes()
+        assert pdf.startswith(b"%PDF"), label
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+        assert NAME in text and "26/0001 A" in text, label
+    school.goto(f"/adhesion/{YEAR}")
+    expect(school.locator("main")).to_contain_text(
+        f"La Coopérative Scolaire {NUMBER} est bien adhérente de l'OCCE 38 pour l'année scolaire 2025 - 2026.")
+    expect(school.locator("input[type=number]")).to_have_count(0)  # read-only once validated
+    shot(school, "15-ecole-adhesion-validee")
+
+    # -- staff: the email log and the rates ------------------------------------------------------
+    staff.goto(f"/personnel/emails?cooperative={NUMBER}")
+    reload_until(staff, lambda: staff.get_by_role("row").filter(has_text="confirmation de validation")
+                 .filter(has_text="envoyé").count() == 1, "the confirmation email to be sent")
+    expect(staff.get_by_role("row").filter(has_text="accusé de réception")).to_contain_text(EMAIL)
+    shot(staff, "16-personnel-emails")
+    staff.get_by_role("link", name="Tarifs").click()
+    expect(staff.get_by_label("Adhésion par élève (€)")).to_have_value("2,26")
+    expect(staff.get_by_label("Biens : taux de la prime (ex. 0,00688)")).to_have_value("0,00688")
+    shot(staff, "17-personnel-tarifs")
+    print(f"journey in {time.monotonic() - started:.1f}s")
+
+
+def test_forms_without_their_csrf_token_are_refused(stack, new_page):
+    create_cooperative_by_api(stack, "0380002B00", "autre-secret")
+    staff = new_page()
+    sign_in(staff, *STAFF)
+    expect(staff).to_have_url(re.compile(r"/personnel/adhesions$"))
+    fields = {"number": "0380003C00", "name": "Sans jeton", "town": "VOIRON", "email": "a@ac-grenoble.fr",
+              "password": "un-mot-de-passe"}
+    refused = staff.request.post("/personnel/cooperatives/nouvelle", form=fields)
+    assert refused.status == 400 and "Formulaire refusé" in refused.text()
+    forged = staff.request.post("/personnel/cooperatives/nouvelle", form={**fields, "csrf_token": "faux"})
+    assert forged.status == 400
+    staff.goto("/personnel/adhesions")
+    assert "0380003C00" not in staff.content()  # nothing was created
+
+    school = new_page()
+    sign_in(school, "0380002B00", "autre-secret")
+    expect(school).to_have_url(re.compile(r"/accueil$"))
+    posted = school.request.post(f"/adhesion/{YEAR}", form={
+        "row_count": "1", "classes-0-name": "CE1", "classes-0-student_count": "20", "insurance": "non",
+        "pay_cheque": "oui", "action": "submit"})
+    assert posted.status == 400
+    school.goto(f"/adhesion/{YEAR}")
+    expect(school.locator("#etat")).to_contain_text("pas encore envoyée")
+    shot(school, "18-ecole-brouillon")
+    logout = school.request.post("/deconnexion", form={})
+    assert logout.status == 400
+    # a sign-in posted from elsewhere (no session, no token) is refused too
+    response = requests.post(f"{stack.base}/connexion", data={"login": "0380002B00", "password": "autre-secret"},
+                             allow_redirects=False, timeout=10)
+    assert response.status_code == 400 and "Formulaire refusé" in response.text
+    page = new_page()
+    page.goto("/connexion")
+    page.set_content(refused.text())  # what the person sees: a French page, no stack trace
+    expect(page.get_by_role("heading", name="Formulaire refusé")).to_be_visible()
+    shot(page, "19-formulaire-refuse")
+
+
+def test_correction_requested_then_sent_again(stack, new_page):
+    create_cooperative_by_api(stack, "0380004D00", "troisieme-secret", name="École des Tilleuls")
+    school = new_page()
+    sign_in(school, "0380004D00", "troisieme-secret")
+    school.goto(f"/adhesion/{YEAR}")
+    school.get_by_role("button", name="Mettre à jour les informations").click()  # nothing filled in
+    expect(school.locator("#classes-error")).to_contain_text("Ajoutez au moins une classe.")
+    expect(school.locator("#payment-error")).to_contain_text("Choisissez au moins un moyen de paiement")
+    school.locator("#classes-0-name").fill("CM2")
+    school.locator("#classes-0-teacher_count").fill("1")
+    school.locator("#classes-0-student_count").fill("24")
+    school.locator("#pay_transfer-oui").check()
+    school.get_by_role("button", name="Mettre à jour les informations").click()
+    expect(school.locator("#etat")).to_contain_text("L'adhésion est saisie")
+
+    staff = new_page()
+    sign_in(staff, *STAFF)
+    staff.goto(f"/personnel/adhesions/0380004D00/{YEAR}")
+    staff.get_by_label("Message à l'école : ce qu'il faut corriger ou compléter").fill(
+        "Merci d'indiquer le nom de l'enseignante de CM2.")
+    staff.get_by_role("button", name="Demander une correction").click()
+    expect(staff.locator("#etat")).to_contain_text("Merci d'indiquer le nom de l'enseignante de CM2.")
+
+    school.goto("/accueil")
+    banner = school.locator("#etat")
+    expect(banner).to_contain_text("L'adhésion est saisie, mais elle doit être corrigée. "
+                                   "L'OCCE 38 a besoin d'informations complémentaires")
+    expect(banner).to_contain_text("Merci d'indiquer le nom de l'enseignante de CM2.")
+    expect(banner).to_contain_text("Le paiement n'est pas validé !")
+    shot(school, "20-ecole-correction-demandee")
+    school.goto(f"/adhesion/{YEAR}")
+    school.locator("#classes-0-teachers").fill("Mme Martin martin@ac-grenoble.fr")
+    school.get_by_role("button", name="Mettre à jour les informations").click()
+    expect(school.locator("#etat")).to_contain_text("L'adhésion est saisie")
+    expect(school.locator("#etat")).not_to_contain_text("corrigée")
