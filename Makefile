@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The browser tests drive Debian's Chromium (never `playwright install`: no browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test unit bench clean
 
@@ -15,7 +18,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m deploy.run
 
-test: $(STAMP)
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m deploy.services_up
 	$(PY) -m pytest -q
 

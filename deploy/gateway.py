@@ -10,7 +10,7 @@ ROUTES = (
     ("/verify/", "documents"),
     ("/api/notify/", "notify"),
 )
-DEFAULT = "adhesion"  # the web pages
+DEFAULT = "web"  # the pages for schools and staff (web/), every other path
 
 
 class Gateway:
@@ -37,6 +37,7 @@ def create_gateway(settings=None) -> Gateway:
     from services.documents.app import create_app as documents
     from services.notify.app import create_app as notify
     from services.payment.app import create_app as payment
+    from web.app import create_app as web
 
-    factories = {"adhesion": adhesion, "payment": payment, "documents": documents, "notify": notify}
+    factories = {"adhesion": adhesion, "payment": payment, "documents": documents, "notify": notify, "web": web}
     return Gateway({name: factory(settings) for name, factory in factories.items()})

@@ -4,6 +4,7 @@ Starts the web server (every service behind one address), one Celery worker per 
 queue as real processes, and a local SMTP sink when SMTP_HOST is unset. Ctrl-C or
 SIGTERM stops every process it started.
 """
+import ctypes
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from shared.config import SERVICES, load
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_CONCURRENCY = {"documents": 2}  # PDF rendering is the CPU-bound step
+PR_SET_PDEATHSIG = 1
 
 
 def prepare(settings) -> None:
@@ -43,6 +45,17 @@ def commands(settings) -> dict[str, list[str]]:
     return procs
 
 
+def _own_group_dying_with_us() -> None:
+    """Run in each child before exec: its own process group (Ctrl-C reaches only this
+    supervisor, which stops the children in order), and on Linux a SIGTERM if the
+    supervisor itself is killed, so no worker outlives it."""
+    os.setsid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (AttributeError, OSError):  # not Linux: the supervisor's own stop still applies
+        pass
+
+
 def main() -> int:
     settings = load()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -58,7 +71,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     for name, command in commands(settings).items():
-        children[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        children[name] = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=_own_group_dying_with_us)
     print(f"Retkoop adhésion : http://127.0.0.1:{settings.port}  (données : {settings.data_dir}; "
           f"Ctrl-C pour tout arrêter)", flush=True)
     code = 0

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from shared.smtp_sink import MailSink
 from tests.stack import Stack, free_port
-from tests.support import REDIS_TEST_URL, ROOT, fresh_postgres_database, wait_for
+from tests.support import REDIS_TEST_URL, ROOT, fresh_postgres_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -115,11 +115,37 @@ def reload_until(page: Page, condition, what: str, timeout: float = 60) -> None:
         page.reload()
 
 
-def create_cooperative_by_api(stack, number: str, password: str, name: str = "École de test") -> None:
+def create_cooperative_by_api(stack, number: str, password: str, name: str = "École de test",
+                              town: str = "GRENOBLE") -> None:
     staff = stack.login(*STAFF)
     response = stack.call("post", "/api/adhesion/cooperatives", staff, json={
-        "number": number, "name": name, "town": "GRENOBLE", "email": "ecole@ac-grenoble.fr", "password": password})
+        "number": number, "name": name, "town": town, "email": f"ce.{number.lower()}@ac-grenoble.fr",
+        "password": password})
     assert response.status_code == 201, response.text
+
+
+OTHER_SCHOOLS = (  # more rows in the staff list, as in September
+    ("0382001A00", "Coopérative Scolaire de l'École Maternelle Les Glycines", "GRENOBLE", "submitted",
+     [("PS-MS", 2, 48), ("GS", 1, 26)]),
+    ("0381234B00", "Coopérative Scolaire de l'École Primaire du Vercors", "VILLARD-DE-LANS", "draft",
+     [("ECOLE ENTIERE", 3, 61)]),
+    ("0385678C00", "Coopérative Scolaire de l'École Élémentaire Jules Ferry", "VOIRON", None, []),
+)
+
+
+def seed_other_schools(stack) -> None:
+    for number, name, town, status, classes in OTHER_SCHOOLS:
+        create_cooperative_by_api(stack, number, f"{number}-secret", name=name, town=town)
+        if status is None:
+            continue
+        school = stack.login(number, f"{number}-secret")
+        body = {"classes": [{"name": c, "teachers": "", "teacher_count": t, "student_count": s} for c, t, s in classes],
+                "insurance": True, "goods_value": "0.00", "instruments_value": "0.00",
+                "payment": {"transfer": True, "cheque": False, "other": False}}
+        path = f"/api/adhesion/adhesions/{number}/{YEAR}"
+        assert stack.call("put", path, school, json=body).status_code == 200
+        if status == "submitted":
+            assert stack.call("post", f"{path}/submit", school).status_code == 200
 
 
 def test_whole_journey(stack, new_page):
@@ -203,9 +229,9 @@ def test_whole_journey(stack, new_page):
     school.get_by_role("button", name="Valider et calculer", exact=True).click()
     expect(school.locator("#classes-0-student_count-error")).to_have_text(re.compile("entre 0 et 5000"))
 
-    school.locator("#classes-0-student_count").fill("165")
     school.locator("#insurance-oui").check()  # Assurance : oui
-    school.get_by_role("button", name="Valider et calculer", exact=True).click()
+    school.locator("#classes-0-student_count").fill("165")
+    school.locator("#classes-0-student_count").press("Enter")  # Enter in a field = « Valider et calculer »
     amounts = school.locator("table.amounts")
     expect(amounts).to_contain_text("Adhésion :")
     expect(amounts).to_contain_text("des coopérateurs (175 x 2,26 €) :")
@@ -245,12 +271,17 @@ def test_whole_journey(stack, new_page):
     shot(school, "10-ecole-accueil-saisie")
 
     # -- staff: the list, the payment, the checklist, the validation ---------------------------
+    seed_other_schools(stack)
     staff.goto("/personnel/adhesions")
     row = staff.get_by_role("row").filter(has_text=NAME)
     expect(row).to_contain_text("439,25 €")
     expect(row).to_contain_text("Saisie")
     expect(row).to_contain_text("non payé")
-    expect(staff.locator(".counts")).to_contain_text("1 saisie")
+    counts = staff.locator(".counts")
+    expect(counts).to_contain_text("3 au total")
+    expect(counts).to_contain_text("2 saisies")
+    expect(counts).to_contain_text("1 non envoyée")
+    expect(staff.get_by_role("heading", name="Coopératives sans adhésion 2025 - 2026 (1)")).to_be_visible()
     shot(staff, "11-personnel-adhesions", docs=True)
     staff.get_by_label("Paiement non reçu seulement").check()
     staff.get_by_role("button", name="Filtrer").click()
@@ -309,6 +340,20 @@ def test_whole_journey(stack, new_page):
     expect(staff.get_by_label("Adhésion par élève (€)")).to_have_value("2,26")
     expect(staff.get_by_label("Biens : taux de la prime (ex. 0,00688)")).to_have_value("0,00688")
     shot(staff, "17-personnel-tarifs")
+    staff.get_by_label("Assurance par coopérateur (€)").fill("0,2x")
+    staff.get_by_role("button", name="Enregistrer les tarifs").click()
+    expect(staff.locator("#insurance_per_cooperator-error")).to_have_text(re.compile("Montant invalide"))
+    staff.get_by_label("Assurance par coopérateur (€)").fill("0,25")
+    staff.get_by_role("button", name="Enregistrer les tarifs").click()
+    expect(staff.get_by_role("status").first).to_contain_text("Les tarifs 2025 - 2026 sont enregistrés.")
+
+    # reopening keeps the code; the school may amend again
+    staff.goto(f"/personnel/adhesions/{NUMBER}/{YEAR}")
+    staff.get_by_role("button", name="Rouvrir l'adhésion").click()
+    expect(staff.get_by_role("status").first).to_contain_text("L'adhésion est rouverte")
+    expect(staff.get_by_label("Code d'enregistrement (facultatif)")).to_have_value("26/0001 A")
+    school.goto("/accueil")
+    expect(school.locator("#etat")).to_contain_text("L'adhésion est saisie")
     print(f"journey in {time.monotonic() - started:.1f}s")
 
 
@@ -349,15 +394,28 @@ def test_forms_without_their_csrf_token_are_refused(stack, new_page):
     shot(page, "19-formulaire-refuse")
 
 
-def test_correction_requested_then_sent_again(stack, new_page):
+def test_carried_over_names_then_correction_requested(stack, new_page):
     create_cooperative_by_api(stack, "0380004D00", "troisieme-secret", name="École des Tilleuls")
+    token = stack.login("0380004D00", "troisieme-secret")
+    last_year = {"classes": [{"name": "CM1", "teachers": "M. Roux", "teacher_count": 1, "student_count": 22},
+                             {"name": "CM2", "teachers": "", "teacher_count": 1, "student_count": 25}],
+                 "insurance": False, "goods_value": "0.00", "instruments_value": "0.00",
+                 "payment": {"transfer": True, "cheque": False, "other": False}}
+    assert stack.call("put", "/api/adhesion/adhesions/0380004D00/2024-2025", token, json=last_year).status_code == 200
     school = new_page()
     sign_in(school, "0380004D00", "troisieme-secret")
     school.goto(f"/adhesion/{YEAR}")
-    school.get_by_role("button", name="Mettre à jour les informations").click()  # nothing filled in
-    expect(school.locator("#classes-error")).to_contain_text("Ajoutez au moins une classe.")
+    # last year's class names and teachers are there, the counts back to zero
+    expect(school.locator("#classes-0-name")).to_have_value("CM1")
+    expect(school.locator("#classes-0-teachers")).to_have_value("M. Roux")
+    expect(school.locator("#classes-0-student_count")).to_have_value("0")
+    expect(school.locator("#classes-1-name")).to_have_value("CM2")
+    shot(school, "20-ecole-noms-reportes")
+    school.get_by_role("button", name="Mettre à jour les informations").click()  # no counts, no payment
+    expect(school.locator("#classes-error")).to_contain_text("Indiquez au moins un coopérateur")
     expect(school.locator("#payment-error")).to_contain_text("Choisissez au moins un moyen de paiement")
-    school.locator("#classes-0-name").fill("CM2")
+    expect(school.locator("#probleme")).to_contain_text("L'adhésion n'est pas complète.")
+    school.get_by_role("button", name="Supprimer la ligne CM1").click()
     school.locator("#classes-0-teacher_count").fill("1")
     school.locator("#classes-0-student_count").fill("24")
     school.locator("#pay_transfer-oui").check()
@@ -378,7 +436,7 @@ def test_correction_requested_then_sent_again(stack, new_page):
                                    "L'OCCE 38 a besoin d'informations complémentaires")
     expect(banner).to_contain_text("Merci d'indiquer le nom de l'enseignante de CM2.")
     expect(banner).to_contain_text("Le paiement n'est pas validé !")
-    shot(school, "20-ecole-correction-demandee")
+    shot(school, "21-ecole-correction-demandee")
     school.goto(f"/adhesion/{YEAR}")
     school.locator("#classes-0-teachers").fill("Mme Martin martin@ac-grenoble.fr")
     school.get_by_role("button", name="Mettre à jour les informations").click()

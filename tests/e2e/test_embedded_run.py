@@ -39,8 +39,12 @@ def embedded(tmp_path):
         wait_for(up, timeout=60, what="make run to serve every service")
         yield base, tmp_path / "var", process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:  # the test failed early: the supervisor stops its children
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # its children get SIGTERM from the kernel (PR_SET_PDEATHSIG)
         log.close()
 
 
@@ -79,7 +83,9 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
     assert len([p for p in message.walk() if p.get_content_type() == "application/pdf"]) == 2
     assert (data_dir / "adhesion.db").exists() and (data_dir / "broker.db").exists()
 
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 6  # web, four workers, the SMTP sink
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
-    leftover = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
-    assert leftover == [], "processes left running after SIGTERM"
+    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    assert alive == [], "processes left running after SIGTERM"

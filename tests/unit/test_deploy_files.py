@@ -21,7 +21,7 @@ GATEWAY_ROUTES = {
     "/api/documents/": "documents:8000",
     "/verify/": "documents:8000",
     "/api/notify/": "notify:8000",
-    "/": "adhesion:8000",
+    "/": "web:8000",  # the pages (web/)
 }
 
 
@@ -95,6 +95,16 @@ def test_web_service_runs_its_app_under_gunicorn(services, name):
     assert f"/api/{name}/health" in health
 
 
+def test_web_pages_run_under_gunicorn_and_call_the_apis_through_the_gateway(services):
+    web = services["web"]
+    words = command_words(web)
+    assert words[0] == "gunicorn" and option(words, "-b") == "0.0.0.0:8000"
+    assert "web.app:create_app()" in words and (ROOT / "web" / "app.py").is_file()
+    assert environment(web)["API_BASE_URL"] == "http://gateway"
+    assert "/health" in " ".join(map(str, web["healthcheck"]["test"]))
+    assert services["gateway"]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_worker_consumes_its_own_queue(services, name):
     words = command_words(services[f"worker-{name}"])
@@ -131,7 +141,7 @@ def test_gateway_routes_each_prefix_to_its_service():
     routes = nginx_locations(text)
     for prefix, upstream in GATEWAY_ROUTES.items():
         assert routes.get(prefix) == upstream, prefix
-    assert {target.split(":")[0] for target in routes.values()} <= set(SERVICES)
+    assert {target.split(":")[0] for target in routes.values()} <= {*SERVICES, "web"}
     assert re.search(r"client_max_body_size\s+256k\s*;", text)
     for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"):
         assert re.search(rf"proxy_set_header\s+{header}\s", text), header

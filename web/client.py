@@ -1,0 +1,73 @@
+"""Calls to the services' HTTP APIs with the signed-in user's bearer token."""
+import requests
+from flask import current_app, has_request_context, request, session
+
+TIMEOUT = 20
+UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans un instant."
+
+
+class ApiFailure(Exception):
+    """An API answered an error (or could not be reached): its French message and fields."""
+
+    def __init__(self, status: int, message: str, fields: dict | None = None, body: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields or {}
+        self.body = body or {}
+
+
+def call(method: str, path: str, *, json=None, params=None, token: str | None = None, raw: bool = False):
+    """``call("get", "/api/adhesion/rates/2025-2026")`` → the decoded JSON answer.
+
+    The token defaults to the session's. Errors raise ``ApiFailure`` carrying the
+    service's French message; ``raw=True`` gives back the ``requests.Response`` itself."""
+    headers = {"Accept": "application/json"}
+    token = token if token is not None else session.get("token")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if has_request_context():
+        headers["X-Forwarded-For"] = request.remote_addr or ""
+    url = current_app.config["API_BASE_URL"] + path
+    try:
+        # One connection per call: a kept-alive one that the server has just closed would make a
+        # POST fail (or, retried, happen twice); on the loopback or the gateway a connect is cheap.
+        response = requests.request(method, url, json=json, params=params, headers=headers, timeout=TIMEOUT)
+    except requests.RequestException as error:
+        current_app.logger.warning("API unreachable: %s %s: %s", method.upper(), path, error)
+        raise ApiFailure(503, UNAVAILABLE)
+    if response.status_code >= 400:
+        raise failure_of(response)
+    if raw:
+        return response
+    if response.status_code == 204 or not response.content:
+        return {}
+    return response.json()
+
+
+def failure_of(response: requests.Response) -> ApiFailure:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    message = body.get("message") or (UNAVAILABLE if response.status_code >= 500 else "La demande a été refusée.")
+    fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+    return ApiFailure(response.status_code, message, fields, body)
+
+
+def get(path: str, **kwargs):
+    return call("get", path, **kwargs)
+
+
+def post(path: str, **kwargs):
+    return call("post", path, **kwargs)
+
+
+def put(path: str, **kwargs):
+    return call("put", path, **kwargs)
+
+
+def patch(path: str, **kwargs):
+    return call("patch", path, **kwargs)

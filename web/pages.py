@@ -1,0 +1,127 @@
+"""What school and staff pages share: loading an adhesion, its amount lines, its PDFs."""
+from decimal import Decimal
+
+from flask import Response, abort
+
+from shared.identifiers import is_valid_number, is_valid_year
+from web import client
+from web.client import ApiFailure
+from web.formatting import decimal, eur, fee
+
+KINDS = ("attestation", "certificate")
+KIND_LABELS = {"attestation": "Attestation d'adhésion", "certificate": "Certificat d'assurance"}
+
+
+def checked(number: str | None = None, year: str | None = None) -> None:
+    """A malformed cooperative number or year in a page address is a 404 page."""
+    if (number is not None and not is_valid_number(number)) or (year is not None and not is_valid_year(year)):
+        abort(404)
+
+
+def adhesion_path(number: str, year: str, action: str = "") -> str:
+    return f"/api/adhesion/adhesions/{number}/{year}" + (f"/{action}" if action else "")
+
+
+def load_rates(year: str) -> dict | None:
+    try:
+        return client.get(f"/api/adhesion/rates/{year}")
+    except ApiFailure as failure:
+        if failure.status == 404:
+            return None
+        raise
+
+
+def documents_of(number: str, year: str, href) -> list[dict]:
+    """The current PDFs of an adhesion, each with ``href(kind)``: the page address that serves it."""
+    try:
+        documents = client.get(f"/api/documents/{number}/{year}")["documents"]
+    except ApiFailure as failure:
+        if failure.status in (404, 503):
+            return []
+        raise
+    for document in documents:
+        document["label"] = KIND_LABELS.get(document["kind"], document["kind"])
+        document["href"] = href(document["kind"])
+    return documents
+
+
+def pdf_response(number: str, year: str, kind: str) -> Response:
+    """The PDF of the documents service, fetched with the session's token."""
+    if kind not in KINDS:
+        abort(404)
+    upstream = client.get(f"/api/documents/{number}/{year}/{kind}.pdf", raw=True)
+    response = Response(upstream.content, mimetype="application/pdf")
+    disposition = upstream.headers.get("Content-Disposition")
+    if disposition:
+        response.headers["Content-Disposition"] = disposition
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def amount_lines(adhesion: dict, rates: dict | None) -> list[dict]:
+    """The lines of the guide: Adhésion, Assurance, biens, instruments, total."""
+    totals, amounts = adhesion["totals"], adhesion["amounts"]
+    cooperators = totals["cooperators"]
+    if rates is None:
+        membership_detail = f"des coopérateurs ({cooperators})"
+        insurance_detail = f"des coopérateurs ({cooperators})"
+    else:
+        per_student, per_adult = decimal(rates["fee_per_student"]), decimal(rates["fee_per_adult"])
+        flat = decimal(rates["fee_per_cooperative"]) or Decimal(0)
+        if per_student == per_adult:
+            membership_detail = f"des coopérateurs ({cooperators} x {fee(per_student)})"
+        else:
+            membership_detail = (f"des coopérateurs ({totals['students']} élèves x {fee(per_student)} "
+                                 f"+ {totals['teachers']} adultes x {fee(per_adult)})")
+        if flat:
+            membership_detail += f" + {fee(flat)} par coopérative"
+        insurance_detail = f"des coopérateurs ({cooperators} x {fee(rates['insurance_per_cooperator'])})"
+    insured = adhesion["insurance"]
+    return [
+        {"head": "Adhésion :", "detail": f"{membership_detail} :", "amount": eur(amounts["membership"])},
+        {"head": "Assurance :", "detail": ("oui — " + insurance_detail + " :") if insured else "non :",
+         "amount": eur(amounts["insurance"])},
+        {"head": "", "detail": f"des biens, propriété de la Coopérative Scolaire (valeur déclarée : "
+                               f"{eur(adhesion['goods_value'])}) :", "amount": eur(amounts["goods"])},
+        {"head": "", "detail": f"des instruments de musique (valeur déclarée : "
+                               f"{eur(adhesion['instruments_value'])}) :", "amount": eur(amounts["instruments"])},
+        {"head": "total :", "detail": "", "amount": eur(amounts["total"]), "total": True},
+    ]
+
+
+def premium_hint(rates: dict | None, kind: str) -> str:
+    if rates is None:
+        return ""
+    rate = decimal(rates[f"{kind}_rate"]) * 100
+    percent = format(rate.normalize(), "f").replace(".", ",")
+    threshold = decimal(rates[f"{kind}_threshold"])
+    if threshold:
+        return f"Prime : {percent} % de la valeur au-delà de {eur(threshold)}."
+    return f"Prime : {percent} % de la valeur déclarée."
+
+
+def row_total(row: dict) -> str:
+    """Teachers + pupils of a row as typed; nothing while a count is missing or out of range."""
+    if not row.get("teacher_count") and not row.get("student_count"):
+        return ""
+    try:
+        counts = [int(row.get(key) or 0) for key in ("teacher_count", "student_count")]
+    except (TypeError, ValueError):
+        return ""
+    return str(sum(counts)) if all(0 <= count <= 5000 for count in counts) else ""
+
+
+def coop_heading(cooperative: dict) -> str:
+    """« Adhésion de la Coopérative Scolaire de l'École …, à VIENNE. »"""
+    name = cooperative["name"].strip()
+    if not name.casefold().startswith("coopérative"):
+        name = f"Coopérative Scolaire {name}"
+    return f"Adhésion de la {name}, à {cooperative['town']}."
+
+
+def amount_input_or_blank(value) -> str:
+    """A declared value for its input: ``1500,00``; nothing when it is zero."""
+    number = decimal(value)
+    if number is None or number == 0:
+        return ""
+    return f"{number:.2f}".replace(".", ",")

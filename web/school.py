@@ -1,0 +1,122 @@
+"""The school's pages: home with the status banner, the adhesion form, the PDFs."""
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+
+from web import client, forms, pages
+from web.client import ApiFailure
+from web.formatting import campaign_year, eur, renewal_window, short_department
+from web.security import school_required
+
+bp = Blueprint("school", __name__)
+
+
+def number() -> str:
+    return session["cooperative"]
+
+
+@bp.get("/accueil")
+@school_required
+def home():
+    year = campaign_year()
+    adhesion, closed, documents = None, None, None
+    try:
+        adhesion = client.get(pages.adhesion_path(number(), year))
+    except ApiFailure as failure:
+        if failure.status != 404:
+            raise
+        closed = failure.message
+    if adhesion and adhesion["status"] == "validated":
+        documents = school_documents(year)
+    window = renewal_window(pages.load_rates(year) if adhesion else None)
+    return render_template("school/home.html", year=year, adhesion=adhesion, closed=closed, documents=documents,
+                           window=window)
+
+
+@bp.get("/adhesion")
+@school_required
+def adhesion_current():
+    return redirect(url_for("school.adhesion", year=campaign_year()))
+
+
+@bp.route("/adhesion/<year>", methods=["GET", "POST"])
+@school_required
+def adhesion(year):
+    pages.checked(year=year)
+    try:
+        saved = client.get(pages.adhesion_path(number(), year))
+    except ApiFailure as failure:
+        if failure.status != 404:
+            raise
+        return render_template("school/closed.html", year=year, message=failure.message), 404
+    if request.method == "GET" or saved["status"] == "validated":
+        return render_form(year, saved)
+    return save(year, saved)
+
+
+def save(year: str, saved: dict):
+    rows = forms.posted_rows(request.form)
+    action = request.form.get("action", "calculate")
+    if action == "add_row":
+        rows.append(forms.blank_row())
+        return render_form(year, saved, forms.posted_state(request.form, rows), focus=len(rows) - 1)
+    if action.startswith("delete-"):
+        index = action.removeprefix("delete-")
+        if index.isdigit() and int(index) < len(rows):
+            rows.pop(int(index))
+    payload, origin = forms.adhesion_payload(request.form, rows)
+    try:
+        answer = saved = client.put(pages.adhesion_path(number(), year), json=payload)
+        if action == "submit":
+            answer = client.post(pages.adhesion_path(number(), year, "submit"))
+    except ApiFailure as failure:  # `saved` is what the PUT stored when only the submission failed
+        if failure.status not in (400, 409, 422):
+            raise
+        if failure.status == 409:
+            flash(failure.message, "error")
+            return redirect(url_for("school.adhesion", year=year))
+        errors = forms.adhesion_errors(failure.fields, origin)
+        if not errors:
+            errors["_form"] = [failure.message]
+        return render_form(year, saved, forms.posted_state(request.form, rows), errors, failure.message), 422
+    if action == "submit":
+        flash(f"Merci ! Votre adhésion est envoyée à l'{short_department(session.get('department'))}. "
+              f"Montant à régler : {eur(answer['amounts']['total'])}.", "success")
+        return redirect(url_for("school.adhesion", year=year) + "#etat")
+    flash(f"Le tableau est enregistré. Montant calculé : {eur(answer['amounts']['total'])}. "
+          "Pensez à cliquer sur «\u00a0Mettre à jour les informations\u00a0» pour l'envoyer.", "success")
+    return redirect(url_for("school.adhesion", year=year) + "#montant")
+
+
+def render_form(year: str, saved: dict, state: dict | None = None, errors: dict | None = None,
+                problem: str | None = None, focus: int | None = None):
+    editable = saved["status"] != "validated"
+    if state is None:
+        rows = forms.rows_of(saved)
+        if editable:
+            rows.append(forms.blank_row())
+        state = {
+            "insurance": saved["insurance"], "payment": saved["payment"], "rows": rows,
+            "goods_value": pages.amount_input_or_blank(saved["goods_value"]),
+            "instruments_value": pages.amount_input_or_blank(saved["instruments_value"]),
+        }
+    for row in state["rows"]:
+        row["total"] = pages.row_total(row)
+    rates = pages.load_rates(year)
+    documents = school_documents(year) if saved["status"] == "validated" else None
+    return render_template(
+        "school/adhesion.html", year=year, adhesion=saved, state=state, errors=errors or {}, problem=problem,
+        rates=rates, lines=pages.amount_lines(saved, rates), documents=documents, editable=editable,
+        heading=pages.coop_heading(saved["cooperative"]), focus=focus,
+        summary=forms.error_summary(errors or {}, state["rows"]),
+        goods_hint=pages.premium_hint(rates, "goods"), instruments_hint=pages.premium_hint(rates, "instruments"),
+    )
+
+
+@bp.get("/documents/<year>/<kind>.pdf")
+@school_required
+def document(year, kind):
+    pages.checked(year=year)
+    return pages.pdf_response(number(), year, kind)
+
+
+def school_documents(year: str) -> list[dict]:
+    return pages.documents_of(number(), year, lambda kind: url_for("school.document", year=year, kind=kind))

@@ -1,0 +1,99 @@
+"""The department's adhesions with their counts, new cooperatives, the email log."""
+from flask import flash, redirect, render_template, request, url_for
+
+from web import client, forms, pages
+from web.client import ApiFailure
+from web.formatting import MAIL_KIND_LABELS, MAIL_STATUS_LABELS, STATUS_LABELS, campaign_year, recent_years
+from web.security import staff_required
+from web.staff import bp
+
+CHOICE = {"oui": True, "non": False}
+COUNT_LABELS = {  # (one, several): in French 0 and 1 take the singular
+    "draft": ("non envoyée", "non envoyées"),
+    "submitted": ("saisie", "saisies"),
+    "correction_requested": ("à corriger", "à corriger"),
+    "validated": ("validée", "validées"),
+}
+
+
+@bp.get("/")
+@staff_required
+def index():
+    return redirect(url_for("staff.adhesions"))
+
+
+@bp.get("/adhesions")
+@staff_required
+def adhesions():
+    year = request.args.get("annee") or campaign_year()
+    pages.checked(year=year)
+    status = request.args.get("statut", "")
+    late = request.args.get("retard", "")
+    unpaid = request.args.get("impaye", "")
+    params = {"year": year}
+    if status in STATUS_LABELS:
+        params["status"] = status
+    if late in CHOICE:
+        params["late"] = "true" if CHOICE[late] else "false"
+    if unpaid == "oui":
+        params["unpaid"] = "true"
+    listing = client.get("/api/adhesion/adhesions", params=params)
+    missing = []
+    if not (status or late or unpaid):
+        started = {item["cooperative"]["number"] for item in listing["items"]}
+        cooperatives = client.get("/api/adhesion/cooperatives")["items"]
+        missing = [c for c in cooperatives if c["number"] not in started]
+    counts = listing.get("counts", {})
+    return render_template(
+        "staff/adhesions.html", year=year, years=recent_years(campaign_year()), items=listing["items"],
+        counts=counts, total=sum(counts.values()), missing=missing,
+        filters={"statut": status, "retard": late, "impaye": unpaid}, status_labels=STATUS_LABELS,
+        count_labels=COUNT_LABELS,
+    )
+
+
+@bp.route("/cooperatives/nouvelle", methods=["GET", "POST"])
+@staff_required
+def new_cooperative():
+    if request.method == "GET":
+        return render_template("staff/cooperative_new.html", values={}, errors={})
+    values = {name: request.form.get(name, "").strip() for name in ("number", "name", "town", "email", "password")}
+    values["number"] = values["number"].upper()
+    try:
+        created = client.post("/api/adhesion/cooperatives", json=values)
+    except ApiFailure as failure:
+        if failure.status not in (400, 409, 422):
+            raise
+        errors = forms.simple_errors(failure.fields) or {"_form": [failure.message]}
+        values.pop("password")
+        return render_template("staff/cooperative_new.html", values=values, errors=errors,
+                               problem=failure.message), failure.status
+    flash(f"La coopérative {created['number']} ({created['name']}) est créée. L'école se connecte avec "
+          f"l'identifiant {created['number']} et le mot de passe choisi.", "success")
+    return redirect(url_for("staff.adhesions"))
+
+
+@bp.get("/emails")
+@staff_required
+def emails():
+    filters = {
+        "cooperative": request.args.get("cooperative", "").strip().upper(),
+        "kind": request.args.get("type", ""),
+        "status": request.args.get("statut", ""),
+    }
+    params = {"limit": 500}
+    if filters["cooperative"]:
+        params["cooperative"] = filters["cooperative"]
+    if filters["kind"] in MAIL_KIND_LABELS:
+        params["kind"] = filters["kind"]
+    if filters["status"] in MAIL_STATUS_LABELS:
+        params["status"] = filters["status"]
+    problem = None
+    try:
+        items = client.get("/api/notify/messages", params=params)["items"]
+    except ApiFailure as failure:
+        if failure.status not in (400, 422):
+            raise
+        items, problem = [], forms.simple_errors(failure.fields).get("cooperative", [failure.message])[0]
+    return render_template("staff/emails.html", items=items, filters=filters, problem=problem,
+                           kinds=MAIL_KIND_LABELS, statuses=MAIL_STATUS_LABELS)
