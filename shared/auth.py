@@ -72,6 +72,26 @@ def read_token(secret_key: str, token: str) -> Principal:
     return Principal(login=data["l"], role=data["r"], department=data["d"], cooperative=data["c"])
 
 
+CLIENT_ADDRESS_HEADER = "X-Retkoop-Client-Address"
+
+
+def signed_client_address(secret_key: str, address: str) -> str:
+    """What the web pages send with each API call: the browser's address, signed, so the
+    login throttle counts the person and not the web server (a client cannot forge it)."""
+    return URLSafeTimedSerializer(secret_key, salt="retkoop-client-address").dumps(address)
+
+
+def client_address(secret_key: str) -> str:
+    """The caller's address: the one the web pages vouch for, else the connection's."""
+    signed = request.headers.get(CLIENT_ADDRESS_HEADER)
+    if signed:
+        try:
+            return URLSafeTimedSerializer(secret_key, salt="retkoop-client-address").loads(signed, max_age=300)
+        except BadSignature:
+            pass
+    return request.remote_addr or "unknown"
+
+
 def current_principal() -> Principal:
     principal = g.get("principal")
     if principal is None:

@@ -1,6 +1,7 @@
 """Calls to the services' HTTP APIs with the signed-in user's bearer token."""
 import requests
 from flask import current_app, has_request_context, request, session
+from shared.auth import CLIENT_ADDRESS_HEADER, signed_client_address
 
 TIMEOUT = 20
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans un instant."
@@ -27,7 +28,7 @@ def call(method: str, path: str, *, json=None, params=None, token: str | None = 
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if has_request_context():
-        headers["X-Forwarded-For"] = request.remote_addr or ""
+        headers[CLIENT_ADDRESS_HEADER] = signed_client_address(current_app.config["SECRET_KEY"], request.remote_addr or "")
     url = current_app.config["API_BASE_URL"] + path
     try:
         # One connection per call: a kept-alive one that the server has just closed would make a

@@ -2,13 +2,13 @@
 and a throttle on repeated failures (SPEC §4: 10 per login or address in 15 minutes)."""
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app, request
+from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import delete, func, or_, select
 
 from services.adhesion.models import Account, LoginFailure
 from services.adhesion.schemas import LoginIn, LoginOut
-from shared.auth import Principal, burn_password_time, issue_token, verify_password
+from shared.auth import Principal, burn_password_time, client_address, issue_token, verify_password
 from shared.errors import ApiError
 from shared.service import service
 
@@ -23,7 +23,7 @@ BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 @blp.arguments(LoginIn)
 @blp.response(200, LoginOut)
 def login(credentials):
-    address = request.remote_addr or "unknown"
+    address = client_address(current_app.config["SECRET_KEY"])
     name = credentials["login"].strip()
     since = datetime.now(timezone.utc) - WINDOW
     with service().database.session() as session:

@@ -234,6 +234,25 @@ def test_login_errors_and_throttle(client, staff):
     assert client.post("/api/auth/login", json={"login": "other", "password": "x"}).status_code == 429  # address
 
 
+def test_throttle_counts_the_address_the_pages_vouch_for(client, staff):
+    from shared.auth import CLIENT_ADDRESS_HEADER, signed_client_address
+
+    def attempt(address, signer="test-secret"):
+        header = {CLIENT_ADDRESS_HEADER: signed_client_address(signer, address)}
+        return client.post("/api/auth/login", json={"login": f"user-{address}", "password": "x"}, headers=header)
+
+    for i in range(10):
+        assert attempt(f"10.0.0.{i}").status_code == 401  # ten people, one typo each
+    assert attempt("10.0.0.99").status_code == 401  # not blocked: each has their own address
+    for _ in range(10):
+        attempt("10.0.0.50")
+    assert attempt("10.0.0.50").status_code == 429
+    for i in range(10):  # now from the connection's own address, without the pages
+        client.post("/api/auth/login", json={"login": f"direct-{i}", "password": "x"})
+    assert client.post("/api/auth/login", json={"login": "direct-x", "password": "x"}).status_code == 429
+    assert attempt("10.0.0.77", signer="not-the-secret").status_code == 429  # a forged header does not help
+
+
 def test_carry_over_from_previous_year(client, school):
     previous = {**GUIDE, "classes": [{"name": "CP", "teachers": "Mme Roux", "teacher_count": 1, "student_count": 24},
                                      {"name": "CE1", "teachers": "M. Blanc", "teacher_count": 1, "student_count": 22}]}
