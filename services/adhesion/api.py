@@ -41,8 +41,6 @@ def today() -> date:
     return date.today()
 
 
-
-
 def cooperative_for(session: Session, principal: Principal, number: str) -> Cooperative:
     if not principal.is_staff and principal.cooperative != number:
         raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")

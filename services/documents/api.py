@@ -17,8 +17,6 @@ from shared.service import service
 blp = Blueprint("documents", __name__, url_prefix="/api/documents", description="Attestations et certificats")
 
 
-
-
 def current_documents(number: str, year: str) -> list[Document]:
     """The generated, not superseded documents, after the access check.
 

@@ -15,8 +15,6 @@ from shared.service import after_commit_publish, service
 blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Paiements et montants dus")
 
 
-
-
 @blp.post("/payments")
 @staff_required
 @blp.arguments(PaymentIn)
