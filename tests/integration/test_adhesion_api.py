@@ -337,3 +337,13 @@ def test_health_and_openapi(client):
     assert client.get("/api/adhesion/health").json["status"] == "ok"
     spec = client.get("/api/adhesion/openapi.json").json
     assert spec["openapi"].startswith("3.") and "/api/adhesion/adhesions/{number}/{year}/validate" in spec["paths"]
+
+
+def test_health_answers_503_when_the_broker_is_down(tmp_path, database_url):
+    app = create_app(test_settings(tmp_path, database_url, broker_url="redis://127.0.0.1:1/0"))
+    try:
+        response = app.test_client().get("/api/adhesion/health")
+        assert response.status_code == 503
+        assert response.json == {"status": "unavailable", "database": True, "broker": False}
+    finally:
+        shutdown(app)
