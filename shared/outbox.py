@@ -6,9 +6,10 @@ published twice after a crash between send and mark is harmless.
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.events import SUBSCRIBERS, Event
@@ -46,6 +47,11 @@ def record(session: Session, model, event_type: str, data: dict) -> Event:
 class Relay:
     """Publishes a service's pending outbox rows to the broker."""
 
+    # Published rows are kept a while for inquiries, then deleted: documents.generated
+    # carries its PDFs, and September would otherwise grow the table by megabytes a day.
+    RETENTION = timedelta(days=30)
+    PRUNE_EVERY_SECONDS = 3600
+
     def __init__(self, database, model, celery_app, sweep_seconds: float = 5.0, batch: int = 100):
         self.database = database
         self.model = model
@@ -56,6 +62,7 @@ class Relay:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._pruned_at = 0.0
 
     def publish_pending(self) -> int:
         """Publish what is pending; returns how many rows were published."""
@@ -98,6 +105,15 @@ class Relay:
                 done += 1
             return done
 
+    def prune(self, now: datetime | None = None) -> int:
+        """Delete rows published longer ago than RETENTION; returns how many."""
+        cutoff = (now or datetime.now(timezone.utc)) - self.RETENTION
+        with self.database.session() as session:
+            result = session.execute(
+                delete(self.model).where(self.model.published_at.is_not(None), self.model.published_at < cutoff)
+            )
+            return result.rowcount or 0
+
     def poke(self) -> None:
         """Ask the relay thread to publish now (called right after a commit)."""
         self.start()
@@ -127,5 +143,8 @@ class Relay:
                 return
             try:
                 self.publish_pending()
+                if time.monotonic() - self._pruned_at > self.PRUNE_EVERY_SECONDS:
+                    self._pruned_at = time.monotonic()
+                    self.prune()
             except Exception:  # a database hiccup must not kill the relay thread
                 log.exception("outbox relay sweep failed")

@@ -347,3 +347,19 @@ def test_health_answers_503_when_the_broker_is_down(tmp_path, database_url):
         assert response.json == {"status": "unavailable", "database": True, "broker": False}
     finally:
         shutdown(app)
+
+
+def test_outbox_keeps_published_rows_for_the_retention_period(client, app, school):
+    from datetime import datetime, timedelta, timezone
+
+    submitted_guide(client, school)
+    relay = app.extensions["service"].relay
+    wait_for(lambda: all(row.published_at for row in outbox_rows(app)), what="the relay to publish")
+    relay.stop()  # the next event stays pending
+    client.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school,
+               json={**GUIDE, "goods_value": "5000.00"})  # a resubmission: a second event
+    now = datetime.now(timezone.utc)
+    assert relay.prune(now) == 0
+    assert relay.prune(now + relay.RETENTION + timedelta(minutes=1)) == 1
+    remaining = outbox_rows(app)
+    assert len(remaining) == 1 and remaining[0].published_at is None  # a pending event is never pruned
