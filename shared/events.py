@@ -13,6 +13,7 @@ SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "payment.received": ("adhesion.on_payment_received",),
     "adhesion.validated": ("documents.on_adhesion_validated",),
     "documents.generated": ("notify.on_documents_generated",),
+    "adhesion.reminder_due": ("notify.on_reminder_due",),
 }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from services.adhesion import domain, events
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
-from services.adhesion.registration import allocate_code, code_in_use
+from services.adhesion.registration import allocate_code, code_in_use, next_reminder_round
 from services.adhesion.schemas import (
     AdhesionFilter,
     AdhesionIn,
@@ -20,6 +20,7 @@ from services.adhesion.schemas import (
     CooperativeOut,
     CorrectionIn,
     RatesSchema,
+    RemindersOut,
     ValidateIn,
 )
 from services.adhesion.views import (
@@ -339,6 +340,30 @@ def reopen(number, year):
         adhesion.status = domain.SUBMITTED
         touch(adhesion)
         return adhesion_answer(adhesion, cooperative, rates)
+
+
+@blp.post("/reminders/<year>")
+@staff_required
+@blp.response(200, RemindersOut)
+def send_reminders(year):
+    """One ``adhesion.reminder_due`` per cooperative of the department not renewed for
+    ``year`` (no adhesion, or a draft never sent), all under a new reminder round."""
+    checked_path(year=year)
+    department = current_principal().department
+    with service().database.session() as session:
+        rate_card(session, department, year)
+        round_ = next_reminder_round(session, department, year)  # row lock: concurrent calls queue here
+        renewed = select(Adhesion.cooperative).where(Adhesion.year == year, Adhesion.status != domain.DRAFT)
+        cooperatives = session.scalars(
+            select(Cooperative)
+            .where(Cooperative.department == department, Cooperative.number.not_in(renewed))
+            .order_by(Cooperative.number)
+        ).all()
+        for cooperative in cooperatives:
+            events.reminder_due(session, cooperative, year, round_)
+        reminded = [cooperative.number for cooperative in cooperatives]
+    after_commit_publish()
+    return {"round": round_, "reminded": reminded, "count": len(reminded)}
 
 
 def staff_target(session: Session, number: str, year: str):

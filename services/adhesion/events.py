@@ -55,3 +55,13 @@ def validated(session: Session, adhesion: Adhesion, cooperative: Cooperative, ra
         "goods_value": str(adhesion.goods_value),
         "instruments_value": str(adhesion.instruments_value),
     })
+
+
+def reminder_due(session: Session, cooperative: Cooperative, year: str, round_: int) -> None:
+    """Remind a cooperative not renewed for ``year`` (no adhesion, or a draft never sent)."""
+    outbox.record(session, OutboxEvent, "adhesion.reminder_due", {
+        "cooperative": cooperative_data(cooperative),
+        "department": department_data(session.get(Department, cooperative.department)),
+        "year": year,
+        "round": round_,
+    })

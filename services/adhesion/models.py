@@ -119,6 +119,15 @@ class RegistrationSequence(Base):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ReminderRound(Base):
+    """How many renewal-reminder rounds the staff sent per department and year."""
+
+    __tablename__ = "reminder_rounds"
+    department: Mapped[str] = mapped_column(String(3), primary_key=True)
+    year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    last_round: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OutboxEvent(OutboxRowMixin, Base):
     __tablename__ = "outbox"
 

@@ -1,13 +1,15 @@
-"""Allocation of the code d'enregistrement: one sequence row per department and year,
-incremented in the validating transaction, so a rolled-back validation gives its number
-back (no gap) and concurrent validations queue on the row lock (no duplicate)."""
+"""Per-department-and-year counters: the code d'enregistrement and the reminder rounds.
+
+One row per department and year, incremented in the caller's transaction, so a
+rolled-back validation gives its number back (no gap) and concurrent validations queue
+on the row lock (no duplicate)."""
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.adhesion.domain import registration_code
-from services.adhesion.models import Adhesion, RegistrationSequence
+from services.adhesion.models import Adhesion, RegistrationSequence, ReminderRound
 
 
 def code_in_use(session: Session, department: str, code: str) -> bool:
@@ -17,19 +19,27 @@ def code_in_use(session: Session, department: str, code: str) -> bool:
 
 
 def allocate_code(session: Session, department: str, year: str) -> str:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(RegistrationSequence)
-        .values(department=department, year=year, last_number=0)
-        .on_conflict_do_nothing()
-    )
     while True:
-        number = session.execute(
-            update(RegistrationSequence)
-            .where(RegistrationSequence.department == department, RegistrationSequence.year == year)
-            .values(last_number=RegistrationSequence.last_number + 1)
-            .returning(RegistrationSequence.last_number)
-        ).scalar_one()
-        code = registration_code(year, number)
+        code = registration_code(year, _increment(session, RegistrationSequence, "last_number", department, year))
         if not code_in_use(session, department, code):  # staff may have chosen it by hand
             return code
+
+
+def next_reminder_round(session: Session, department: str, year: str) -> int:
+    """The next renewal-reminder round of a department and year (same locking as the codes)."""
+    return _increment(session, ReminderRound, "last_round", department, year)
+
+
+def _increment(session: Session, model, counter: str, department: str, year: str) -> int:
+    """Add one to a per-department-and-year counter row, created at 0 when missing."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(model).values(department=department, year=year, **{counter: 0}).on_conflict_do_nothing()
+    )
+    column = getattr(model, counter)
+    return session.execute(
+        update(model)
+        .where(model.department == department, model.year == year)
+        .values({counter: column + 1})
+        .returning(column)
+    ).scalar_one()

@@ -165,3 +165,9 @@ class ValidateIn(StrictSchema):
     registration_code = fields.String(
         validate=validate.Regexp(r"^\d{2}/\d{4} A$", error="Code au format 26/0001 A.")
     )
+
+
+class RemindersOut(Schema):
+    round = fields.Integer()
+    reminded = fields.List(fields.String())
+    count = fields.Integer()

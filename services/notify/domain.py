@@ -15,12 +15,14 @@ from decimal import Decimal
 SUBMISSION_ACK = "submission_ack"
 CORRECTION_REQUESTED = "correction_requested"
 VALIDATION_CONFIRMATION = "validation_confirmation"
-KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION)
+RENEWAL_REMINDER = "renewal_reminder"
+KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER)
 
 KIND_OF_EVENT = {
     "adhesion.submitted": SUBMISSION_ACK,
     "adhesion.correction_requested": CORRECTION_REQUESTED,
     "documents.generated": VALIDATION_CONFIRMATION,
+    "adhesion.reminder_due": RENEWAL_REMINDER,
 }
 
 QUEUED = "queued"
@@ -31,11 +33,12 @@ STATUSES = (QUEUED, SENT, FAILED)
 MESSAGE_ID_DOMAIN = "retkoop.local"
 # key part and Message-ID part of each kind; the sequence is the adhesion's revision
 # ("r3") for acknowledgements and corrections, the validation's version ("v1") for
-# confirmations
+# confirmations, the staff's reminder round ("round2") for renewal reminders
 _PARTS = {
     SUBMISSION_ACK: ("submission", "r"),
     CORRECTION_REQUESTED: ("correction", "r"),
     VALIDATION_CONFIRMATION: ("validation", "v"),
+    RENEWAL_REMINDER: ("reminder", "round"),
 }
 # kinds whose sequences are compared to find a stale event: acknowledgements and
 # correction requests share the adhesion's revision, confirmations have their versions
@@ -43,6 +46,7 @@ STREAMS = {
     SUBMISSION_ACK: (SUBMISSION_ACK, CORRECTION_REQUESTED),
     CORRECTION_REQUESTED: (SUBMISSION_ACK, CORRECTION_REQUESTED),
     VALIDATION_CONFIRMATION: (VALIDATION_CONFIRMATION,),
+    RENEWAL_REMINDER: (RENEWAL_REMINDER,),
 }
 
 # Transient SMTP failures: Celery retries with exponential backoff (1, 2, 4 … 60 s, with
@@ -92,7 +96,11 @@ def email_for(event_type: str, data: dict) -> Email:
     try:
         cooperative = data["cooperative"]
         number, year = cooperative["number"], data["year"]
-        sequence = int(data["version"] if kind == VALIDATION_CONFIRMATION else data["revision"])
+        sequence = int(
+            data["version"] if kind == VALIDATION_CONFIRMATION
+            else data["round"] if kind == RENEWAL_REMINDER
+            else data["revision"]
+        )
         context = {
             "cooperative": cooperative,
             "department": data["department"],
@@ -104,6 +112,8 @@ def email_for(event_type: str, data: dict) -> Email:
             context.update(amount_due=Decimal(data["amount_due"]), payment=data.get("payment") or {})
         elif kind == CORRECTION_REQUESTED:
             context["message"] = data["message"]
+        elif kind == RENEWAL_REMINDER:
+            pass  # the common context is all a reminder needs
         else:
             context.update(registration_code=data["registration_code"], amount_paid=Decimal(data["amount_paid"]))
             attachments = [

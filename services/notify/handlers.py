@@ -55,6 +55,12 @@ def on_documents_generated(envelope: dict) -> str:
     return deliver("notify.on_documents_generated", envelope)
 
 
+@shared_task(name="notify.on_reminder_due", **RETRY)
+def on_reminder_due(envelope: dict) -> str:
+    """Remind a school not renewed yet: once per cooperative, year and reminder round."""
+    return deliver("notify.on_reminder_due", envelope)
+
+
 def deliver(consumer: str, envelope: dict) -> str:
     """Log the event's email once, then send it unless sent; returns the log status."""
     event = Event.from_dict(envelope)

@@ -26,7 +26,7 @@ class Message(Base):
     cooperative: Mapped[str] = mapped_column(String(16))
     department: Mapped[str] = mapped_column(String(3))
     year: Mapped[str] = mapped_column(String(9))
-    sequence: Mapped[int] = mapped_column(Integer)  # adhesion revision, or validation version
+    sequence: Mapped[int] = mapped_column(Integer)  # adhesion revision, validation version or reminder round
     to: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(10), index=True)

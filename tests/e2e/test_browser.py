@@ -442,3 +442,19 @@ def test_carried_over_names_then_correction_requested(stack, new_page):
     school.get_by_role("button", name="Mettre à jour les informations").click()
     expect(school.locator("#etat")).to_contain_text("L'adhésion est saisie")
     expect(school.locator("#etat")).not_to_contain_text("corrigée")
+
+
+def test_staff_send_renewal_reminders(stack, new_page):
+    create_cooperative_by_api(stack, "0380005E00", "rappel-secret", name="École des Rappels")
+    staff = new_page()
+    sign_in(staff, *STAFF)
+    staff.goto("/personnel/adhesions")
+    button = staff.get_by_role("button", name=re.compile(r"^Envoyer un rappel par e-mail \(\d+\)$"))
+    count = int(re.search(r"\((\d+)\)", button.inner_text()).group(1))
+    assert count >= 1
+    button.click()
+    expect(staff.get_by_role("status").first).to_have_text(f"Rappel envoyé à {count} coopérative(s).")
+    staff.goto("/personnel/emails?cooperative=0380005E00")
+    reload_until(staff, lambda: staff.get_by_role("row").filter(has_text="relance")
+                 .filter(has_text="envoyé").count() == 1, "the renewal reminder to be sent")
+    shot(staff, "22-personnel-rappel")

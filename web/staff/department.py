@@ -44,12 +44,29 @@ def adhesions():
         cooperatives = client.get("/api/adhesion/cooperatives")["items"]
         missing = [c for c in cooperatives if c["number"] not in started]
     counts = listing.get("counts", {})
+    # who a reminder reaches: no adhesion yet, or a draft never sent
+    to_remind = len(missing) + counts.get("draft", 0) if not (status or late or unpaid) else 0
     return render_template(
         "staff/adhesions.html", year=year, years=recent_years(campaign_year()), items=listing["items"],
         counts=counts, total=sum(counts.values()), missing=missing,
         filters={"statut": status, "retard": late, "impaye": unpaid}, status_labels=STATUS_LABELS,
-        count_labels=COUNT_LABELS,
+        count_labels=COUNT_LABELS, to_remind=to_remind,
     )
+
+
+@bp.post("/adhesions/<year>/rappel")
+@staff_required
+def send_reminders(year):
+    pages.checked(year=year)
+    try:
+        answer = client.post(f"/api/adhesion/reminders/{year}")
+    except ApiFailure as failure:
+        if failure.status not in (400, 404):
+            raise
+        flash(failure.message, "error")
+        return redirect(url_for("staff.adhesions", annee=year))
+    flash(f"Rappel envoyé à {answer['count']} coopérative(s).", "success")
+    return redirect(url_for("staff.adhesions", annee=year))
 
 
 @bp.route("/cooperatives/nouvelle", methods=["GET", "POST"])
