@@ -10,7 +10,6 @@ p50/p95 (validate call → email accepted by the SMTP server), under the burst a
 (one validation at a time). Needs PostgreSQL and Redis on 127.0.0.1 (as `make test`).
 """
 import argparse
-import email.utils
 import os
 import statistics
 import subprocess

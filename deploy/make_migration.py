@@ -1,5 +1,6 @@
 """Write a new Alembic revision for a service from its models: `PYTHONPATH=. python deploy/make_migration.py adhesion "what changed"`."""
-import sys, tempfile, os
+import sys
+import tempfile
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine

@@ -3,9 +3,9 @@ transaction as the effect, so a re-delivered event changes nothing."""
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import DateTime, String, UniqueConstraint
+from sqlalchemy import DateTime, String
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.events import Event
 

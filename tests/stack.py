@@ -4,7 +4,6 @@ sending mail to a real aiosmtpd server owned by the test."""
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests

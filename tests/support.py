@@ -145,3 +145,19 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+class Client:
+    """The Flask test client of one service's app, with a login helper."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+
+    def login(self, login, password):
+        response = self.http.post("/api/auth/login", json={"login": login, "password": password})
+        assert response.status_code == 200, response.json
+        return {"Authorization": f"Bearer {response.json['token']}"}
+
+    def __getattr__(self, name):
+        return getattr(self.http, name)

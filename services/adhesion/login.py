@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from services.adhesion.models import Account, LoginFailure
 from services.adhesion.schemas import LoginIn, LoginOut

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.adhesion.domain import CHANGE_FORM_STATES, NUMBER_RE, STATUSES
+from services.adhesion.domain import CHANGE_FORM_STATES, STATUSES
 from shared.fields import Count, Money, StrictBoolean, StrictSchema, Text
+from shared.identifiers import NUMBER_RE
 
 
 class LoginIn(StrictSchema):

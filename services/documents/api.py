@@ -10,7 +10,7 @@ from services.documents import domain
 from services.documents.models import Document
 from services.documents.schemas import DocumentList
 from services.documents.storage import current_storage
-from shared.auth import Principal, current_principal, ensure_access, login_required
+from shared.auth import current_principal, ensure_access, login_required
 from shared.errors import ApiError, checked_path
 from shared.service import service
 

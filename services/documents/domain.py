@@ -5,7 +5,7 @@ No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 """
 import re
 from datetime import date, datetime, timezone
-from shared.identifiers import NUMBER_RE, YEAR_RE, is_valid_number, is_valid_year  # noqa: F401
+from shared.identifiers import is_valid_year
 
 ATTESTATION = "attestation"
 CERTIFICATE = "certificate"

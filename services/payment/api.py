@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.payment import domain, events
+from services.payment import events
 from services.payment.models import Payment
 from services.payment.schemas import DuesOut, PaymentFilter, PaymentIn, PaymentList, PaymentRecorded
 from services.payment.views import dues_state, find_due

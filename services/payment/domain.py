@@ -5,7 +5,6 @@ No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 from decimal import Decimal
 from typing import Iterable
 
-from shared.identifiers import NUMBER_RE, YEAR_RE, is_valid_number, is_valid_year  # noqa: F401
 from shared.money import to_cents
 
 METHODS = ("cheque", "transfer", "direct_debit", "cash", "collect", "mairie", "sou_des_ecoles", "other")

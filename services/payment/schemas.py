@@ -6,13 +6,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.payment import domain
 from shared.fields import Money, StrictSchema
+from shared.identifiers import NUMBER_RE, is_valid_year
 
-NUMBER_FIELD = dict(validate=validate.Regexp(domain.NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."))
+NUMBER_FIELD = dict(validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."))
 YEAR_MESSAGE = "Année scolaire au format 2025-2026."
 
 
 def _check_year(value: str) -> None:
-    if not domain.is_valid_year(value):
+    if not is_valid_year(value):
         raise ValidationError(YEAR_MESSAGE)
 
 

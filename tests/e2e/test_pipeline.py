@@ -3,7 +3,6 @@ PostgreSQL, Redis, Celery workers and an aiosmtpd server — and the same under 
 import io
 import json
 import os
-import signal
 import subprocess
 import time
 

@@ -1,6 +1,5 @@
 """The adhesion service over HTTP, on SQLite and on PostgreSQL, with the real Redis broker."""
 import json
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -17,37 +16,6 @@ from tests.support import GUIDE, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
-
-
-class Client:
-    def __init__(self, app):
-        self.app = app
-        self.http = app.test_client()
-
-    def login(self, login, password):
-        response = self.http.post("/api/auth/login", json={"login": login, "password": password})
-        assert response.status_code == 200, response.json
-        return {"Authorization": f"Bearer {response.json['token']}"}
-
-    def __getattr__(self, name):
-        return getattr(self.http, name)
-
-
-@pytest.fixture
-def app(tmp_path, database_url, redis_url):
-    app = create_app(test_settings(tmp_path, database_url, broker_url=redis_url))
-    yield app
-    shutdown(app)
-
-
-@pytest.fixture
-def client(app):
-    return Client(app)
-
-
-@pytest.fixture
-def staff(client):
-    return client.login("admin", "admin-password")
 
 
 def create_cooperative(client, staff, number=NUMBER, password="ecole-secret"):

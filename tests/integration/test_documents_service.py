@@ -11,7 +11,7 @@ import threading
 import pytest
 import redis
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.documents.app import create_app
 from services.documents.handlers import on_adhesion_validated

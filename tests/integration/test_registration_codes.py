@@ -5,8 +5,8 @@ import pytest
 
 from services.adhesion.app import create_app
 from shared.service import shutdown
-from tests.integration.test_adhesion_api import GUIDE, YEAR, Client, create_cooperative, pay, submitted_guide
-from tests.support import test_settings
+from tests.integration.test_adhesion_api import YEAR, create_cooperative, pay, submitted_guide
+from tests.support import Client, test_settings
 
 COUNT = 20
 

@@ -7,7 +7,6 @@ import json
 import pytest
 import redis
 
-from services.adhesion.app import create_app as create_adhesion_app
 from services.adhesion.models import Account, Department
 from services.notify.app import create_app as create_notify_app
 from services.notify.handlers import on_reminder_due
@@ -15,28 +14,11 @@ from shared.auth import hash_password
 from shared.events import Event
 from shared.service import shutdown
 from shared.smtp_sink import MailSink
-from tests.integration.test_adhesion_api import GUIDE, YEAR, Client, outbox_rows
+from tests.integration.test_adhesion_api import GUIDE, YEAR, outbox_rows
 from tests.integration.test_notify_service import COOPERATIVE, DEPARTMENT, NUMBER, TO, free_port, rows
 from tests.support import test_settings, wait_for
 
 NO_ADHESION, DRAFT, SUBMITTED = "0380001A00", "0380002B00", "0380003C00"
-
-
-@pytest.fixture
-def app(tmp_path, database_url, redis_url):
-    app = create_adhesion_app(test_settings(tmp_path, database_url, broker_url=redis_url))
-    yield app
-    shutdown(app)
-
-
-@pytest.fixture
-def client(app):
-    return Client(app)
-
-
-@pytest.fixture
-def staff(client):
-    return client.login("admin", "admin-password")
 
 
 def add_cooperative(client, staff, number):

@@ -85,16 +85,6 @@ def test_registration_code_uses_second_year():
     assert not domain.registration_code_matches_year("26/0000 A", "2025-2026")
 
 
-@pytest.mark.parametrize("year, ok", [("2025-2026", True), ("2025-2027", False), ("25-26", False), ("2025/2026", False)])
-def test_school_year_format(year, ok):
-    assert domain.is_valid_year(year) is ok
-
-
-@pytest.mark.parametrize("number, ok", [("0382296P00", True), ("0382296p00", False), ("ABC12", False), ("A" * 17, False)])
-def test_cooperative_number_format(number, ok):
-    assert domain.is_valid_number(number) is ok
-
-
 def test_late_outside_window():
     card = rates()
     assert not domain.is_late(card, date(2025, 9, 30))

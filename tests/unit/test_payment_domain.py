@@ -53,14 +53,3 @@ def test_only_a_newer_revision_replaces_the_due():
     assert not domain.is_newer(1, 2)
 
 
-@pytest.mark.parametrize("year, valid", [
-    ("2025-2026", True), ("2025-2027", False), ("2025", False), ("25-26", False), ("", False), (None, False)])
-def test_year_shape(year, valid):
-    assert domain.is_valid_year(year) is valid
-
-
-@pytest.mark.parametrize("number, valid", [
-    ("0382296P00", True), ("038229", True), ("0382296p00", False), ("03822", False), ("0382296P00-1", False),
-    ("A" * 17, False), (None, False)])
-def test_number_shape(number, valid):
-    assert domain.is_valid_number(number) is valid
