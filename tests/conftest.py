@@ -1,16 +1,27 @@
 import pytest
 import redis
 
-from tests.support import REDIS_TEST_URL, fresh_postgres_database
+from deploy.redis_server import RedisServer
+from tests.support import fresh_postgres_database
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """This test session's own Redis (a server on a free port): another run on the same
+    machine never flushes it, and a fault test may stop and restart it."""
+    server = RedisServer().start()
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def redis_url():
-    """A clean Redis db index for one test, emptied again afterwards."""
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    client.ping()  # fails loudly when Redis is down: `make test` starts it first
+def redis_url(redis_server):
+    """A clean broker for one test, emptied again afterwards."""
+    if not redis_server.answers():  # a fault test that stopped it failed before restarting it
+        redis_server.start()
+    client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
-    yield REDIS_TEST_URL
+    yield redis_server.url
     client.flushdb()
 
 

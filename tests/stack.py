@@ -1,21 +1,17 @@
 """The whole system as real processes for end-to-end tests: the web server (every
 service behind one address) and one Celery worker per service, on PostgreSQL and Redis,
 sending mail to a real aiosmtpd server owned by the test."""
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import requests
 
+from deploy.redis_server import free_port
+
 from shared.config import SERVICES
 from tests.support import ROOT, Worker, env_for, test_settings, wait_for
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Stack:

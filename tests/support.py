@@ -26,7 +26,6 @@ GUIDE = {
     "payment": {"transfer": False, "cheque": True, "other": False},
 }
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from shared.smtp_sink import MailSink
 from tests.stack import Stack, free_port
-from tests.support import REDIS_TEST_URL, ROOT, fresh_postgres_database
+from tests.support import ROOT, fresh_postgres_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -41,16 +41,15 @@ STAFF = ("admin", "admin-password")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, redis_server):
     """One system for the module; each test works on its own cooperatives."""
-    broker = redis.Redis.from_url(REDIS_TEST_URL)
-    broker.ping()
+    broker = redis.Redis.from_url(redis_server.url)
     broker.flushdb()
     base = tmp_path_factory.mktemp("browser")
     sink = MailSink(base / "mailbox", port=free_port())
     sink.start()
     with fresh_postgres_database() as database_url:
-        stack = Stack(base / "data", database_url, REDIS_TEST_URL, sink.port, SCHOOL_YEAR=YEAR)
+        stack = Stack(base / "data", database_url, redis_server.url, sink.port, SCHOOL_YEAR=YEAR)
         try:
             yield stack.start()
         except BaseException:

@@ -182,29 +182,17 @@ def test_smtp_down_then_up(stack, sink):
     assert log[0]["attempts"] >= 3
 
 
-def test_redis_down_when_staff_validate(stack, sink, redis_url):
+def test_redis_down_when_staff_validate(stack, sink, redis_server):
     staff, school = ready_to_validate(stack)
     paid_and_signed(stack, staff, school)
-    redis_stop()
+    redis_server.stop()  # this session's own Redis: no other test run is disturbed
     try:
         code = validate(stack, staff)  # the state change and its event commit without the broker
         time.sleep(3)
         assert documents_of(stack, school) == []
     finally:
-        redis_start()
+        redis_server.start()
     assert_one_of_each(stack, sink, school, code)
-
-
-def redis_stop():
-    subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, capture_output=True)
-    wait_for(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).returncode != 0, what="Redis to stop")
-
-
-def redis_start():
-    subprocess.run('redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no '
-                   "--dir /var/lib/redis --logfile /var/log/redis/ci.log", shell=True, check=True)
-    wait_for(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).stdout.strip() == b"PONG",
-             what="Redis to start")
 
 
 def test_same_events_delivered_twice(stack, sink, pg_url):

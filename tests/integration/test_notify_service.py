@@ -1,12 +1,13 @@
 """The notify service on SQLite and PostgreSQL, with the real Redis broker, a real Celery
 worker and a real aiosmtpd server (MailSink) to read the emails back."""
 import base64
-import socket
 import threading
 import time
 from contextlib import contextmanager
 
 import pytest
+
+from deploy.redis_server import free_port
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
@@ -28,11 +29,6 @@ DEPARTMENT = {"code": "38", "name": "OCCE de l'Isère", "insurer": "MAE – MAIF
 ATTESTATION = b"%PDF-1.4\n% attestation\n%%EOF\n" + bytes(range(256))
 CERTIFICATE = b"%PDF-1.4\n% certificat\n%%EOF\n" + bytes(range(255, -1, -1))
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def submitted(revision=1, cooperative=COOPERATIVE, department=DEPARTMENT) -> dict:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from deploy.redis_server import free_port
 from aiosmtpd.controller import Controller
 
 from services.notify.mail import compose
@@ -26,11 +28,6 @@ CONTEXT = {
     "insurance": True,
 }
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def validation_mail(version: int = 1, to: str = "ce.0382296P@ac-grenoble.fr"):
