@@ -12,18 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from shared.config import SERVICES, load
+from deploy.setup import prepare
+from shared.config import load
+from shared.events import service_names
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_CONCURRENCY = {"documents": 2}  # PDF rendering is the CPU-bound step
 PR_SET_PDEATHSIG = 1
-
-
-def prepare(settings) -> None:
-    """Migrate every store and seed the first start once, before the processes race for it."""
-    from deploy.gateway import create_gateway
-
-    create_gateway(settings)
 
 
 def commands(settings) -> dict[str, list[str]]:
@@ -31,7 +26,7 @@ def commands(settings) -> dict[str, list[str]]:
     procs = {}
     if not os.environ.get("SMTP_HOST"):
         procs["mail-sink"] = [python, "-m", "shared.smtp_sink"]
-    for service in SERVICES:
+    for service in service_names():
         extra = ["--max-tasks-per-child", "200"] if service == "documents" else []
         procs[f"worker-{service}"] = [
             python, "-m", "celery", "-A", f"services.{service}.worker", "worker", "-Q", service,

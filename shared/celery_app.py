@@ -3,7 +3,8 @@
 re-queue on a lost worker so a killed worker's task runs again."""
 from celery import Celery, Task
 
-from shared.config import SERVICES, Settings
+from shared.config import Settings
+from shared.events import queue_of
 
 # Retries of transient failures back off up to this delay; the Redis visibility
 # timeout must stay longer so a delayed retry is not re-delivered as well.
@@ -11,10 +12,7 @@ RETRY_BACKOFF_MAX = 60
 
 
 def route_by_service(name, args, kwargs, options, task=None, **kw):
-    service = name.split(".", 1)[0]
-    if service in SERVICES:
-        return {"queue": service}
-    return None
+    return {"queue": queue_of(name)} if "." in name else None
 
 
 def make_celery(name: str, settings: Settings, task_cls=Task) -> Celery:

@@ -4,9 +4,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("adhesion", "payment", "documents", "notify")
-
-
 @dataclass(frozen=True)
 class Settings:
     port: int

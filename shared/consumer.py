@@ -18,9 +18,8 @@ class ProcessedEventMixin:
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def consume_once(database, model, consumer: str, envelope: dict, effect: Callable[[Session, Event], None]) -> bool:
+def consume_once(database, model, consumer: str, event: Event, effect: Callable[[Session, Event], None]) -> bool:
     """Apply ``effect`` unless this consumer already applied this event; True when applied."""
-    event = Event.from_dict(envelope)
     try:
         with database.session() as session:
             session.add(model(event_id=event.event_id, consumer=consumer, processed_at=datetime.now(timezone.utc)))

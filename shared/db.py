@@ -14,13 +14,11 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
-
-
 class Database:
-    def __init__(self, service: str, url: str):
+    def __init__(self, service: str, url: str, migrations: Path | None = None):
         self.service = service
         self.url = url
+        self.migrations = migrations
         self.engine = _make_engine(service, url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -42,12 +40,13 @@ class Database:
             session.close()
 
     def migrate(self) -> None:
-        """Bring this service's tables to the latest Alembic revision."""
+        """Bring this service's tables to the latest Alembic revision (the start-up step,
+        deploy/setup.py, runs it once before any process serves)."""
         if self.is_postgresql:
             with self.engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.service}"'))
         config = Config()
-        config.set_main_option("script_location", str(SERVICES_DIR / self.service / "migrations"))
+        config.set_main_option("script_location", str(self.migrations))
         with self.engine.begin() as conn:
             if self.is_postgresql:  # processes starting together migrate one after the other
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": self.service})

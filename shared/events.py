@@ -1,32 +1,36 @@
-"""The event envelope and who consumes which event (SPEC §3).
+"""The event envelope, event contracts and who consumes which event (SPEC §3).
 
-An event travels as a Celery task named ``<service>.<handler>`` on the consumer's own
-queue; its single argument is the envelope as a plain dict.
+An event travels as a Celery task named ``<consumer>.<handler>`` on the consumer's own
+queue; its single argument is the envelope as a plain dict. Each event has one written
+``Contract`` (``contracts/<producer>.py``): its producer builds with it, its consumers
+load with it. Who consumes what is declared by each service next to its handlers
+(``handlers.SUBSCRIPTIONS``) and collected here, so the platform names no service.
 """
+import importlib
+import importlib.util
+import pkgutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 
-SUBSCRIBERS: dict[str, tuple[str, ...]] = {
-    "adhesion.submitted": ("payment.on_adhesion_submitted", "notify.on_adhesion_submitted"),
-    "adhesion.correction_requested": ("notify.on_correction_requested",),
-    "payment.received": ("adhesion.on_payment_received",),
-    "adhesion.validated": ("documents.on_adhesion_validated",),
-    "documents.generated": ("notify.on_documents_generated",),
-    "adhesion.reminder_due": ("notify.on_reminder_due",),
-}
+from marshmallow import INCLUDE, RAISE, Schema
+
+# The package whose sub-packages are the services; each may have a ``handlers`` module.
+SERVICES_PACKAGE = "services"
+
+
+class ContractViolation(ValueError):
+    """An event that does not follow its contract (a producer bug, or an unknown version)."""
 
 
 @dataclass(frozen=True)
 class Event:
     type: str
     data: dict
+    version: int = 1
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
-
-    def __post_init__(self):
-        if self.type not in SUBSCRIBERS:
-            raise ValueError(f"unknown event type {self.type!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -36,6 +40,82 @@ class Event:
         return cls(
             type=envelope["type"],
             data=envelope["data"],
+            version=envelope.get("version", 1),
             event_id=envelope["event_id"],
             occurred_at=envelope["occurred_at"],
         )
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per event, a dict key
+class Contract:
+    """One event's written contract: name, version, fields (a marshmallow schema), example."""
+
+    name: str
+    version: int
+    schema: type[Schema]
+    example: dict
+    description: str = ""
+
+    def build(self, data: dict) -> Event:
+        """The producer's side: exactly the contract's fields, or ContractViolation."""
+        errors = self.schema(unknown=RAISE).validate(data)
+        if errors:
+            raise ContractViolation(f"{self.name} v{self.version}: {errors}")
+        return Event(type=self.name, version=self.version, data=data)
+
+    def load(self, envelope: dict) -> Event:
+        """The consumer's side: the event, checked; an unknown version is refused clearly.
+        Fields added later by the producer are tolerated (kept in ``data``)."""
+        try:
+            event = Event.from_dict(envelope)
+        except (KeyError, TypeError) as exc:
+            raise ContractViolation(f"{self.name}: not an event envelope ({exc})") from exc
+        if event.type != self.name:
+            raise ContractViolation(f"expected {self.name}, got {event.type}")
+        if event.version != self.version:
+            raise ContractViolation(
+                f"{self.name} v{event.version}: this consumer reads v{self.version} only")
+        errors = self.schema(unknown=INCLUDE).validate(event.data)
+        if errors:
+            raise ContractViolation(f"{self.name} v{self.version}: {errors}")
+        return event
+
+    def fields(self) -> dict[str, str]:
+        """Field name → a short type description, for the documentation table."""
+        return {name: _describe(f) for name, f in self.schema().fields.items()}
+
+
+def _describe(f) -> str:
+    nested = getattr(f, "nested", None) or getattr(getattr(f, "inner", None), "nested", None)
+    kind = type(f).__name__.lower()
+    if nested is not None:
+        inner = nested() if isinstance(nested, type) else nested
+        described = "{" + ", ".join(inner.fields) + "}"
+        return f"[{described}]" if kind == "list" else described
+    return kind
+
+
+@lru_cache(maxsize=1)
+def subscribers() -> dict[str, tuple[str, ...]]:
+    """Event name → the Celery task names that consume it, from every service's
+    ``handlers.SUBSCRIPTIONS`` ({Contract: task}). Adding a consumer touches the consumer only."""
+    table: dict[str, list[str]] = {}
+    for service_name in service_names():
+        handlers = importlib.import_module(f"{SERVICES_PACKAGE}.{service_name}.handlers")
+        for contract, task in getattr(handlers, "SUBSCRIPTIONS", {}).items():
+            table.setdefault(contract.name, []).append(task.name)
+    return {name: tuple(sorted(tasks)) for name, tasks in table.items()}
+
+
+def service_names() -> list[str]:
+    """The services of this install: the sub-packages of ``SERVICES_PACKAGE`` that have handlers."""
+    package = importlib.import_module(SERVICES_PACKAGE)
+    return sorted(
+        info.name for info in pkgutil.iter_modules(package.__path__)
+        if info.ispkg and importlib.util.find_spec(f"{SERVICES_PACKAGE}.{info.name}.handlers") is not None
+    )
+
+
+def queue_of(task_name: str) -> str:
+    """A task runs on its service's queue: the part of its name before the first dot."""
+    return task_name.split(".", 1)[0]

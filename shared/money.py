@@ -32,3 +32,8 @@ def format_count_fee(value: Decimal) -> str:
     if len(fraction) < 2:
         fraction = fraction.ljust(2, "0")
     return f"{units},{fraction} €"
+
+
+def money_text(value: Decimal) -> str:
+    """An amount as JSON and events carry it: ``"395.50"``."""
+    return str(to_cents(value))

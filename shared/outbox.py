@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared.events import SUBSCRIBERS, Event
+from shared.events import Contract, Event, queue_of, subscribers
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,9 @@ class OutboxRowMixin:
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def record(session: Session, model, event_type: str, data: dict) -> Event:
-    """Add an event to the outbox inside the caller's transaction."""
-    event = Event(type=event_type, data=data)
+def record(session: Session, model, contract: Contract, data: dict) -> Event:
+    """Add an event, built with its contract, to the outbox inside the caller's transaction."""
+    event = contract.build(data)
     session.add(
         model(
             event_id=event.event_id,
@@ -88,13 +88,8 @@ class Relay:
             for row in rows:
                 envelope = json.loads(row.payload)
                 try:
-                    for task_name in SUBSCRIBERS[row.type]:
-                        self.celery.send_task(
-                            task_name,
-                            args=[envelope],
-                            queue=task_name.split(".", 1)[0],
-                            retry=False,
-                        )
+                    for task_name in subscribers().get(row.type, ()):
+                        self.celery.send_task(task_name, args=[envelope], queue=queue_of(task_name), retry=False)
                 except Exception as exc:  # broker unreachable: keep the row, the sweep retries
                     row.attempts += 1
                     log.warning("outbox %s: broker unavailable (%s); will retry", row.event_id, exc)

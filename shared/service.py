@@ -24,6 +24,7 @@ class ServiceContext:
 
 
 def create_service_app(name: str, outbox_model=None, settings: Settings | None = None) -> tuple[Flask, ServiceApi]:
+    """The service's app, without I/O: its store is migrated by the start-up step first."""
     from shared.celery_app import celery_init_app
 
     settings = settings or load()
@@ -42,7 +43,6 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
     if settings.trusted_proxies:  # behind the gateway: the client address comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     database = Database(name, settings.database_url_for(name))
-    database.migrate()
     celery = celery_init_app(app, name, settings)
     relay = Relay(database, outbox_model, celery, settings.outbox_sweep_seconds) if outbox_model else None
     app.extensions["service"] = ServiceContext(name, settings, database, celery, relay)
@@ -90,3 +90,10 @@ def shutdown(app: Flask) -> None:
     if context.relay is not None:
         context.relay.stop()
     context.database.dispose()
+
+
+def migrate_service(name: str, settings: Settings, migrations) -> Database:
+    """Bring a service's store to its latest revision; returns the open database."""
+    database = Database(name, settings.database_url_for(name), migrations)
+    database.migrate()
+    return database

@@ -9,7 +9,7 @@ import requests
 
 from deploy.redis_server import free_port
 
-from shared.config import SERVICES
+from shared.events import service_names
 from tests.support import ROOT, Worker, env_for, test_settings, wait_for
 
 
@@ -29,13 +29,15 @@ class Stack:
     def start(self) -> "Stack":
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._web_log = open(self.settings.data_dir / "web.log", "ab")
+        subprocess.run([sys.executable, "-m", "deploy.setup"], cwd=ROOT, env=self.env, check=True,
+                       stdout=self._web_log, stderr=subprocess.STDOUT)
         self.web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", "1", "--threads", "8",
              "deploy.wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self._web_log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for(self._healthy, timeout=60, what="the web server to answer")
-        for service in SERVICES:
+        for service in service_names():
             self.start_worker(service)
         return self
 

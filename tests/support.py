@@ -61,6 +61,12 @@ def test_settings(data_dir: Path, database_url: str | None = None, broker_url: s
 test_settings.__test__ = False  # a helper, not a test
 
 
+def prepared_app(create_app, settings: Settings):
+    """A service's app on a store the start-up step has migrated (and seeded)."""
+    sys.modules[create_app.__module__].prepare(settings)
+    return create_app(settings)
+
+
 def env_for(settings: Settings, **extra) -> dict:
     """The environment that makes a subprocess (worker, server) use these settings."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}

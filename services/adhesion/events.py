@@ -5,7 +5,9 @@ from sqlalchemy.orm import Session
 from services.adhesion import domain
 from services.adhesion.models import Adhesion, Cooperative, Department, OutboxEvent
 from services.adhesion.views import computed, cooperative_data, department_data, vars_of
+from contracts import adhesion as contracts
 from shared import outbox
+from shared.money import money_text
 
 
 def _common(session: Session, adhesion: Adhesion, cooperative: Cooperative) -> dict:
@@ -18,14 +20,14 @@ def _common(session: Session, adhesion: Adhesion, cooperative: Cooperative) -> d
 
 
 def _money(amounts) -> dict:
-    return {**{k: str(v) for k, v in vars_of(amounts).items()}, "total": str(amounts.total)}
+    return {**{k: money_text(v) for k, v in vars_of(amounts).items()}, "total": money_text(amounts.total)}
 
 
 def submitted(session: Session, adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> None:
     totals, amounts = computed(adhesion, rates)
-    outbox.record(session, OutboxEvent, "adhesion.submitted", {
+    outbox.record(session, OutboxEvent, contracts.SUBMITTED, {
         **_common(session, adhesion, cooperative),
-        "amount_due": str(amounts.total),
+        "amount_due": money_text(amounts.total),
         "amounts": _money(amounts),
         "totals": vars_of(totals),
         "insurance": adhesion.insurance,
@@ -35,7 +37,7 @@ def submitted(session: Session, adhesion: Adhesion, cooperative: Cooperative, ra
 
 
 def correction_requested(session: Session, adhesion: Adhesion, cooperative: Cooperative) -> None:
-    outbox.record(session, OutboxEvent, "adhesion.correction_requested", {
+    outbox.record(session, OutboxEvent, contracts.CORRECTION_REQUESTED, {
         **_common(session, adhesion, cooperative),
         "message": adhesion.correction_message,
     })
@@ -43,23 +45,24 @@ def correction_requested(session: Session, adhesion: Adhesion, cooperative: Coop
 
 def validated(session: Session, adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> None:
     totals, amounts = computed(adhesion, rates)
-    outbox.record(session, OutboxEvent, "adhesion.validated", {
+    outbox.record(session, OutboxEvent, contracts.VALIDATED, {
         **_common(session, adhesion, cooperative),
         "registration_code": adhesion.registration_code,
         "version": adhesion.validation_count,
         "validated_at": adhesion.validated_at.isoformat(),
         "totals": vars_of(totals),
         "amounts": _money(amounts),
-        "amount_paid": str(adhesion.amount_paid),
+        "amount_paid": money_text(adhesion.amount_paid),
+        "payment_methods": [method for method in adhesion.payment_methods.split(",") if method],
         "insurance": adhesion.insurance,
-        "goods_value": str(adhesion.goods_value),
-        "instruments_value": str(adhesion.instruments_value),
+        "goods_value": money_text(adhesion.goods_value),
+        "instruments_value": money_text(adhesion.instruments_value),
     })
 
 
 def reminder_due(session: Session, cooperative: Cooperative, year: str, round_: int) -> None:
     """Remind a cooperative not renewed for ``year`` (no adhesion, or a draft never sent)."""
-    outbox.record(session, OutboxEvent, "adhesion.reminder_due", {
+    outbox.record(session, OutboxEvent, contracts.REMINDER_DUE, {
         "cooperative": cooperative_data(cooperative),
         "department": department_data(session.get(Department, cooperative.department)),
         "year": year,

@@ -4,6 +4,7 @@ from decimal import Decimal
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from contracts import payment as payment_events
 from services.adhesion.models import ProcessedEvent
 from services.adhesion.views import find_adhesion
 from shared.consumer import consume_once
@@ -25,4 +26,8 @@ def on_payment_received(envelope: dict) -> bool:
         adhesion.payments_seen = data["payments_count"]
         adhesion.payment_methods = ",".join(data.get("methods", []))
 
-    return consume_once(service().database, ProcessedEvent, "adhesion.on_payment_received", envelope, apply)
+    event = payment_events.RECEIVED.load(envelope)
+    return consume_once(service().database, ProcessedEvent, "adhesion.on_payment_received", event, apply)
+
+
+SUBSCRIPTIONS = {payment_events.RECEIVED: on_payment_received}

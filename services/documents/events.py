@@ -6,11 +6,12 @@ from sqlalchemy.orm import Session
 
 from services.documents import domain
 from services.documents.models import Document, OutboxEvent
+from contracts import documents as contracts
 from shared import outbox
 
 
 def generated(session: Session, validated: dict, documents: list[Document], pdfs: dict[str, bytes]) -> None:
-    outbox.record(session, OutboxEvent, "documents.generated", {
+    outbox.record(session, OutboxEvent, contracts.GENERATED, {
         "cooperative": validated["cooperative"],
         "department": validated["department"],
         "year": validated["year"],

@@ -7,12 +7,12 @@ from celery import shared_task
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from contracts import adhesion as adhesion_events
 from services.documents import domain, issuing
 from services.documents.models import ProcessedEvent
 from services.documents.rendering import render_attestation, render_certificate
 from services.documents.storage import current_storage
 from shared.consumer import consume_once
-from shared.events import Event
 from shared.service import service
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def on_adhesion_validated(envelope: dict) -> bool:
     """Render, store and publish the documents of a validation, exactly once."""
     started = time.perf_counter()
     context = service()
-    event = Event.from_dict(envelope)
+    event = adhesion_events.VALIDATED.load(envelope)
     data = event.data
     if already_processed(context.database, event.event_id):
         return False
@@ -51,7 +51,7 @@ def on_adhesion_validated(envelope: dict) -> bool:
         done = all(row.generated_at is not None for row in reserved)
         plan = [(row.kind, row.number, row.verify_token, row.storage_key) for row in reserved]
     if done:  # a newer version exists, or this one was printed under another event id
-        return consume_once(context.database, ProcessedEvent, CONSUMER, envelope, lambda s, e: None)
+        return consume_once(context.database, ProcessedEvent, CONSUMER, event, lambda s, e: None)
 
     log.info("documents %s %s v%s: %s reserved, rendering", data["cooperative"]["number"], data["year"],
              data["version"], ", ".join(number for _, number, _, _ in plan))
@@ -70,7 +70,7 @@ def on_adhesion_validated(envelope: dict) -> bool:
 
     published = []
     applied = consume_once(
-        context.database, ProcessedEvent, CONSUMER, envelope,
+        context.database, ProcessedEvent, CONSUMER, event,
         lambda session, _: published.append(issuing.complete(session, data, pdfs)),
     )
     if applied and any(published):
@@ -81,6 +81,9 @@ def on_adhesion_validated(envelope: dict) -> bool:
         (time.perf_counter() - started) * 1000 - delay * 1000, "" if applied else " (already done)",
     )
     return applied
+
+
+SUBSCRIPTIONS = {adhesion_events.VALIDATED: on_adhesion_validated}
 
 
 def already_processed(database, event_id: str) -> bool:

@@ -19,11 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from contracts import adhesion as adhesion_events
+from contracts import documents as documents_events
 from services.notify import domain, smtp
 from services.notify.mail import compose
 from services.notify.models import Message, ProcessedEvent
 from shared.consumer import consume_once
-from shared.events import Event
+from shared.events import Contract
 from shared.service import service
 
 log = logging.getLogger(__name__)
@@ -40,33 +42,41 @@ RETRY = dict(
 @shared_task(name="notify.on_adhesion_submitted", **RETRY)
 def on_adhesion_submitted(envelope: dict) -> str:
     """Acknowledge a submission (and each resubmission with a new amount)."""
-    return deliver("notify.on_adhesion_submitted", envelope)
+    return deliver("notify.on_adhesion_submitted", adhesion_events.SUBMITTED, envelope)
 
 
 @shared_task(name="notify.on_correction_requested", **RETRY)
 def on_correction_requested(envelope: dict) -> str:
     """Tell the school what the staff need corrected."""
-    return deliver("notify.on_correction_requested", envelope)
+    return deliver("notify.on_correction_requested", adhesion_events.CORRECTION_REQUESTED, envelope)
 
 
 @shared_task(name="notify.on_documents_generated", **RETRY)
 def on_documents_generated(envelope: dict) -> str:
     """Confirm a validation with its PDFs attached: once per validation version."""
-    return deliver("notify.on_documents_generated", envelope)
+    return deliver("notify.on_documents_generated", documents_events.GENERATED, envelope)
 
 
 @shared_task(name="notify.on_reminder_due", **RETRY)
 def on_reminder_due(envelope: dict) -> str:
     """Remind a school not renewed yet: once per cooperative, year and reminder round."""
-    return deliver("notify.on_reminder_due", envelope)
+    return deliver("notify.on_reminder_due", adhesion_events.REMINDER_DUE, envelope)
 
 
-def deliver(consumer: str, envelope: dict) -> str:
+SUBSCRIPTIONS = {
+    adhesion_events.SUBMITTED: on_adhesion_submitted,
+    adhesion_events.CORRECTION_REQUESTED: on_correction_requested,
+    documents_events.GENERATED: on_documents_generated,
+    adhesion_events.REMINDER_DUE: on_reminder_due,
+}
+
+
+def deliver(consumer: str, contract: Contract, envelope: dict) -> str:
     """Log the event's email once, then send it unless sent; returns the log status."""
-    event = Event.from_dict(envelope)
+    event = contract.load(envelope)
     wanted = domain.email_for(event.type, event.data)
     database = service().database
-    consume_once(database, ProcessedEvent, consumer, envelope, lambda session, _: queue(session, wanted))
+    consume_once(database, ProcessedEvent, consumer, event, lambda session, _: queue(session, wanted))
     return send_queued(wanted.key)
 
 

@@ -4,17 +4,19 @@ from sqlalchemy.orm import Session
 
 from services.payment.models import OutboxEvent
 from services.payment.views import DuesState
+from contracts import payment as contracts
 from shared import outbox
+from shared.money import money_text
 
 
 def received(session: Session, state: DuesState) -> None:
     """``payment.received``: the state after this payment; consumers keep the highest count."""
-    outbox.record(session, OutboxEvent, "payment.received", {
+    outbox.record(session, OutboxEvent, contracts.RECEIVED, {
         "cooperative": state.cooperative,
         "year": state.year,
         "department": state.department,
-        "amount_paid": str(state.amount_paid),
-        "amount_due": str(state.amount_due),
+        "amount_paid": money_text(state.amount_paid),
+        "amount_due": money_text(state.amount_due),
         "payments_count": state.payments_count,
         "methods": state.methods,
         "status": state.status,

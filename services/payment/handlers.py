@@ -5,6 +5,7 @@ from decimal import Decimal
 from celery import shared_task
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from contracts import adhesion as adhesion_events
 from services.payment import domain
 from services.payment.models import Due, ProcessedEvent
 from services.payment.views import find_due
@@ -39,4 +40,8 @@ def on_adhesion_submitted(envelope: dict) -> bool:
         due.revision = data["revision"]
         due.updated_at = datetime.now(timezone.utc)
 
-    return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_submitted", envelope, apply)
+    event = adhesion_events.SUBMITTED.load(envelope)
+    return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_submitted", event, apply)
+
+
+SUBSCRIPTIONS = {adhesion_events.SUBMITTED: on_adhesion_submitted}

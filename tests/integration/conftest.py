@@ -4,12 +4,12 @@ import pytest
 
 from services.adhesion.app import create_app
 from shared.service import shutdown
-from tests.support import Client, test_settings
+from tests.support import prepared_app, Client, test_settings
 
 
 @pytest.fixture
 def app(tmp_path, database_url, redis_url):
-    app = create_app(test_settings(tmp_path, database_url, broker_url=redis_url))
+    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
     yield app
     shutdown(app)
 

@@ -1,4 +1,5 @@
 """The adhesion service over HTTP, on SQLite and on PostgreSQL, with the real Redis broker."""
+from contracts import payment as payment_events
 import json
 from datetime import date, timedelta
 
@@ -10,9 +11,8 @@ from services.adhesion.app import create_app
 from services.adhesion.handlers import on_payment_received
 from services.adhesion.models import Account, Department, OutboxEvent, ProcessedEvent
 from shared.auth import hash_password
-from shared.events import Event
 from shared.service import shutdown
-from tests.support import GUIDE, test_settings, wait_for
+from tests.support import prepared_app, GUIDE, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
@@ -41,7 +41,7 @@ def outbox_rows(app, event_type=None):
 
 
 def pay(app, number, year, amount, count=1, methods=("cheque",)):
-    envelope = Event(type="payment.received", data={
+    envelope = payment_events.RECEIVED.build({
         "cooperative": number, "year": year, "department": "38", "amount_paid": amount,
         "amount_due": amount, "payments_count": count, "methods": list(methods), "status": "paid",
     }).to_dict()
@@ -308,7 +308,7 @@ def test_health_and_openapi(client):
 
 
 def test_health_answers_503_when_the_broker_is_down(tmp_path, database_url):
-    app = create_app(test_settings(tmp_path, database_url, broker_url="redis://127.0.0.1:1/0"))
+    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url="redis://127.0.0.1:1/0"))
     try:
         response = app.test_client().get("/api/adhesion/health")
         assert response.status_code == 503

@@ -1,6 +1,8 @@
 """The documents service on SQLite and PostgreSQL with the real Redis broker: the
 adhesion.validated consumer, the HTTP API, /verify, and real Celery workers (one killed
 in the middle of rendering)."""
+from contracts import adhesion as adhesion_events
+import uuid
 import base64
 import io
 import json
@@ -17,9 +19,8 @@ from services.documents.app import create_app
 from services.documents.handlers import on_adhesion_validated
 from services.documents.models import Document, OutboxEvent, ProcessedEvent
 from shared.auth import Principal, issue_token
-from shared.events import Event
 from shared.service import shutdown
-from tests.support import Worker, env_for, test_settings, wait_for
+from tests.support import prepared_app, Worker, env_for, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -44,12 +45,13 @@ def validated(version=1, insurance=True, number=NUMBER, code="26/0001 A", depart
         "totals": {"teachers": 10, "students": 165, "cooperators": 175},
         "amounts": amounts,
         "amount_paid": amounts["total"],
+        "payment_methods": ["cheque"],
         "insurance": insurance,
         "goods_value": "0.00",
         "instruments_value": "0.00",
         **changes,
     }
-    return Event("adhesion.validated", data).to_dict()
+    return adhesion_events.VALIDATED.build(data).to_dict()
 
 
 def bearer(role="school", department="38", cooperative=NUMBER) -> dict:
@@ -69,7 +71,7 @@ def settings(tmp_path, database_url, redis_url):
 
 @pytest.fixture
 def app(settings):
-    app = create_app(settings)
+    app = prepared_app(create_app, settings)
     yield app
     shutdown(app)
 
@@ -114,7 +116,7 @@ def test_delivered_twice_one_document_of_each_kind_and_one_event(app):
     assert deliver(app, envelope) is True
     assert deliver(app, envelope) is False  # a redelivery changes nothing
     # the same validation under another event id (natural key): still nothing new
-    assert deliver(app, {**envelope, "event_id": Event("adhesion.validated", {}).event_id}) is True
+    assert deliver(app, {**envelope, "event_id": str(uuid.uuid4())}) is True
 
     documents = rows(app, Document)
     assert sorted((d.kind, d.version, d.number) for d in documents) == [
@@ -268,7 +270,7 @@ def test_verify_page_in_french(app):
 
 def test_concurrent_deliveries_of_one_event(tmp_path, pg_url, redis_url):
     """Two workers handed the same event at once on PostgreSQL: one document of each kind."""
-    app = create_app(test_settings(tmp_path, pg_url, broker_url=redis_url))
+    app = prepared_app(create_app, test_settings(tmp_path, pg_url, broker_url=redis_url))
     try:
         envelope = validated()
         results, barrier = [], threading.Barrier(4)

@@ -1,5 +1,7 @@
 """The notify service on SQLite and PostgreSQL, with the real Redis broker, a real Celery
 worker and a real aiosmtpd server (MailSink) to read the emails back."""
+from contracts import documents as documents_events
+from contracts import adhesion as adhesion_events
 import base64
 import threading
 import time
@@ -15,10 +17,9 @@ from services.notify.app import create_app
 from services.notify.handlers import on_adhesion_submitted, on_correction_requested, on_documents_generated
 from services.notify.models import Message, ProcessedEvent
 from shared.auth import Principal, issue_token
-from shared.events import Event
 from shared.service import shutdown
 from shared.smtp_sink import MailSink
-from tests.support import Worker, env_for, test_settings, wait_for
+from tests.support import prepared_app, Worker, env_for, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
@@ -32,7 +33,7 @@ CERTIFICATE = b"%PDF-1.4\n% certificat\n%%EOF\n" + bytes(range(255, -1, -1))
 
 
 def submitted(revision=1, cooperative=COOPERATIVE, department=DEPARTMENT) -> dict:
-    return Event("adhesion.submitted", {
+    return adhesion_events.SUBMITTED.build({
         "cooperative": cooperative, "department": department, "year": YEAR, "revision": revision,
         "amount_due": "439.25",
         "amounts": {"membership": "395.50", "insurance": "43.75", "goods": "0.00", "instruments": "0.00",
@@ -43,7 +44,7 @@ def submitted(revision=1, cooperative=COOPERATIVE, department=DEPARTMENT) -> dic
 
 
 def correction(revision=2, message="Merci de préciser le nombre d'élèves de CM2.") -> dict:
-    return Event("adhesion.correction_requested", {
+    return adhesion_events.CORRECTION_REQUESTED.build({
         "cooperative": COOPERATIVE, "department": DEPARTMENT, "year": YEAR, "revision": revision, "message": message,
     }).to_dict()
 
@@ -52,7 +53,7 @@ def generated(version=1, insurance=True) -> dict:
     documents = [("attestation", "ATT-38-2025-0001", ATTESTATION)]
     if insurance:
         documents.append(("certificate", "CERT-38-2025-0001", CERTIFICATE))
-    return Event("documents.generated", {
+    return documents_events.GENERATED.build({
         "cooperative": COOPERATIVE, "department": DEPARTMENT, "year": YEAR, "registration_code": "26/0001 A",
         "version": version, "insurance": insurance, "amount_paid": "439.25",
         "documents": [{"kind": kind, "number": number, "filename": f"{kind}-{NUMBER}-{YEAR}.pdf",
@@ -82,7 +83,7 @@ def settings(tmp_path, database_url, redis_url, sink):
 
 @pytest.fixture
 def app(settings):
-    app = create_app(settings)
+    app = prepared_app(create_app, settings)
     yield app
     shutdown(app)
 
@@ -197,7 +198,7 @@ def test_permanent_refusal_is_failed_without_retry(tmp_path, database_url, redis
 
     controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port(), server_hostname="refuser")
     controller.start()
-    app = create_app(test_settings(tmp_path, database_url, broker_url=redis_url, smtp_host="127.0.0.1",
+    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url, smtp_host="127.0.0.1",
                                    smtp_port=controller.port))
     try:
         assert deliver(app, on_documents_generated, generated()) == "failed"

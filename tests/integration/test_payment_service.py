@@ -1,5 +1,6 @@
 """The payment service over HTTP and as a consumer, on SQLite and on PostgreSQL, with the
 real Redis broker and a real Celery worker process."""
+from contracts import adhesion as adhesion_events
 import json
 import threading
 
@@ -11,9 +12,8 @@ from services.payment.app import create_app
 from services.payment.handlers import on_adhesion_submitted
 from services.payment.models import Due, OutboxEvent, Payment, ProcessedEvent
 from shared.auth import Principal, issue_token
-from shared.events import Event
 from shared.service import shutdown
-from tests.support import Worker, env_for, test_settings, wait_for
+from tests.support import prepared_app, Worker, env_for, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -33,7 +33,7 @@ INTRUDER = bearer(login=OTHER, role="school", department="38", cooperative=OTHER
 
 def submitted(revision=1, amount_due="439.25", number=NUMBER, department="38", year=YEAR) -> dict:
     """An ``adhesion.submitted`` envelope as the adhesion service writes it."""
-    return Event(type="adhesion.submitted", data={
+    return adhesion_events.SUBMITTED.build({
         "cooperative": {"number": number, "name": "Coopérative Scolaire de l'École Élémentaire Jean Moulin",
                         "town": "VIENNE", "email": "ce.0382296p@ac-grenoble.fr", "department": department},
         "department": {"code": department, "name": "OCCE de l'Isère", "insurer": "MAE – MAIF", "insurer_contract": ""},
@@ -51,7 +51,7 @@ def submitted(revision=1, amount_due="439.25", number=NUMBER, department="38", y
 
 @pytest.fixture
 def app(tmp_path, database_url, redis_url):
-    app = create_app(test_settings(tmp_path, database_url, broker_url=redis_url))
+    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
     yield app
     shutdown(app)
 
@@ -233,7 +233,7 @@ def test_health_and_openapi(client):
 
 def test_real_worker_consumes_adhesion_submitted_from_redis(tmp_path, database_url, redis_url):
     settings = test_settings(tmp_path, database_url, broker_url=redis_url)
-    app = create_app(settings)
+    app = prepared_app(create_app, settings)
     try:
         client = app.test_client()
         envelope = submitted()

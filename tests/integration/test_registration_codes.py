@@ -6,14 +6,14 @@ import pytest
 from services.adhesion.app import create_app
 from shared.service import shutdown
 from tests.integration.test_adhesion_api import YEAR, create_cooperative, pay, submitted_guide
-from tests.support import Client, test_settings
+from tests.support import prepared_app, Client, test_settings
 
 COUNT = 20
 
 
 @pytest.fixture
 def app(tmp_path, pg_url, redis_url):
-    app = create_app(test_settings(tmp_path, pg_url, broker_url=redis_url))
+    app = prepared_app(create_app, test_settings(tmp_path, pg_url, broker_url=redis_url))
     yield app
     shutdown(app)
 

@@ -2,6 +2,7 @@
 per cooperative not renewed (no adhesion, or a draft never sent) under a new round; notify
 sends one email per cooperative, year and round. SQLite and PostgreSQL, real Redis, a real
 SMTP sink."""
+from contracts import adhesion as adhesion_events
 import json
 
 import pytest
@@ -11,12 +12,11 @@ from services.adhesion.models import Account, Department
 from services.notify.app import create_app as create_notify_app
 from services.notify.handlers import on_reminder_due
 from shared.auth import hash_password
-from shared.events import Event
 from shared.service import shutdown
 from shared.smtp_sink import MailSink
 from tests.integration.test_adhesion_api import GUIDE, YEAR, outbox_rows
 from tests.integration.test_notify_service import COOPERATIVE, DEPARTMENT, NUMBER, TO, free_port, rows
-from tests.support import test_settings, wait_for
+from tests.support import prepared_app, test_settings, wait_for
 
 NO_ADHESION, DRAFT, SUBMITTED = "0380001A00", "0380002B00", "0380003C00"
 
@@ -113,14 +113,14 @@ def sink(tmp_path):
 
 @pytest.fixture
 def notify_app(tmp_path, database_url, redis_url, sink):
-    app = create_notify_app(test_settings(tmp_path / "notify", database_url, broker_url=redis_url,
+    app = prepared_app(create_notify_app, test_settings(tmp_path / "notify", database_url, broker_url=redis_url,
                                           smtp_host="127.0.0.1", smtp_port=sink.port))
     yield app
     shutdown(app)
 
 
 def reminder(round_=1) -> dict:
-    return Event("adhesion.reminder_due", {
+    return adhesion_events.REMINDER_DUE.build({
         "cooperative": COOPERATIVE, "department": DEPARTMENT, "year": YEAR, "round": round_,
     }).to_dict()
 

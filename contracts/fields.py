@@ -1,0 +1,52 @@
+"""Field types shared by the contracts: money travels as an exact decimal string."""
+from marshmallow import Schema, fields, validate
+
+MONEY = r"-?\d+\.\d{2}\Z"
+
+
+def Money(**kwargs):
+    return fields.String(required=True, validate=validate.Regexp(MONEY), **kwargs)
+
+
+def Year(**kwargs):
+    return fields.String(required=True, validate=validate.Regexp(r"\d{4}-\d{4}\Z"), **kwargs)
+
+
+class CooperativeRef(Schema):
+    number = fields.String(required=True)
+    name = fields.String(required=True)
+    town = fields.String(required=True)
+    email = fields.String(required=True)
+    department = fields.String(required=True)
+
+
+class DepartmentRef(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    insurer = fields.String(required=True)
+    insurer_contract = fields.String(required=True, allow_none=True)
+
+
+class AmountsRef(Schema):
+    membership = Money()
+    insurance = Money()
+    goods = Money()
+    instruments = Money()
+    total = Money()
+
+
+class TotalsRef(Schema):
+    teachers = fields.Integer(required=True, strict=True)
+    students = fields.Integer(required=True, strict=True)
+    cooperators = fields.Integer(required=True, strict=True)
+
+
+COOPERATIVE_EXAMPLE = {
+    "number": "0382296P00", "name": "Coopérative Scolaire de l'École Élémentaire Jean Moulin", "town": "VIENNE",
+    "email": "ce.0382296p@ac-grenoble.fr", "department": "38",
+}
+DEPARTMENT_EXAMPLE = {"code": "38", "name": "OCCE de l'Isère", "insurer": "MAE – MAIF", "insurer_contract": ""}
+# The guide's worked example: 10 teachers and 165 pupils, insured → 439,25 €.
+AMOUNTS_EXAMPLE = {"membership": "395.50", "insurance": "43.75", "goods": "0.00", "instruments": "0.00",
+                   "total": "439.25"}
+TOTALS_EXAMPLE = {"teachers": 10, "students": 165, "cooperators": 175}
