@@ -123,10 +123,15 @@ def staff_required(view):
     return wrapper
 
 
+def ensure_own_cooperative(principal: Principal, cooperative: str) -> None:
+    """A school asks only about its own cooperative: refused before anything is looked up,
+    so a school learns nothing of another's existence."""
+    if not principal.is_staff and principal.cooperative != cooperative:
+        raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")
+
+
 def ensure_access(principal: Principal, cooperative: str, department: str) -> None:
     """A school sees only its own cooperative; staff only their department."""
-    if principal.is_staff:
-        if principal.department != department:
-            raise ApiError(403, "Cette coopérative relève d'un autre département.")
-    elif principal.cooperative != cooperative:
-        raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")
+    ensure_own_cooperative(principal, cooperative)
+    if principal.is_staff and principal.department != department:
+        raise ApiError(403, "Cette coopérative relève d'un autre département.")

@@ -22,6 +22,11 @@ class ServiceContext:
     celery: Celery
     relay: Relay | None
 
+    def publish(self) -> None:
+        """Publish the events a use case just committed (the relay's sweep catches the rest)."""
+        if self.relay is not None:
+            self.relay.poke()
+
 
 def create_service_app(name: str, outbox_model=None, settings: Settings | None = None) -> tuple[Flask, ServiceApi]:
     """The service's app, without I/O: its store is migrated by the start-up step first."""
@@ -77,13 +82,6 @@ def broker_reachable(celery: Celery) -> bool:
         return False
 
 
-def after_commit_publish() -> None:
-    """Publish the events this request wrote, right after its commit."""
-    relay = service().relay
-    if relay is not None:
-        relay.poke()
-
-
 def shutdown(app: Flask) -> None:
     """Stop the relay and close the connections of an app (tests, graceful exit)."""
     context = app.extensions["service"]
@@ -97,3 +95,8 @@ def migrate_service(name: str, settings: Settings, migrations) -> Database:
     database = Database(name, settings.database_url_for(name), migrations)
     database.migrate()
     return database
+
+
+def after_commit_publish() -> None:
+    """Publish the events the current request's use case committed."""
+    service().publish()

@@ -45,8 +45,8 @@ class Stack:
         if self.web.poll() is not None:
             raise AssertionError("web server exited:\n" + (self.settings.data_dir / "web.log").read_text()[-3000:])
         try:
-            return requests.get(f"{self.base}/api/adhesion/health", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{self.base}/api/adhesion/health", timeout=5).status_code == 200
+        except requests.RequestException:  # not up yet, or slow to answer on a busy machine
             return False
 
     def start_worker(self, service: str, concurrency: int = 1) -> Worker:

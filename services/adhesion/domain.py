@@ -17,18 +17,30 @@ STATUSES = (DRAFT, SUBMITTED, CORRECTION_REQUESTED, VALIDATED)
 EDITABLE = (DRAFT, SUBMITTED, CORRECTION_REQUESTED)
 
 CHANGE_FORM_STATES = ("not_required", "pending", "received")
-MAX_COUNT = 5000
 
-REGISTRATION_CODE_RE = re.compile(r"^(\d{2})/(\d{4}) A$")
+REGISTRATION_CODE_RE = re.compile(r"(\d{2})/(\d{4}) A")
+
+# What a transition causes: the event the service writes to its outbox.
+SUBMITTED_EVENT = "submitted"
+CORRECTION_REQUESTED_EVENT = "correction_requested"
+VALIDATED_EVENT = "validated"
 
 
-class RuleBroken(Exception):
-    """A domain rule refuses the operation; ``fields`` name what is wrong."""
+class Refused(Exception):
+    """A transition the rules refuse: ``conflict`` (the state forbids it) or ``incomplete``
+    (the adhesion lacks something); ``fields`` name what, ``unmet`` the checklist items."""
 
-    def __init__(self, message: str, fields: dict | None = None):
+    def __init__(self, kind: str, message: str, fields: dict | None = None, unmet: list[str] | None = None):
         super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        self.kind, self.message, self.fields, self.unmet = kind, message, fields or {}, unmet
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The status an adhesion moves to and the events that move causes."""
+
+    status: str
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,16 +127,6 @@ def is_late(rates: Rates, submitted_on: date) -> bool:
     return not (rates.renewal_opens <= submitted_on <= rates.renewal_closes)
 
 
-def duplicate_class_names(classes: list[ClassRow]) -> list[str]:
-    seen, duplicates = set(), []
-    for row in classes:
-        key = row.name.strip().casefold()
-        if key in seen and row.name not in duplicates:
-            duplicates.append(row.name)
-        seen.add(key)
-    return duplicates
-
-
 def submission_problems(classes: list[ClassRow], payment: dict) -> dict:
     """What stops a submission, by field (empty when it can be submitted)."""
     problems = {}
@@ -153,26 +155,66 @@ def validation_unmet(
     return unmet
 
 
-def payment_status(amount_due: Decimal, amount_paid: Decimal) -> str:
-    if amount_paid <= 0 and amount_due > 0:
-        return "unpaid"
-    if amount_paid < amount_due:
-        return "partial"
-    if amount_paid > amount_due:
-        return "overpaid"
-    return "paid"
-
-
 def registration_code(year: str, sequence: int) -> str:
     """``YY/NNNN A`` where YY is the last two digits of the school year's second year."""
     return f"{year[-2:]}/{sequence:04d} A"
 
 
 def registration_code_matches_year(code: str, year: str) -> bool:
-    match = REGISTRATION_CODE_RE.match(code or "")
+    match = REGISTRATION_CODE_RE.fullmatch(code or "")
     return bool(match) and match.group(1) == year[-2:] and int(match.group(2)) > 0
 
 
 def carried_over(previous: list[ClassRow]) -> list[ClassRow]:
     """Last year's class names and teachers, with counts back to zero."""
     return [ClassRow(name=row.name, teachers=row.teachers, teacher_count=0, student_count=0) for row in previous]
+
+
+# --- transitions: each checks the rules and says what the move causes -------------------
+
+
+def save(status: str, amount_before: Decimal, amount_after: Decimal) -> Transition:
+    """The school (or staff) saves the table; a sent adhesion whose amount changed is sent again."""
+    if status not in EDITABLE:
+        raise Refused("conflict", "L'adhésion est validée : elle ne peut plus être modifiée.", {"status": [status]})
+    changed = status == SUBMITTED and amount_after != amount_before
+    return Transition(status, (SUBMITTED_EVENT,) if changed else ())
+
+
+def submit(status: str, classes: list[ClassRow], payment: dict) -> Transition:
+    if status == VALIDATED:
+        raise Refused("conflict", "L'adhésion est déjà validée.", {"status": [status]})
+    if status == SUBMITTED:
+        return Transition(SUBMITTED)  # sent twice: nothing new happens
+    problems = submission_problems(classes, payment)
+    if problems:
+        raise Refused("incomplete", "L'adhésion n'est pas complète.", problems)
+    return Transition(SUBMITTED, (SUBMITTED_EVENT,))
+
+
+def request_correction(status: str) -> Transition:
+    if status != SUBMITTED:
+        raise Refused("conflict", "Seule une adhésion saisie peut être renvoyée pour correction.", {"status": [status]})
+    return Transition(CORRECTION_REQUESTED, (CORRECTION_REQUESTED_EVENT,))
+
+
+def validate(status: str, amount_paid: Decimal, amount_due: Decimal, engagement_signed: bool,
+             change_form: str) -> Transition:
+    """Validating a validated adhesion changes nothing and causes nothing."""
+    if status == VALIDATED:
+        return Transition(VALIDATED)
+    unmet = validation_unmet(status, amount_paid, amount_due, engagement_signed, change_form)
+    if unmet:
+        raise Refused("conflict", "Des conditions de validation ne sont pas remplies.", unmet=unmet)
+    return Transition(VALIDATED, (VALIDATED_EVENT,))
+
+
+def reopen(status: str) -> Transition:
+    if status != VALIDATED:
+        raise Refused("conflict", "Seule une adhésion validée peut être rouverte.", {"status": [status]})
+    return Transition(SUBMITTED)
+
+
+def is_payment_received(status: str, amount_paid: Decimal, amount_due: Decimal) -> bool:
+    """Checklist item 1: paid at least what is due (partial is not paid)."""
+    return status != DRAFT and amount_paid >= amount_due

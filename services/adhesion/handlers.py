@@ -5,8 +5,8 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from contracts import payment as payment_events
+from services.adhesion import service as use_cases
 from services.adhesion.models import ProcessedEvent
-from services.adhesion.views import find_adhesion
 from shared.consumer import consume_once
 from shared.service import service
 
@@ -19,12 +19,8 @@ def on_payment_received(envelope: dict) -> bool:
 
     def apply(session, event):
         data = event.data
-        adhesion = find_adhesion(session, data["cooperative"], data["year"], lock=True)
-        if adhesion is None or data["payments_count"] <= adhesion.payments_seen:
-            return  # an older state arriving late changes nothing
-        adhesion.amount_paid = Decimal(data["amount_paid"])
-        adhesion.payments_seen = data["payments_count"]
-        adhesion.payment_methods = ",".join(data.get("methods", []))
+        use_cases.record_payment_state(session, data["cooperative"], data["year"], Decimal(data["amount_paid"]),
+                                     data["payments_count"], data["methods"])
 
     event = payment_events.RECEIVED.load(envelope)
     return consume_once(service().database, ProcessedEvent, "adhesion.on_payment_received", event, apply)

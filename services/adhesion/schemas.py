@@ -113,7 +113,6 @@ class AmountsSchema(Schema):
 
 class ChecklistSchema(Schema):
     payment_received = fields.Boolean()
-    payment_status = fields.String()
     amount_due = Money(maximum="100000000")
     amount_paid = Money(maximum="100000000")
     payment_methods = fields.List(fields.String())

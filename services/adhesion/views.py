@@ -111,8 +111,7 @@ def adhesion_answer(adhesion: Adhesion, cooperative: Cooperative, rates: domain.
         "status": adhesion.status,
         "late": adhesion.late,
         "checklist": {
-            "payment_received": adhesion.amount_paid >= amounts.total and adhesion.status != domain.DRAFT,
-            "payment_status": domain.payment_status(amounts.total, adhesion.amount_paid),
+            "payment_received": domain.is_payment_received(adhesion.status, adhesion.amount_paid, amounts.total),
             "amount_due": amounts.total,
             "amount_paid": adhesion.amount_paid,
             "payment_methods": [m for m in adhesion.payment_methods.split(",") if m],

@@ -10,7 +10,7 @@ from services.documents import domain
 from services.documents.models import Document
 from services.documents.schemas import DocumentList
 from services.documents.storage import current_storage
-from shared.auth import current_principal, ensure_access, login_required
+from shared.auth import current_principal, ensure_access, ensure_own_cooperative, login_required
 from shared.errors import ApiError, checked_path
 from shared.service import service
 
@@ -24,8 +24,7 @@ def current_documents(number: str, year: str) -> list[Document]:
     department only from its documents: staff of another department get 403 once there
     is one, and an empty answer before."""
     principal = current_principal()
-    if not principal.is_staff and principal.cooperative != number:
-        raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")
+    ensure_own_cooperative(principal, number)
     with service().database.session() as session:
         department = session.scalar(select(Document.department).where(Document.cooperative == number).limit(1))
         if department is not None:

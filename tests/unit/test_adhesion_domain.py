@@ -105,11 +105,53 @@ def test_validation_lists_every_unmet_condition():
     assert domain.validation_unmet("submitted", D("439.24"), D("439.25"), True, "not_required") == ["payment"]
 
 
-def test_payment_states():
-    assert domain.payment_status(D("439.25"), D("0")) == "unpaid"
-    assert domain.payment_status(D("439.25"), D("200")) == "partial"
-    assert domain.payment_status(D("439.25"), D("439.25")) == "paid"
-    assert domain.payment_status(D("439.25"), D("439.26")) == "overpaid"
+def test_payment_received_means_paid_at_least_the_due_once_sent():
+    assert not domain.is_payment_received("submitted", D("439.24"), D("439.25"))  # partial is not paid
+    assert domain.is_payment_received("submitted", D("439.25"), D("439.25"))
+    assert domain.is_payment_received("validated", D("500.00"), D("439.25"))  # overpaid (flagged by payment)
+    assert not domain.is_payment_received("draft", D("0.00"), D("0.00"))
+
+
+def test_transitions_say_what_they_cause():
+    guide = [ClassRow("ECOLE ENTIERE", "", 10, 165)]
+    cheque = {"transfer": False, "cheque": True, "other": False}
+    assert domain.submit("draft", guide, cheque) == domain.Transition("submitted", ("submitted",))
+    assert domain.submit("correction_requested", guide, cheque).events == ("submitted",)
+    assert domain.submit("submitted", guide, cheque) == domain.Transition("submitted")  # a second click: nothing
+    assert domain.request_correction("submitted") == domain.Transition("correction_requested", ("correction_requested",))
+    assert domain.validate("submitted", D("439.25"), D("439.25"), True, "not_required").events == ("validated",)
+    assert domain.validate("validated", D("0"), D("439.25"), False, "pending") == domain.Transition("validated")
+    assert domain.reopen("validated") == domain.Transition("submitted")
+    assert domain.save("submitted", D("439.25"), D("441.51")).events == ("submitted",)  # the amount due changed
+    assert domain.save("submitted", D("439.25"), D("439.25")).events == ()
+    assert domain.save("draft", D("0.00"), D("439.25")).events == ()
+
+
+@pytest.mark.parametrize("step", [
+    lambda: domain.submit("validated", [], {}),
+    lambda: domain.request_correction("draft"),
+    lambda: domain.reopen("submitted"),
+    lambda: domain.save("validated", D("1"), D("1")),
+])
+def test_transitions_refused_by_the_state_are_conflicts(step):
+    with pytest.raises(domain.Refused) as refusal:
+        step()
+    assert refusal.value.kind == "conflict"
+
+
+def test_incomplete_submission_and_unmet_validation_name_what_is_missing():
+    with pytest.raises(domain.Refused) as refusal:
+        domain.submit("draft", [], {"transfer": False, "cheque": False, "other": False})
+    assert refusal.value.kind == "incomplete" and set(refusal.value.fields) == {"classes", "payment"}
+    with pytest.raises(domain.Refused) as refusal:
+        domain.validate("submitted", D("200.00"), D("439.25"), False, "pending")
+    assert refusal.value.unmet == ["payment", "engagement", "change_form"]
+
+
+def test_registration_code_matches_whole():
+    assert domain.registration_code_matches_year("26/0001 A", "2025-2026")
+    assert not domain.registration_code_matches_year("26/0001 A\n", "2025-2026")
+    assert not domain.registration_code_matches_year("25/0001 A", "2025-2026")
 
 
 def test_carry_over_keeps_names_and_teachers_resets_counts():

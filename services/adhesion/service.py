@@ -1,0 +1,329 @@
+"""The adhesion service's use cases: one function per step, called by the API, the
+handlers, the pages and batch jobs alike. Each takes plain data and the service context
+(its database is the unit of work), applies a domain transition, writes the events the
+transition causes to the outbox in the same transaction, publishes after the commit and
+returns what happened."""
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.adhesion import domain, events
+from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
+from services.adhesion.registration import allocate_code, code_in_use, next_reminder_round
+from services.adhesion.views import adhesion_answer, classes_of, computed, find_adhesion, new_draft, rates_of
+from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
+from shared.errors import ApiError
+from shared.service import ServiceContext
+
+HTTP_OF_REFUSAL = {"conflict": 409, "incomplete": 422}
+
+
+def refused(refusal: domain.Refused) -> ApiError:
+    extra = {"unmet": refusal.unmet} if refusal.unmet is not None else {}
+    return ApiError(HTTP_OF_REFUSAL[refusal.kind], refusal.message, refusal.fields or None, **extra)
+
+
+# --- lookups ----------------------------------------------------------------------------------
+
+
+def cooperative_for(session: Session, principal: Principal, number: str) -> Cooperative:
+    ensure_own_cooperative(principal, number)
+    cooperative = session.get(Cooperative, number)
+    if cooperative is None:
+        raise ApiError(404, f"Coopérative {number} inconnue.")
+    ensure_access(principal, cooperative.number, cooperative.department)
+    return cooperative
+
+
+def rate_card(session: Session, department: str, year: str) -> RateCard:
+    card = session.scalars(select(RateCard).where(RateCard.department == department, RateCard.year == year)).first()
+    if card is None:
+        raise ApiError(404, f"Les tarifs {year} ne sont pas encore fixés.")
+    return card
+
+
+def _target(session: Session, principal: Principal, number: str, year: str):
+    """The cooperative, its adhesion (locked) and the year's rates; 404 without an adhesion."""
+    cooperative = cooperative_for(session, principal, number)
+    rates = rates_of(rate_card(session, cooperative.department, year))
+    adhesion = find_adhesion(session, number, year, lock=True)
+    if adhesion is None:
+        raise ApiError(404, "Aucune adhésion saisie pour cette année.")
+    return cooperative, adhesion, rates
+
+
+def _touch(adhesion: Adhesion) -> None:
+    adhesion.revision = (adhesion.revision or 0) + 1
+    adhesion.updated_at = datetime.now(timezone.utc)
+
+
+def _emit(session: Session, transition: domain.Transition, adhesion: Adhesion, cooperative: Cooperative,
+          rates: domain.Rates) -> None:
+    for event in transition.events:
+        if event == domain.SUBMITTED_EVENT:
+            events.submitted(session, adhesion, cooperative, rates)
+        elif event == domain.CORRECTION_REQUESTED_EVENT:
+            events.correction_requested(session, adhesion, cooperative)
+        elif event == domain.VALIDATED_EVENT:
+            events.validated(session, adhesion, cooperative, rates)
+
+
+# --- cooperatives and rates ---------------------------------------------------------------------
+
+
+def create_cooperative(ctx: ServiceContext, principal: Principal, data: dict) -> Cooperative:
+    taken = ApiError(409, f"La coopérative {data['number']} existe déjà.", {"number": ["Déjà utilisé."]})
+    try:
+        with ctx.database.session() as session:
+            if session.get(Cooperative, data["number"]) or session.get(Account, data["number"]):
+                raise taken
+            cooperative = Cooperative(
+                number=data["number"], name=data["name"].strip(), town=data["town"].strip(),
+                email=data["email"], department=principal.department,
+            )
+            session.add(cooperative)
+            session.flush()
+            session.add(Account(
+                login=data["number"], password_hash=hash_password(data["password"]), role="school",
+                department=principal.department, cooperative=data["number"],
+            ))
+    except IntegrityError:  # created by a concurrent request
+        raise taken
+    return cooperative
+
+
+def list_cooperatives(ctx: ServiceContext, principal: Principal) -> list[Cooperative]:
+    with ctx.database.session() as session:
+        return list(session.scalars(
+            select(Cooperative).where(Cooperative.department == principal.department).order_by(Cooperative.number)
+        ))
+
+
+def get_cooperative(ctx: ServiceContext, principal: Principal, number: str) -> Cooperative:
+    with ctx.database.session() as session:
+        return cooperative_for(session, principal, number)
+
+
+def get_rates(ctx: ServiceContext, principal: Principal, year: str) -> RateCard:
+    with ctx.database.session() as session:
+        return rate_card(session, principal.department, year)
+
+
+def set_rates(ctx: ServiceContext, principal: Principal, year: str, data: dict) -> RateCard:
+    with ctx.database.session() as session:
+        card = session.scalars(
+            select(RateCard).where(RateCard.department == principal.department, RateCard.year == year)
+        ).first()
+        if card is None:
+            card = RateCard(department=principal.department, year=year)
+            session.add(card)
+        for name, value in data.items():
+            setattr(card, name, value)
+    return card
+
+
+# --- the adhesion workflow ----------------------------------------------------------------------
+
+
+def list_adhesions(ctx: ServiceContext, principal: Principal, filters: dict) -> dict:
+    """The department's adhesions, filtered, with the count of each status."""
+    with ctx.database.session() as session:
+        query = select(Adhesion, Cooperative).join(Cooperative, Cooperative.number == Adhesion.cooperative).where(
+            Adhesion.department == principal.department
+        )
+        if "year" in filters:
+            query = query.where(Adhesion.year == filters["year"])
+        if "late" in filters:
+            query = query.where(Adhesion.late.is_(filters["late"]))
+        cards = {c.year: rates_of(c) for c in session.scalars(
+            select(RateCard).where(RateCard.department == principal.department))}
+        items, counts = [], {status: 0 for status in domain.STATUSES}
+        for adhesion, cooperative in session.execute(query.order_by(Adhesion.year.desc(), Adhesion.cooperative)):
+            answer = adhesion_answer(adhesion, cooperative, cards[adhesion.year])
+            if "unpaid" in filters and filters["unpaid"] == answer["checklist"]["payment_received"]:
+                continue
+            counts[adhesion.status] += 1
+            if "status" in filters and adhesion.status != filters["status"]:
+                continue
+            items.append(answer)
+        return {"items": items, "counts": counts}
+
+
+def show_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: str) -> dict:
+    """The adhesion, or the draft it would start from (carried over, not saved)."""
+    with ctx.database.session() as session:
+        cooperative = cooperative_for(session, principal, number)
+        rates = rates_of(rate_card(session, cooperative.department, year))
+        adhesion = find_adhesion(session, number, year) or new_draft(session, cooperative, year)
+        answer = adhesion_answer(adhesion, cooperative, rates)
+        session.expunge_all()  # a draft shown is not a draft saved
+        return answer
+
+
+def save_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: str, data: dict) -> dict:
+    with ctx.database.session() as session:
+        cooperative = cooperative_for(session, principal, number)
+        rates = rates_of(rate_card(session, cooperative.department, year))
+        adhesion = find_adhesion(session, number, year, lock=True)
+        if adhesion is None:
+            adhesion = new_draft(session, cooperative, year)
+            session.add(adhesion)
+        before = computed(adhesion, rates)[1].total
+        if adhesion.status not in domain.EDITABLE:
+            raise refused(domain.Refused("conflict", "L'adhésion est validée : elle ne peut plus être modifiée.",
+                                         {"status": [adhesion.status]}))
+        adhesion.classes = [
+            AdhesionClass(position=i, name=row["name"].strip(), teachers=row["teachers"].strip(),
+                          teacher_count=row["teacher_count"], student_count=row["student_count"])
+            for i, row in enumerate(data["classes"])
+        ]
+        adhesion.insurance = data["insurance"]
+        adhesion.goods_value = data["goods_value"]
+        adhesion.instruments_value = data["instruments_value"]
+        adhesion.pay_transfer = data["payment"]["transfer"]
+        adhesion.pay_cheque = data["payment"]["cheque"]
+        adhesion.pay_other = data["payment"]["other"]
+        _touch(adhesion)
+        session.flush()
+        transition = domain.save(adhesion.status, before, computed(adhesion, rates)[1].total)
+        _emit(session, transition, adhesion, cooperative, rates)
+        answer = adhesion_answer(adhesion, cooperative, rates)
+    ctx.publish()
+    return answer
+
+
+def submit(ctx: ServiceContext, principal: Principal, number: str, year: str, today: date) -> dict:
+    if principal.is_staff:
+        raise ApiError(403, "Seule l'école envoie son adhésion.")
+    with ctx.database.session() as session:
+        cooperative = cooperative_for(session, principal, number)
+        rates = rates_of(rate_card(session, cooperative.department, year))
+        adhesion = find_adhesion(session, number, year, lock=True)
+        if adhesion is None:
+            raise ApiError(422, "Enregistrez d'abord le tableau des classes.", {"classes": ["Ajoutez au moins une classe."]})
+        payment = {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other}
+        try:
+            transition = domain.submit(adhesion.status, classes_of(adhesion), payment)
+        except domain.Refused as refusal:
+            raise refused(refusal)
+        if transition.events:
+            adhesion.status = transition.status
+            adhesion.late = domain.is_late(rates, today)
+            adhesion.submitted_at = datetime.now(timezone.utc)
+            _touch(adhesion)
+            session.flush()
+            _emit(session, transition, adhesion, cooperative, rates)
+        answer = adhesion_answer(adhesion, cooperative, rates)
+    ctx.publish()
+    return answer
+
+
+def request_correction(ctx: ServiceContext, principal: Principal, number: str, year: str, message: str) -> dict:
+    with ctx.database.session() as session:
+        cooperative, adhesion, rates = _target(session, principal, number, year)
+        try:
+            transition = domain.request_correction(adhesion.status)
+        except domain.Refused as refusal:
+            raise refused(refusal)
+        adhesion.status = transition.status
+        adhesion.correction_message = message.strip()
+        _touch(adhesion)
+        _emit(session, transition, adhesion, cooperative, rates)
+        answer = adhesion_answer(adhesion, cooperative, rates)
+    ctx.publish()
+    return answer
+
+
+def update_checklist(ctx: ServiceContext, principal: Principal, number: str, year: str, data: dict) -> dict:
+    if not data:
+        raise ApiError(422, "Rien à modifier.", {"engagement_signed": ["Indiquez engagement_signed ou change_form."]})
+    with ctx.database.session() as session:
+        cooperative, adhesion, rates = _target(session, principal, number, year)
+        for name, value in data.items():
+            setattr(adhesion, name, value)
+        _touch(adhesion)
+        return adhesion_answer(adhesion, cooperative, rates)
+
+
+def validate(ctx: ServiceContext, principal: Principal, number: str, year: str, code: str | None) -> dict:
+    """Validate and assign the code d'enregistrement (staff's own, or the next one)."""
+    try:
+        with ctx.database.session() as session:
+            cooperative, adhesion, rates = _target(session, principal, number, year)
+            amount_due = computed(adhesion, rates)[1].total
+            try:
+                transition = domain.validate(adhesion.status, adhesion.amount_paid, amount_due,
+                                             adhesion.engagement_signed, adhesion.change_form)
+            except domain.Refused as refusal:
+                raise refused(refusal)
+            if transition.events:
+                adhesion.registration_code = _registration_code(session, adhesion, year, code)
+                adhesion.status = transition.status
+                adhesion.validation_count += 1
+                adhesion.validated_at = datetime.now(timezone.utc)
+                _touch(adhesion)
+                session.flush()
+                _emit(session, transition, adhesion, cooperative, rates)
+            answer = adhesion_answer(adhesion, cooperative, rates)
+    except IntegrityError:  # the chosen code was taken by a concurrent validation
+        raise ApiError(409, "Ce code vient d'être attribué à une autre adhésion.", {"registration_code": ["Déjà attribué."]})
+    ctx.publish()
+    return answer
+
+
+def _registration_code(session: Session, adhesion: Adhesion, year: str, wanted: str | None) -> str:
+    if wanted and wanted != adhesion.registration_code:
+        if not domain.registration_code_matches_year(wanted, year):
+            raise ApiError(422, "Le code ne correspond pas à l'année.", {"registration_code": [f"Attendu {year[-2:]}/NNNN A."]})
+        if code_in_use(session, adhesion.department, wanted):
+            raise ApiError(409, f"Le code {wanted} est déjà attribué.", {"registration_code": ["Déjà attribué."]})
+        return wanted
+    return adhesion.registration_code or allocate_code(session, adhesion.department, year)
+
+
+def reopen(ctx: ServiceContext, principal: Principal, number: str, year: str) -> dict:
+    with ctx.database.session() as session:
+        cooperative, adhesion, rates = _target(session, principal, number, year)
+        try:
+            adhesion.status = domain.reopen(adhesion.status).status
+        except domain.Refused as refusal:
+            raise refused(refusal)
+        _touch(adhesion)
+        return adhesion_answer(adhesion, cooperative, rates)
+
+
+def send_reminders(ctx: ServiceContext, principal: Principal, year: str) -> dict:
+    """One ``adhesion.reminder_due`` per cooperative of the department not renewed for
+    ``year`` (no adhesion, or a draft never sent), all under a new reminder round."""
+    with ctx.database.session() as session:
+        rate_card(session, principal.department, year)
+        round_ = next_reminder_round(session, principal.department, year)  # row lock: concurrent calls queue here
+        renewed = select(Adhesion.cooperative).where(Adhesion.year == year, Adhesion.status != domain.DRAFT)
+        cooperatives = session.scalars(
+            select(Cooperative)
+            .where(Cooperative.department == principal.department, Cooperative.number.not_in(renewed))
+            .order_by(Cooperative.number)
+        ).all()
+        for cooperative in cooperatives:
+            events.reminder_due(session, cooperative, year, round_)
+        reminded = [cooperative.number for cooperative in cooperatives]
+    ctx.publish()
+    return {"round": round_, "reminded": reminded, "count": len(reminded)}
+
+
+# --- from other services' events --------------------------------------------------------------
+
+
+def record_payment_state(session: Session, cooperative: str, year: str, amount_paid: Decimal, payments_count: int,
+                         methods: list[str]) -> bool:
+    """Checklist item 1 from ``payment.received``: the newest payment state wins."""
+    adhesion = find_adhesion(session, cooperative, year, lock=True)
+    if adhesion is None or payments_count <= adhesion.payments_seen:
+        return False  # an older state arriving late changes nothing
+    adhesion.amount_paid = amount_paid
+    adhesion.payments_seen = payments_count
+    adhesion.payment_methods = ",".join(methods)
+    return True
