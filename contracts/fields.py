@@ -25,6 +25,11 @@ class DepartmentRef(Schema):
     name = fields.String(required=True)
     insurer = fields.String(required=True)
     insurer_contract = fields.String(required=True, allow_none=True)
+    # the association's identity and contact block, for pages, PDFs and emails (may be empty)
+    sender_name = fields.String()
+    address = fields.String()
+    phone = fields.String()
+    email = fields.String()
 
 
 class AmountsRef(Schema):
@@ -45,7 +50,8 @@ COOPERATIVE_EXAMPLE = {
     "number": "0382296P00", "name": "Coopérative Scolaire de l'École Élémentaire Jean Moulin", "town": "VIENNE",
     "email": "ce.0382296p@ac-grenoble.fr", "department": "38",
 }
-DEPARTMENT_EXAMPLE = {"code": "38", "name": "OCCE de l'Isère", "insurer": "MAE – MAIF", "insurer_contract": ""}
+DEPARTMENT_EXAMPLE = {"code": "38", "name": "OCCE de l'Isère", "insurer": "MAE – MAIF", "insurer_contract": "",
+                      "sender_name": "OCCE 38", "address": "", "phone": "", "email": ""}
 # The guide's worked example: 10 teachers and 165 pupils, insured → 439,25 €.
 AMOUNTS_EXAMPLE = {"membership": "395.50", "insurance": "43.75", "goods": "0.00", "instruments": "0.00",
                    "total": "439.25"}

@@ -20,6 +20,15 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(200))
     insurer: Mapped[str] = mapped_column(String(200), default="")
     insurer_contract: Mapped[str] = mapped_column(String(100), default="")
+    # The association's identity and contact block (pages, PDFs, emails' signature and
+    # Reply-To) and how schools pay it; set by its staff, empty until then.
+    sender_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    iban: Mapped[str] = mapped_column(String(34), default="", server_default="")
+    bic: Mapped[str] = mapped_column(String(11), default="", server_default="")
 
 
 class Account(Base):

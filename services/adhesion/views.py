@@ -55,6 +55,10 @@ def department_data(department: Department) -> dict:
         "name": department.name,
         "insurer": department.insurer,
         "insurer_contract": department.insurer_contract,
+        "sender_name": department.sender_name,
+        "address": department.address,
+        "phone": department.phone,
+        "email": department.email,
     }
 
 
