@@ -26,8 +26,8 @@ import redis  # noqa: E402
 
 from services.documents import domain as documents_domain  # noqa: E402
 from services.documents.handlers import FRANCE, RENDERERS  # noqa: E402
-from shared.smtp_sink import MailSink  # noqa: E402
-from tests.stack import Stack, free_port  # noqa: E402
+from deploy.smtp_sink import MailSink  # noqa: E402
+from deploy.stack import Stack, free_port  # noqa: E402
 from tests.support import GUIDE, fresh_postgres_database, wait_for  # noqa: E402
 
 YEAR = "2025-2026"

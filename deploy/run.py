@@ -25,7 +25,7 @@ def commands(settings) -> dict[str, list[str]]:
     python = sys.executable
     procs = {}
     if not os.environ.get("SMTP_HOST"):
-        procs["mail-sink"] = [python, "-m", "shared.smtp_sink"]
+        procs["mail-sink"] = [python, "-m", "deploy.smtp_sink"]
     for service in service_names():
         extra = ["--max-tasks-per-child", "200"] if service == "documents" else []
         procs[f"worker-{service}"] = [

@@ -19,8 +19,8 @@ import requests
 from playwright.sync_api import Page, expect, sync_playwright
 from pypdf import PdfReader
 
-from shared.smtp_sink import MailSink
-from tests.stack import Stack, free_port
+from deploy.smtp_sink import MailSink
+from deploy.stack import Stack, free_port
 from tests.support import ROOT, fresh_postgres_database
 
 CHROMIUM = "/usr/bin/chromium"

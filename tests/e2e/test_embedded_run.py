@@ -9,7 +9,7 @@ import sys
 import pytest
 import requests
 
-from tests.stack import free_port
+from deploy.stack import free_port
 from tests.support import GUIDE, ROOT, wait_for
 
 YEAR = "2025-2026"

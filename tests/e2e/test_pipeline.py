@@ -9,8 +9,8 @@ import time
 import pytest
 from pypdf import PdfReader
 
-from shared.smtp_sink import MailSink
-from tests.stack import Stack, free_port
+from deploy.smtp_sink import MailSink
+from deploy.stack import Stack, free_port
 from tests.support import GUIDE, wait_for
 
 NUMBER = "0382296P00"

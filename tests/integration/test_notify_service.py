@@ -18,7 +18,7 @@ from services.notify.handlers import on_adhesion_submitted, on_correction_reques
 from services.notify.models import Message, ProcessedEvent
 from shared.auth import Principal, issue_token
 from shared.service import shutdown
-from shared.smtp_sink import MailSink
+from deploy.smtp_sink import MailSink
 from tests.support import prepared_app, Worker, env_for, test_settings, wait_for
 
 NUMBER = "0382296P00"

@@ -13,7 +13,7 @@ from services.notify.app import create_app as create_notify_app
 from services.notify.handlers import on_reminder_due
 from shared.auth import hash_password
 from shared.service import shutdown
-from shared.smtp_sink import MailSink
+from deploy.smtp_sink import MailSink
 from tests.integration.test_adhesion_api import GUIDE, YEAR, outbox_rows
 from tests.integration.test_notify_service import COOPERATIVE, DEPARTMENT, NUMBER, TO, free_port, rows
 from tests.support import prepared_app, test_settings, wait_for

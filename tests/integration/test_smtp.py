@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from services.notify.mail import compose
 from services.notify.smtp import PermanentSmtpError, SmtpSettings, TransientSmtpError, send
-from shared.smtp_sink import MailSink
+from deploy.smtp_sink import MailSink
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n" + bytes(range(256))
@@ -154,7 +154,7 @@ def test_accepted_recipient_passes(refusing_port):
 def test_module_runs_in_foreground_and_stops_on_sigterm(tmp_path):
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path), "SMTP_SINK_PORT": str(port)}
-    process = subprocess.Popen([sys.executable, "-m", "shared.smtp_sink"], cwd=ROOT, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "deploy.smtp_sink"], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 10
         while True:

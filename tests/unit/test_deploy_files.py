@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shared.events import service_names
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("adhesion", "payment", "documents", "notify")
+SERVICES = tuple(service_names())
 WORKERS = tuple(f"worker-{service}" for service in SERVICES)
 APP_ENV = (
     "DATABASE_URL", "BROKER_URL", "SMTP_HOST", "SMTP_PORT", "MAIL_FROM", "SECRET_KEY",
@@ -50,6 +52,13 @@ def environment(service: dict) -> dict:
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
     return env
+
+
+def test_setup_step_runs_once_before_every_app_and_worker(services):
+    assert command_words(services["setup"])[-2:] == ["-m", "deploy.setup"]
+    assert services["setup"]["restart"] == "no"
+    for name in SERVICES + WORKERS:
+        assert services[name]["depends_on"]["setup"] == {"condition": "service_completed_successfully"}
 
 
 def test_every_service_of_the_production_shape_is_there(services):
@@ -170,7 +179,7 @@ def test_procfile_lists_the_embedded_processes():
         words = processes[f"worker-{name}"]
         assert option(words, "-A") == f"services.{name}.worker"
         assert option(words, "-Q") == name
-    assert processes["mail-sink"][-1] == "shared.smtp_sink"
+    assert processes["mail-sink"][-1] == "deploy.smtp_sink"
 
 
 def referenced_modules(services) -> set[str]:
