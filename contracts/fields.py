@@ -4,12 +4,18 @@ from marshmallow import Schema, fields, validate
 MONEY = r"-?\d+\.\d{2}\Z"
 
 
-def Money(**kwargs):
-    return fields.String(required=True, validate=validate.Regexp(MONEY), **kwargs)
+class Money(fields.String):
+    """An exact amount as a decimal string with cents: ``"439.25"``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, validate=validate.Regexp(MONEY), **kwargs)
 
 
-def Year(**kwargs):
-    return fields.String(required=True, validate=validate.Regexp(r"\d{4}-\d{4}\Z"), **kwargs)
+class Year(fields.String):
+    """A school year: ``"2025-2026"``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, validate=validate.Regexp(r"\d{4}-\d{4}\Z"), **kwargs)
 
 
 class CooperativeRef(Schema):

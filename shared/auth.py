@@ -1,6 +1,6 @@
 """Signed, expiring bearer tokens and password hashing shared by every service.
 
-Tokens are verified locally by each service (no call to the adhesion service):
+Tokens are verified locally by each service (no call to the service that issued them):
 they carry the role, the cooperative of a school and the department.
 """
 import base64

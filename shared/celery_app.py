@@ -1,5 +1,5 @@
 """The Celery app every service uses: one queue per service, routed by task name
-(``payment.on_adhesion_submitted`` goes to queue ``payment``), late acks and
+(``<service>.<handler>`` goes to queue ``<service>``), late acks and
 re-queue on a lost worker so a killed worker's task runs again."""
 from celery import Celery, Task
 

@@ -47,8 +47,8 @@ def record(session: Session, model, contract: Contract, data: dict) -> Event:
 class Relay:
     """Publishes a service's pending outbox rows to the broker."""
 
-    # Published rows are kept a while for inquiries, then deleted: documents.generated
-    # carries its PDFs, and September would otherwise grow the table by megabytes a day.
+    # Published rows are kept a while for inquiries, then deleted: September would
+    # otherwise grow the table without end.
     RETENTION = timedelta(days=30)
     PRUNE_EVERY_SECONDS = 3600
 
