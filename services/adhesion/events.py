@@ -4,7 +4,8 @@ from sqlalchemy.orm import Session
 
 from services.adhesion import domain
 from services.adhesion.models import Adhesion, Cooperative, Department, OutboxEvent
-from services.adhesion.views import computed, cooperative_data, department_data, vars_of
+from services.adhesion.repository import amounts_for, totals_for
+from services.adhesion.views import cooperative_data, department_data, vars_of
 from contracts import adhesion as contracts
 from shared import outbox
 from shared.money import money_text
@@ -24,7 +25,7 @@ def _money(amounts) -> dict:
 
 
 def submitted(session: Session, adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> None:
-    totals, amounts = computed(adhesion, rates)
+    totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
     outbox.record(session, OutboxEvent, contracts.SUBMITTED, {
         **_common(session, adhesion, cooperative),
         "amount_due": money_text(amounts.total),
@@ -44,7 +45,7 @@ def correction_requested(session: Session, adhesion: Adhesion, cooperative: Coop
 
 
 def validated(session: Session, adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> None:
-    totals, amounts = computed(adhesion, rates)
+    totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
     outbox.record(session, OutboxEvent, contracts.VALIDATED, {
         **_common(session, adhesion, cooperative),
         "registration_code": adhesion.registration_code,

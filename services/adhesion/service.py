@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from services.adhesion import domain, events
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
 from services.adhesion.registration import allocate_code, code_in_use, next_reminder_round
-from services.adhesion.views import adhesion_answer, classes_of, computed, find_adhesion, new_draft, rates_of
+from services.adhesion.repository import amounts_for, classes_of, find_adhesion, new_draft, rates_of
+from services.adhesion.views import adhesion_answer
 from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
 from shared.errors import ApiError
 from shared.service import ServiceContext
@@ -171,7 +172,7 @@ def save_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: 
         if adhesion is None:
             adhesion = new_draft(session, cooperative, year)
             session.add(adhesion)
-        before = computed(adhesion, rates)[1].total
+        before = amounts_for(adhesion, rates).total
         if adhesion.status not in domain.EDITABLE:
             raise refused(domain.Refused("conflict", "L'adhésion est validée : elle ne peut plus être modifiée.",
                                          {"status": [adhesion.status]}))
@@ -188,7 +189,7 @@ def save_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: 
         adhesion.pay_other = data["payment"]["other"]
         _touch(adhesion)
         session.flush()
-        transition = domain.save(adhesion.status, before, computed(adhesion, rates)[1].total)
+        transition = domain.save(adhesion.status, before, amounts_for(adhesion, rates).total)
         _emit(session, transition, adhesion, cooperative, rates)
         answer = adhesion_answer(adhesion, cooperative, rates)
     ctx.publish()
@@ -253,7 +254,7 @@ def validate(ctx: ServiceContext, principal: Principal, number: str, year: str, 
     try:
         with ctx.database.session() as session:
             cooperative, adhesion, rates = _target(session, principal, number, year)
-            amount_due = computed(adhesion, rates)[1].total
+            amount_due = amounts_for(adhesion, rates).total
             try:
                 transition = domain.validate(adhesion.status, adhesion.amount_paid, amount_due,
                                              adhesion.engagement_signed, adhesion.change_form)

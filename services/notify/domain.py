@@ -146,12 +146,6 @@ def is_stale(sequence: int, logged_sequences) -> bool:
     return any(logged > sequence for logged in logged_sequences)
 
 
-def retry_delay(retries: int) -> int:
-    """Upper bound of the wait before retry number ``retries + 1`` (Celery's backoff; the
-    jitter draws the real wait between 0 and this)."""
-    return min(RETRY_BACKOFF_MAX, RETRY_BACKOFF * 2**retries)
-
-
 def gives_up(queued_at: datetime, now: datetime) -> bool:
     """A message still not accepted by the relay this long after it was queued is failed."""
     return now - queued_at >= GIVE_UP_AFTER

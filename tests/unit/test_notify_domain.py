@@ -83,10 +83,6 @@ def test_outdated_events_are_stale():
     assert not domain.is_stale(1, [])
 
 
-def test_retry_delays_double_up_to_a_minute():
-    assert [domain.retry_delay(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
-
-
 def test_gives_up_after_a_day():
     queued = datetime(2025, 9, 10, 8, 0, tzinfo=timezone.utc)
     assert not domain.gives_up(queued, queued + timedelta(hours=23, minutes=59))
