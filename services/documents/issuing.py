@@ -10,19 +10,18 @@ import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.documents import domain, events
 from services.documents.models import Document, DocumentSequence
+from shared.counters import locked_counter
 
 
 def reserve(session: Session, data: dict) -> list[Document] | None:
     """The documents of this validation, reserved now or by an earlier run; None when a
     newer version of the cooperative's documents already exists (this one is stale)."""
     department, year, version = data["department"]["code"], data["year"], data["version"]
-    sequence = _locked_sequence(session, department, year)  # reservations queue here
+    sequence = locked_counter(session, DocumentSequence, department=department, year=year)  # reservations queue here
     rows = _documents_of(session, data["cooperative"]["number"], year)
     if any(row.version > version for row in rows):
         return None
@@ -82,14 +81,3 @@ def _documents_of(session: Session, cooperative: str, year: str, lock: bool = Fa
         query = query.with_for_update()
     return list(session.scalars(query))
 
-
-def _locked_sequence(session: Session, department: str, year: str) -> DocumentSequence:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(DocumentSequence).values(department=department, year=year, last_number=0).on_conflict_do_nothing()
-    )
-    return session.scalars(
-        select(DocumentSequence)
-        .where(DocumentSequence.department == department, DocumentSequence.year == year)
-        .with_for_update()
-    ).one()
