@@ -22,7 +22,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium
 
-test: $(STAMP) $(CHROMIUM)
+# Each test session runs its own redis-server on a free port (deploy/redis_server.py).
+REDIS_SERVER := /usr/bin/redis-server
+
+$(REDIS_SERVER):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q redis-server
+
+test: $(STAMP) $(CHROMIUM) $(REDIS_SERVER)
 	$(PY) -m deploy.services_up
 	$(PY) -m pytest -q
 

@@ -1,5 +1,6 @@
-"""Before the tests: PostgreSQL and Redis must answer on this machine. Start them with
-the machine's own commands when they are down, and fail loudly when they stay down."""
+"""Before the tests: PostgreSQL must answer on this machine (started with the machine's own
+command when it is down; a loud failure when it stays down). Redis is not needed here:
+each test session starts its own `redis-server` on a free port."""
 import glob
 import os
 import socket
@@ -11,11 +12,6 @@ SERVICES = {
     "PostgreSQL": (
         ("127.0.0.1", 5432),
         "pg_ctlcluster --skip-systemctl-redirect {version} main start",
-    ),
-    "Redis": (
-        ("127.0.0.1", 6379),
-        'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no '
-        "--dir /var/lib/redis --logfile /var/log/redis/ci.log",
     ),
 }
 
