@@ -1,0 +1,113 @@
+"""marshmallow schemas of the ledger service: the one definition of its input
+validation, its output shape and its OpenAPI document."""
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from services.ledger import domain
+from shared.fields import Money, StrictSchema, Text
+
+CATEGORY_RE = re.compile(r"[1-7][0-9]{2,9}")  # an account of the chart: class 1 to 7, 3 to 10 digits
+
+
+def _check_category_code(value: str) -> None:
+    if not CATEGORY_RE.fullmatch(value):
+        raise ValidationError("Numéro de compte : 3 à 10 chiffres, commençant par 1 à 7 (ex. 62810008).")
+
+
+class OpeningIn(StrictSchema):
+    bank = Money(required=True, minimum="-1000000.00")
+    cash = Money(required=True, minimum="-1000000.00")
+
+
+class AllocationIn(StrictSchema):
+    category = fields.String(required=True, validate=_check_category_code)
+    amount = Money(required=True, minimum="0.01")
+
+
+class EntryIn(StrictSchema):
+    date = fields.Date(required=True)
+    label = Text(required=True, validate=validate.Length(max=200))
+    direction = fields.String(required=True, validate=validate.OneOf(domain.DIRECTIONS))
+    account = fields.String(required=True, validate=validate.OneOf(domain.ACCOUNTS))
+    method = fields.String(required=True, validate=validate.OneOf(domain.METHODS))
+    cheque_number = Text(load_default="", allow_none=True, validate=validate.Length(max=30))
+    voucher = Text(load_default="", allow_none=True, validate=validate.Length(max=30))
+    amount = Money(required=True, minimum="0.01")
+    allocations = fields.List(fields.Nested(AllocationIn), required=True, validate=validate.Length(
+        min=1, max=20, error="Entre 1 et 20 lignes de ventilation."))
+
+
+class AdhesionEntryIn(StrictSchema):
+    """What the school adds to the proposal; everything else comes from the validation."""
+
+    date = fields.Date()
+    account = fields.String(validate=validate.OneOf(domain.ACCOUNTS))
+    method = fields.String(validate=validate.OneOf(domain.METHODS))
+    cheque_number = Text(load_default="", allow_none=True, validate=validate.Length(max=30))
+    voucher = Text(load_default="", allow_none=True, validate=validate.Length(max=30))
+
+
+class CategoryIn(StrictSchema):
+    code = fields.String(required=True, validate=_check_category_code)
+    label = Text(required=True, validate=validate.Length(max=100))
+
+
+class AllocationOut(Schema):
+    category = fields.String()
+    label = fields.String()
+    amount = Money()
+
+
+class EntryOut(Schema):
+    id = fields.Integer()
+    piece = fields.String()
+    date = fields.Date()
+    label = fields.String()
+    direction = fields.String(metadata={"enum": list(domain.DIRECTIONS)})
+    account = fields.String(metadata={"enum": list(domain.ACCOUNTS)})
+    method = fields.String()
+    cheque_number = fields.String()
+    voucher = fields.String()
+    amount = Money()
+    allocations = fields.List(fields.Nested(AllocationOut))
+    adhesion = fields.Boolean()
+
+
+class AccountsOut(Schema):
+    bank = Money(minimum="-100000000", maximum="100000000")
+    cash = Money(minimum="-100000000", maximum="100000000")
+
+
+class BookOut(Schema):
+    cooperative = fields.String()
+    year = fields.String()
+    exercise = fields.Dict(keys=fields.String(), values=fields.Date())
+    opening = fields.Nested(AccountsOut)
+    entries = fields.List(fields.Nested(EntryOut))
+    balance = fields.Nested(AccountsOut)
+    empty = fields.Boolean()
+
+
+class AdhesionEntryOut(Schema):
+    cooperative = fields.String()
+    year = fields.String()
+    registration_code = fields.String()
+    amount = Money()
+    allocations = fields.List(fields.Nested(AllocationOut))
+    method = fields.String()
+    account = fields.String()
+    date = fields.Date()
+    first_entry = fields.Boolean()
+    written = fields.Boolean()
+    piece = fields.String(allow_none=True)
+
+
+class CategoryOut(Schema):
+    code = fields.String()
+    label = fields.String()
+    department = fields.String(metadata={"description": "vide pour les comptes de l'OCCE communs à tous"})
+
+
+class CategoryList(Schema):
+    items = fields.List(fields.Nested(CategoryOut))
