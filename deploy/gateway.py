@@ -9,6 +9,7 @@ ROUTES = (
     ("/api/documents/", "documents"),
     ("/verify/", "documents"),
     ("/api/notify/", "notify"),
+    ("/api/ledger/", "ledger"),
 )
 DEFAULT = "web"  # the pages for schools and staff (web/), every other path
 
@@ -35,9 +36,11 @@ class Gateway:
 def create_gateway(settings=None) -> Gateway:
     from services.adhesion.app import create_app as adhesion
     from services.documents.app import create_app as documents
+    from services.ledger.app import create_app as ledger
     from services.notify.app import create_app as notify
     from services.payment.app import create_app as payment
     from web.app import create_app as web
 
-    factories = {"adhesion": adhesion, "payment": payment, "documents": documents, "notify": notify, "web": web}
+    factories = {"adhesion": adhesion, "payment": payment, "documents": documents, "notify": notify, "ledger": ledger,
+                 "web": web}
     return Gateway({name: factory(settings) for name, factory in factories.items()})

@@ -23,6 +23,7 @@ GATEWAY_ROUTES = {
     "/api/documents/": "documents:8000",
     "/verify/": "documents:8000",
     "/api/notify/": "notify:8000",
+    "/api/ledger/": "ledger:8000",
     "/": "web:8000",  # the pages (web/)
 }
 
