@@ -6,6 +6,7 @@ import time
 from celery import shared_task
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from contracts import adhesion as adhesion_events
 from services.ledger import service as ledger
 from services.ledger.models import ProcessedEvent
 from shared.consumer import consume_once
@@ -40,7 +41,8 @@ def on_adhesion_validated(envelope: dict) -> bool:
             time.sleep(delay)
         ledger.propose_adhesion_entry(session, data)
 
-    return consume_once(service().database, ProcessedEvent, CONSUMER, envelope, apply)
+    event = adhesion_events.VALIDATED.load(envelope)
+    return consume_once(service().database, ProcessedEvent, CONSUMER, event, apply)
 
 
-SUBSCRIPTIONS = {"adhesion.validated": on_adhesion_validated}
+SUBSCRIPTIONS = {adhesion_events.VALIDATED: on_adhesion_validated}

@@ -8,13 +8,13 @@ import pytest
 from celery import Celery
 from sqlalchemy import func, select
 
+from contracts import adhesion as adhesion_events
 from services.ledger.app import create_app
 from services.ledger.handlers import on_adhesion_validated
 from services.ledger.models import AdhesionProposal, Book, Entry, ProcessedEvent
 from shared.auth import Principal, issue_token
-from shared.events import Event
 from shared.service import shutdown
-from tests.support import Worker, env_for, test_settings, wait_for
+from tests.support import Worker, env_for, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -38,7 +38,7 @@ def validated(version=1, insurance=True, goods="0.00", goods_value="0.00", amoun
     insurance_amount = "43.75" if insurance else "0.00"
     goods = goods if insurance else "0.00"
     total = f"{395.50 + float(insurance_amount) + float(goods):.2f}"
-    return Event(type="adhesion.validated", data={
+    return adhesion_events.VALIDATED.build({
         "cooperative": {"number": number, "name": "Coopérative Scolaire de l'École Élémentaire Jean Moulin",
                         "town": "VIENNE", "email": "ce.0382296p@ac-grenoble.fr", "department": department},
         "department": {"code": department, "name": "OCCE de l'Isère", "insurer": "MAE – MAIF", "insurer_contract": ""},
@@ -54,7 +54,7 @@ def validated(version=1, insurance=True, goods="0.00", goods_value="0.00", amoun
 
 @pytest.fixture
 def app(tmp_path, database_url, redis_url):
-    app = create_app(test_settings(tmp_path, database_url, broker_url=redis_url))
+    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
     yield app
     shutdown(app)
 
@@ -299,7 +299,7 @@ def test_the_consumer_survives_its_worker_killed_mid_task(tmp_path, database_url
     """A real worker process takes the event, is SIGKILLed inside the transaction; nothing is
     committed, the broker hands the task out again, a new worker proposes the entry once."""
     settings = test_settings(tmp_path, database_url, broker_url=redis_url, broker_visibility_timeout=5)
-    app = create_app(settings)
+    app = prepared_app(create_app, settings)
     env = env_for(settings, LEDGER_CONSUME_DELAY_SECONDS="4")
     sender = Celery(broker=redis_url)
     try:
