@@ -31,7 +31,7 @@ def embedded(tmp_path):
         assert process.poll() is None, (tmp_path / "run.log").read_text()
         try:
             return all(requests.get(f"{base}/api/{s}/health", timeout=5).status_code == 200
-                       for s in ("adhesion", "payment", "documents", "notify"))
+                       for s in ("adhesion", "payment", "documents", "notify", "ledger"))
         except requests.RequestException:  # not listening yet, or still starting
             return False
 
@@ -80,11 +80,18 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
         return None
 
     message = wait_for(confirmation, timeout=60, what="the confirmation .eml in DATA_DIR/mail")
+    book = f"/api/ledger/books/{NUMBER}/{YEAR}"
+    proposal = wait_for(lambda: call("get", f"{book}/adhesion-entry", school).status_code == 200, timeout=60,
+                        what="the ledger worker to propose the adhesion entry") and \
+        call("get", f"{book}/adhesion-entry", school).json()
+    assert (proposal["amount"], proposal["first_entry"]) == ("439.25", True)
+    written = call("post", f"{book}/adhesion-entry", school, json={"date": "2025-09-20", "cheque_number": "1234567"})
+    assert written.status_code == 201 and written.json()["piece"] == "D01"
     assert len([p for p in message.walk() if p.get_content_type() == "application/pdf"]) == 2
-    assert (data_dir / "adhesion.db").exists() and (data_dir / "broker.db").exists()
+    assert (data_dir / "adhesion.db").exists() and (data_dir / "ledger.db").exists() and (data_dir / "broker.db").exists()
 
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-    assert len(children) == 6  # web, four workers, the SMTP sink
+    assert len(children) == 7  # web, five workers, the SMTP sink
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
