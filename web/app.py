@@ -56,12 +56,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(security_headers)
 
     from web.auth import bp as auth_bp
+    from web.ledger import bp as ledger_bp
     from web.school import bp as school_bp
     from web.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(school_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(ledger_bp)
 
     @app.get("/health")
     def health():

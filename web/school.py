@@ -1,7 +1,7 @@
 """The school's pages: home with the status banner, the adhesion form, the PDFs."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from web import client, forms, pages
+from web import client, forms, ledger, pages
 from web.client import ApiFailure
 from web.formatting import campaign_year, eur, renewal_window, short_department
 from web.security import school_required
@@ -102,10 +102,11 @@ def render_form(year: str, saved: dict, state: dict | None = None, errors: dict 
         row["total"] = pages.row_total(row)
     rates = pages.load_rates(year)
     documents = school_documents(year) if saved["status"] == "validated" else None
+    ledger_entry = ledger.adhesion_entry(number(), year) if saved["status"] == "validated" else None
     return render_template(
         "school/adhesion.html", year=year, adhesion=saved, state=state, errors=errors or {}, problem=problem,
         rates=rates, lines=pages.amount_lines(saved, rates), documents=documents, editable=editable,
-        heading=pages.coop_heading(saved["cooperative"]), focus=focus,
+        heading=pages.coop_heading(saved["cooperative"]), focus=focus, ledger_entry=ledger_entry,
         summary=forms.error_summary(errors or {}, state["rows"]),
         goods_hint=pages.premium_hint(rates, "goods"), instruments_hint=pages.premium_hint(rates, "instruments"),
     )

@@ -93,6 +93,7 @@ class AdhesionEntryOut(Schema):
     cooperative = fields.String()
     year = fields.String()
     registration_code = fields.String()
+    label = fields.String()
     amount = Money()
     allocations = fields.List(fields.Nested(AllocationOut))
     method = fields.String()

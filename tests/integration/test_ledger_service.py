@@ -92,6 +92,7 @@ def test_the_guide_example_proposed_written_once_and_balanced(app, client):
     assert [(a["category"], a["amount"]) for a in proposal["allocations"]] == [
         ("62810008", "395.50"), ("61681008", "43.75")]
     assert proposal["method"] == "cheque" and proposal["account"] == "bank"
+    assert proposal["label"] == "Adhésion et assurance OCCE 2025 - 2026 (code 26/0001 A)"
     assert proposal["first_entry"] is True and proposal["written"] is False and proposal["piece"] is None
     assert client.get(f"{BOOK}/adhesion-entry", headers=STAFF).json == proposal
 
