@@ -2,6 +2,7 @@
 SQLite and on PostgreSQL, with the real Redis broker and a real Celery worker process."""
 import csv
 import io
+import threading
 import time
 
 import pytest
@@ -321,3 +322,21 @@ def test_the_consumer_survives_its_worker_killed_mid_task(tmp_path, database_url
     finally:
         sender.close()
         shutdown(app)
+
+
+def test_concurrent_entries_get_distinct_pieces(app):
+    """Ten entries posted at once on a book not yet created: D01…D10, no gap, no duplicate."""
+    answers = []
+
+    def post(i):
+        client = app.test_client()
+        answers.append(client.post(f"{BOOK}/entries", headers=SCHOOL, json=entry(label=f"Achat {i}")))
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(a.status_code for a in answers) == [201] * 10, [a.json for a in answers]
+    assert sorted(a.json["piece"] for a in answers) == [f"D{n:02d}" for n in range(1, 11)]
+    assert count(app, Book) == 1
