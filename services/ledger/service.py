@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.ledger import domain
 from services.ledger.models import AdhesionProposal, Allocation, Book, Category, Cooperative, Entry
-from shared.auth import Principal
+from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.errors import ApiError
 
 ZERO = domain.ZERO
@@ -25,21 +25,17 @@ def now() -> datetime:
 
 def _may_read(session: Session, principal: Principal, number: str) -> None:
     """A school reads its own book; staff read the books of their department's cooperatives."""
-    if not principal.is_staff:
-        if principal.cooperative != number:
-            raise ApiError(403, "Vous n'avez accès qu'au cahier de comptes de votre coopérative.")
-        return
-    cooperative = session.get(Cooperative, number)
+    ensure_own_cooperative(principal, number)
+    cooperative = session.get(Cooperative, number) if principal.is_staff else None
     # a cooperative the ledger never heard of has no book: staff see it empty, whoever they are
-    if cooperative is not None and cooperative.department != principal.department:
-        raise ApiError(403, "Cette coopérative relève d'un autre département.")
+    if cooperative is not None:
+        ensure_access(principal, number, cooperative.department)
 
 
 def _may_write(session: Session, principal: Principal, number: str) -> None:
     if principal.is_staff:
         raise ApiError(403, STAFF_READ_ONLY)
-    if principal.cooperative != number:
-        raise ApiError(403, "Vous n'avez accès qu'au cahier de comptes de votre coopérative.")
+    ensure_own_cooperative(principal, number)
     _know(session, number, principal.department)
 
 

@@ -340,3 +340,16 @@ def test_concurrent_entries_get_distinct_pieces(app):
     assert sorted(a.status_code for a in answers) == [201] * 10, [a.json for a in answers]
     assert sorted(a.json["piece"] for a in answers) == [f"D{n:02d}" for n in range(1, 11)]
     assert count(app, Book) == 1
+
+
+def test_the_ledger_subscribes_through_its_handlers_alone(app, client):
+    """No line of shared/ names the ledger: the relay finds it in handlers.SUBSCRIPTIONS,
+    and the contract's own example is what it reads."""
+    from shared.events import subscribers
+
+    assert "ledger.on_adhesion_validated" in subscribers()["adhesion.validated"]
+    example = adhesion_events.VALIDATED.example
+    assert deliver(app, adhesion_events.VALIDATED.build(example).to_dict()) is True
+    proposal = client.get(f"/api/ledger/books/{example['cooperative']['number']}/{example['year']}/adhesion-entry",
+                          headers=SCHOOL).json
+    assert (proposal["amount"], proposal["method"]) == ("439.25", "cheque")
