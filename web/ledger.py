@@ -209,3 +209,24 @@ def staff_book(number_, year):
 def staff_export(number_, year):
     pages.checked(number_, year)
     return csv_response(number_, year)
+
+
+@bp.route("/personnel/plan-comptable", methods=["GET", "POST"])
+@staff_required
+def chart():
+    """The department's chart of accounts: OCCE's accounts, and those staff add for their schools."""
+    typed, errors, problem = {"code": "", "label": ""}, {}, None
+    if request.method == "POST":
+        typed = {key: request.form.get(key, "").strip() for key in typed}
+        try:
+            added = client.post("/api/ledger/categories", json=typed)
+        except ApiFailure as failure:
+            if failure.status not in (409, 422):
+                raise
+            errors, problem = forms.simple_errors(failure.fields), failure.message
+        else:
+            flash(f"Le compte {added['code']} « {added['label']} » est ajouté au plan comptable.", "success")
+            return redirect(url_for("ledger.chart"))
+    categories = client.get("/api/ledger/categories")["items"]
+    return render_template("ledger/categories.html", categories=categories, form=typed, errors=errors,
+                           problem=problem), 422 if problem else 200

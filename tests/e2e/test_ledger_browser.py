@@ -141,5 +141,18 @@ def test_green_frame_to_the_book(stack, new_page):
     expect(staff.locator("form[method=post]")).to_have_count(1)  # only the header's « Se déconnecter »
     accessible(staff)
     shot(staff, "24-personnel-cahier")
+    # staff extend the department's chart; the schools can then allocate to it
+    staff.get_by_role("link", name="Plan comptable").click()
+    expect(staff.get_by_role("row").filter(has_text="62810008")).to_contain_text("Cotisations versées à l'OCCE")
+    staff.get_by_label("Numéro du compte (ex. 60680000)").fill("6068 0000")
+    staff.get_by_label("Intitulé").fill("Achats de petit matériel")
+    staff.get_by_role("button", name="Ajouter le compte").click()
+    expect(staff.locator("#code-error")).to_contain_text("3 à 10 chiffres")
+    accessible(staff)
+    staff.get_by_label("Numéro du compte (ex. 60680000)").fill("60680000")
+    staff.get_by_role("button", name="Ajouter le compte").click()
+    expect(staff.get_by_role("status").first).to_contain_text("Le compte 60680000 « Achats de petit matériel » est ajouté")
+    school.goto(f"/cahier/{YEAR}")
+    expect(school.get_by_label("Ventilation 1 : compte").locator("option", has_text="60680000")).to_have_count(1)
     # a school cannot reach the staff's view of a book
     assert school.goto(f"/personnel/cahiers/{NUMBER}/{YEAR}").status == 403
