@@ -221,7 +221,8 @@ class Matcher:
                 continue
             covered = sum(1 for w in name_words if w in words or
                           any(fuzz.ratio(w, x) >= NAME_THRESHOLD for x in words)) / len(name_words)
-            if covered >= 0.75 and (len(name_words) > 1 or len(words) <= 2):
+            # one-word names count only when long enough to be a name, not a place word
+            if covered >= 0.75 and (len(name_words) > 1 or len(name_words[0]) >= 5 or len(words) <= 2):
                 result[self.dues[index]] = score / 100
         return result
 

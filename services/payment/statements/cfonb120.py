@@ -49,6 +49,8 @@ def parse(data: bytes) -> Statement:
             qualifier, info = record[45:48], " ".join(record[48:118].split())
             if qualifier in PAYER_QUALIFIERS:
                 details[-1]["payer"] = info
+            elif info and qualifier in LABEL_QUALIFIERS and details[-1]["full"] and not details[-1]["extra"]:
+                details[-1]["label"] += info  # the 04 label was cut at 31 characters: it goes on here
             elif info:
                 details[-1]["extra"].append(info)
         elif code == "07":
@@ -75,6 +77,7 @@ def _movement(record: str, number: int) -> dict:
         "booked": _date(record[34:40], number, 35),
         "value": _date(record[42:48], number, 43) if record[42:48].strip() else None,
         "label": " ".join(record[48:79].split()),
+        "full": record[78] != " ",
         "amount": signed_amount(record[90:104], int(decimals), number),
         # the bank's entry number and reference: two identical-looking lines differ there
         "ref": " ".join((record[81:88] + " " + record[104:120]).split()),
