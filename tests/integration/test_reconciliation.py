@@ -13,10 +13,10 @@ from services.payment.app import create_app
 from services.payment.handlers import on_adhesion_submitted, on_adhesion_validated
 from services.payment.models import OutboxEvent, Payment, Statement, StatementLine
 from shared.auth import Principal, issue_token
-from shared.events import Event
+from contracts import adhesion as adhesion_events
 from shared.service import shutdown
 from tests.statement_files import Movement, camt053, cfonb120, csv_statement, ofx_sgml, ofx_xml
-from tests.support import test_settings
+from tests.support import prepared_app, test_settings
 
 D = Decimal
 YEAR = "2025-2026"
@@ -35,7 +35,7 @@ SCHOOL = bearer(login=MOULIN, role="school", department="38", cooperative=MOULIN
 
 @pytest.fixture
 def app(tmp_path, database_url, redis_url):
-    app = create_app(test_settings(tmp_path, database_url, broker_url=redis_url))
+    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
     for number, name, due in ((MOULIN, "Coopérative Scolaire de l'École Élémentaire Jean Moulin", "439.25"),
                               (TILLEULS, "Coop scolaire maternelle Les Tilleuls", "120.00"),
                               (HUGO, "OCCE Coop Victor Hugo", "80.50")):
@@ -50,10 +50,12 @@ def client(app):
 
 
 def submit(app, number, name, amount_due, town="VIENNE", revision=1):
-    envelope = Event("adhesion.submitted", {
-        "cooperative": {"number": number, "name": name, "town": town, "email": "ecole@example.org", "department": "38"},
-        "department": {"code": "38", "name": "OCCE de l'Isère"}, "year": YEAR, "revision": revision,
-        "amount_due": amount_due}).to_dict()
+    example = adhesion_events.SUBMITTED.example
+    envelope = adhesion_events.SUBMITTED.build({
+        **example, "cooperative": {"number": number, "name": name, "town": town, "email": "ecole@example.org",
+                                   "department": "38"},
+        "year": YEAR, "revision": revision, "amount_due": amount_due,
+        "amounts": {**example["amounts"], "total": amount_due}}).to_dict()
     with app.app_context():
         assert on_adhesion_submitted(envelope)
 
@@ -256,8 +258,8 @@ def test_reversal_takes_dues_back_and_keeps_history(app, client):
         "received_on": "2025-09-12"}).json["payment"]
     assert dues(client, MOULIN)["status"] == "paid"
     with app.app_context():  # validated: a later reversal flags it for staff, never un-validates
-        on_adhesion_validated(Event("adhesion.validated", {
-            "cooperative": {"number": MOULIN}, "year": YEAR, "registration_code": "26/0035 A"}).to_dict())
+        on_adhesion_validated(adhesion_events.VALIDATED.build({
+            **adhesion_events.VALIDATED.example, "year": YEAR, "registration_code": "26/0035 A"}).to_dict())
     assert client.post(f"/api/payment/payments/{pay['id']}/reverse", headers=STAFF, json={}).status_code == 422
     assert client.post(f"/api/payment/payments/{pay['id']}/reverse", headers=STAFF,
                        json={"reason": "x", "amount": "500.00"}).status_code == 422
@@ -298,3 +300,14 @@ def test_other_department_and_schools_see_none_of_it(client):
 def test_school_sees_its_reference(client):
     answer = client.get(f"/api/payment/dues/{MOULIN}/{YEAR}", headers=SCHOOL).json
     assert answer["reference"] == "RF37260382296P00" and answer["reference_display"] == "RF37 2603 8229 6P00"
+
+
+def test_registration_code_known_from_adhesion_validated_is_matched(app, client):
+    with app.app_context():
+        assert on_adhesion_validated(adhesion_events.VALIDATED.build({
+            **adhesion_events.VALIDATED.example, "year": YEAR, "registration_code": "26/0035 A"}).to_dict())
+    credit = Movement(DAY, D("439.25"), "COTISATION OCCE 26/0035 A")
+    line = lines_of(client, upload(client, camt053([credit])).json["id"])[0]
+    top = line["suggestions"][0]
+    assert top["cooperative"] == MOULIN and top["reasons"] == ["registration_code", "amount_due"]
+    assert top["score"] >= 0.9
