@@ -291,14 +291,14 @@ class Matcher:
 
 def _single(due: OpenDue, amount: Decimal, score: float, why: set) -> dict:
     order = list(WEIGHTS)
-    return {"cooperative": due.cooperative, "year": due.year, "amount": amount, "score": _score(score),
-            "reasons": sorted(why, key=order.index)}
+    return {"cooperative": due.cooperative, "year": due.year, "name": due.name, "amount": amount,
+            "score": _score(score), "reasons": sorted(why, key=order.index)}
 
 
 def _split_suggestions(group: list[OpenDue], kind: str) -> list[dict]:
     allocations = [{"cooperative": d.cooperative, "year": d.year, "amount": d.balance} for d in group]
     score = _score(SPLIT_SCORES[kind])
-    return [{"cooperative": d.cooperative, "year": d.year, "amount": d.balance, "score": score,
+    return [{"cooperative": d.cooperative, "year": d.year, "name": d.name, "amount": d.balance, "score": score,
              "reasons": ["split", "amount_due"] + (["town"] if kind == "town" else []), "split": allocations}
             for d in group]
 

@@ -115,6 +115,7 @@ class Allocation(Schema):
 class Suggestion(Schema):
     cooperative = fields.String()
     year = fields.String()
+    name = fields.String()
     slip = fields.Integer()
     number = fields.String()
     amount = Money()
