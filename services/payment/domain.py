@@ -92,6 +92,7 @@ WEIGHTS = {
     "name": 0.5,               # payer or label against the cooperative's name (weak)
     "town": 0.25,              # the town, as a town hall names itself (weak)
 }
+STRONG = frozenset({"reference", "registration_code", "number", "iban"})
 SPLIT_SCORES = {"identified": 0.95, "named": 0.75, "town": 0.6}
 NAME_THRESHOLD = 85
 MAX_SUGGESTIONS = 5
@@ -271,6 +272,9 @@ class Matcher:
                 suggestions.append({"slip": slip.id, "number": slip.number, "amount": slip.total,
                                     "score": Decimal("0.95") if len(why) > 1 else Decimal("0.85"), "reasons": why})
         suggestions.sort(key=lambda s: (-s["score"], s.get("cooperative", ""), s.get("slip", 0)))
+        if suggestions and STRONG & set(suggestions[0]["reasons"]):
+            # the label names its cooperative: others that merely owe the same sum are noise
+            suggestions = [s for s in suggestions if STRONG & set(s["reasons"]) or "split" in s["reasons"]]
         return suggestions[:MAX_SUGGESTIONS]
 
     def _split(self, credit: Credit, identified: set, named: set, towns: list[OpenDue]) -> list[dict]:

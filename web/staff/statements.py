@@ -17,7 +17,7 @@ bp = Blueprint("statements", __name__, url_prefix="/personnel/releves")
 MAX_UPLOAD = 10 * 1024 * 1024 + 64 * 1024  # the statement plus the form around it
 FORMAT_LABELS = {"camt.053": "CAMT.053 (XML)", "ofx": "OFX", "cfonb120": "CFONB 120", "csv": "CSV"}
 LINE_STATUS_LABELS = {"unmatched": "à identifier", "suggested": "proposée", "confirmed": "confirmée",
-                      "ignored": "mise de côté"}
+                      "ignored": "ignorée"}
 REASON_LABELS = {
     "reference": "référence RF dans le libellé", "registration_code": "code d'enregistrement dans le libellé",
     "number": "numéro de coopérative dans le libellé", "iban": "compte déjà confirmé pour cette coopérative",
