@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from shared.money import to_cents
 
@@ -179,6 +179,11 @@ class Matcher:
             if town:
                 self.by_town.setdefault(town, []).append(due)
         self.names = [normalise(d.name) for d in dues]
+        self.name_index: dict[str, set[int]] = {}
+        for index, name in enumerate(self.names):
+            for word in name.split():
+                if len(word) >= 3:
+                    self.name_index.setdefault(word[:4], set()).add(index)
         self.longest_number = max((len(n) for n in self.by_number), default=0)
 
     # evidence -------------------------------------------------------------------------
@@ -210,16 +215,23 @@ class Matcher:
 
     def _named(self, text: str) -> dict[OpenDue, float]:
         """Cooperatives whose normalised name the text carries: token_set_ratio, checked by
-        how much of the name is there (the ratio alone is 100 for any shared single word)."""
+        how much of the name is there (the ratio alone is 100 for any shared single word).
+        Only names sharing a word start with the text are scored (blocking): a department
+        has thousands of names, a label a handful of words."""
         if not text:
             return {}
         words = set(text.split())
+        candidates = set()
+        for word in words:
+            if len(word) >= 3:
+                candidates |= self.name_index.get(word[:4], set())
         result = {}
-        for _, score, index in process.extract(text, self.names, scorer=fuzz.token_set_ratio,
-                                               score_cutoff=NAME_THRESHOLD, limit=8):
-            name_words = self.names[index].split()
-            if not name_words:
+        for index in candidates:
+            name = self.names[index]
+            score = fuzz.token_set_ratio(text, name, score_cutoff=NAME_THRESHOLD)
+            if not score:
                 continue
+            name_words = name.split()
             covered = sum(1 for w in name_words if w in words or
                           any(fuzz.ratio(w, x) >= NAME_THRESHOLD for x in words)) / len(name_words)
             # one-word names count only when long enough to be a name, not a place word
@@ -243,7 +255,8 @@ class Matcher:
         for due in self.by_iban.get(credit.payer_iban, ()) if credit.payer_iban else ():
             reasons.setdefault(due, set()).add("iban")
         text = normalise(f"{credit.payer} {credit.label}")
-        named = self._named(text)
+        # a label that quotes a reference, number or code needs no name search
+        named = {} if identified else self._named(text)
         for due in named:
             reasons.setdefault(due, set()).add("name")
         same_amount = self.by_balance.get(credit.amount, [])

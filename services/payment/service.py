@@ -192,7 +192,14 @@ def statement_lines(principal: Principal, statement_id: int) -> list[dict]:
         lines = list(session.scalars(select(StatementLine).where(StatementLine.statement_id == statement.id)
                                      .order_by(StatementLine.id)))
         matcher = _matcher(session, principal.department)
-        return [_line_answer(session, line, matcher) for line in lines]
+        payments: dict[int, list] = {}
+        for payment in session.scalars(select(Payment).join(StatementLine, Payment.statement_line_id ==
+                                                            StatementLine.id)
+                                       .where(StatementLine.statement_id == statement.id).order_by(Payment.id)):
+            payments.setdefault(payment.statement_line_id, []).append(payment)
+        slips_by_id = {s.id: s for s in session.scalars(select(ChequeSlip).where(
+            ChequeSlip.department == principal.department, ChequeSlip.banked_line_id.is_not(None)))}
+        return [_line_answer(session, line, matcher, payments, slips_by_id) for line in lines]
 
 
 def _statement(session, principal, statement_id) -> Statement:
@@ -203,7 +210,8 @@ def _statement(session, principal, statement_id) -> Statement:
     return statement
 
 
-def _line_answer(session, line: StatementLine, matcher: domain.Matcher | None) -> dict:
+def _line_answer(session, line: StatementLine, matcher: domain.Matcher | None, payments: dict | None = None,
+                 slips_by_id: dict | None = None) -> dict:
     status = line.status
     suggestions = []
     if status in (SUGGESTED, UNMATCHED) and matcher is not None:
@@ -214,9 +222,10 @@ def _line_answer(session, line: StatementLine, matcher: domain.Matcher | None) -
               "status": status, "suggestions": suggestions, "decided_by": line.decided_by,
               "decided_at": line.decided_at}
     if line.status == CONFIRMED:
-        answer["payments"] = list(session.scalars(select(Payment).where(Payment.statement_line_id == line.id)))
+        answer["payments"] = payments.get(line.id, []) if payments is not None else list(session.scalars(
+            select(Payment).where(Payment.statement_line_id == line.id).order_by(Payment.id)))
         if line.slip_id:
-            slip = session.get(ChequeSlip, line.slip_id)
+            slip = (slips_by_id or {}).get(line.slip_id) or session.get(ChequeSlip, line.slip_id)
             answer["slip"] = {"id": slip.id, "number": slip.number}
     return answer
 
