@@ -1,6 +1,7 @@
 """CAMT.053 (ISO 20022 bank-to-customer statement), any ``camt.053.001.xx`` version:
 booked entries only; a batched entry gives one line per ``TxDtls``."""
 import re
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -9,6 +10,23 @@ from lxml import etree
 from services.payment.statements import BankLine, Statement, StatementError
 
 NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.\d{2}$")
+
+
+@lru_cache(maxsize=512)
+def _clark(path: str, namespace: str) -> str:
+    """``c:Amt/c:Ccy`` → ``{urn:…}Amt/{urn:…}Ccy``: lxml then skips parsing prefixes on
+    each of the tens of thousands of look-ups of a large statement."""
+    return path.replace("c:", "{" + namespace + "}")
+
+
+class _Ns:
+    """What the helpers below receive as ``ns``: the statement's namespace."""
+
+    def __init__(self, namespace: str):
+        self.namespace = namespace
+
+    def __call__(self, path: str) -> str:
+        return _clark(path, self.namespace)
 
 
 def parse(data: bytes) -> Statement:
@@ -21,8 +39,8 @@ def parse(data: bytes) -> Statement:
     namespace = etree.QName(root).namespace or ""
     if not NAMESPACE.match(namespace):
         raise StatementError(f"espace de noms {namespace or 'absent'} : camt.053.001.xx attendu.", element="Document")
-    ns = {"c": namespace}
-    statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
+    ns = _Ns(namespace)
+    statements = root.findall(ns("c:BkToCstmrStmt/c:Stmt"))
     if not statements:
         raise StatementError("aucun relevé (Stmt) dans le fichier.", element="BkToCstmrStmt")
     lines: list[BankLine] = []
@@ -30,7 +48,7 @@ def parse(data: bytes) -> Statement:
     for stmt in statements:
         account = _text(stmt, "c:Acct/c:Id/c:IBAN", ns) or _text(stmt, "c:Acct/c:Id/c:Othr/c:Id", ns)
         first_account = first_account or account
-        for entry in stmt.findall("c:Ntry", ns):
+        for entry in stmt.findall(ns("c:Ntry")):
             if _status(entry, ns) != "BOOK":
                 continue  # pending or informational entries are not money yet
             lines.extend(_entry_lines(entry, account, ns))
@@ -38,10 +56,10 @@ def parse(data: bytes) -> Statement:
 
 
 def _status(entry, ns) -> str:
-    status = entry.find("c:Sts", ns)
+    status = entry.find(ns("c:Sts"))
     if status is None:
         raise _missing(entry, "Sts")
-    code = status.findtext("c:Cd", namespaces=ns)  # .08 and later wrap the code
+    code = status.findtext(ns("c:Cd"))  # .08 and later wrap the code
     return (code if code is not None else status.text or "").strip()
 
 
@@ -51,15 +69,15 @@ def _entry_lines(entry, account: str, ns) -> list[BankLine]:
     booked = _date(entry, "c:BookgDt", ns)
     value = _date(entry, "c:ValDt", ns, required=False)
     entry_ref = _text(entry, "c:AcctSvcrRef", ns)
-    entry_label = " ".join(x.text.strip() for x in entry.findall("c:AddtlNtryInf", ns) if x.text)
-    details = entry.findall("c:NtryDtls/c:TxDtls", ns)
+    entry_label = " ".join(x.text.strip() for x in entry.findall(ns("c:AddtlNtryInf")) if x.text)
+    details = entry.findall(ns("c:NtryDtls/c:TxDtls"))
     if not details:
         return [BankLine(booked, sign * amount, entry_label, bank_ref=entry_ref, account=account, value_on=value)]
     lines = []
     for tx in details:
         tx_amount = amount if len(details) == 1 else _tx_amount(tx, ns)
-        tx_sign = _sign(tx, ns) if tx.find("c:CdtDbtInd", ns) is not None else sign
-        label = " ".join(u.text.strip() for u in tx.findall("c:RmtInf/c:Ustrd", ns) if u.text)
+        tx_sign = _sign(tx, ns) if tx.find(ns("c:CdtDbtInd")) is not None else sign
+        label = " ".join(u.text.strip() for u in tx.findall(ns("c:RmtInf/c:Ustrd")) if u.text)
         creditor_ref = _text(tx, "c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns)
         if creditor_ref and creditor_ref not in label:
             label = f"{label} {creditor_ref}".strip()
@@ -83,13 +101,13 @@ def _entry_lines(entry, account: str, ns) -> list[BankLine]:
 
 def _tx_amount(tx, ns) -> Decimal:
     for path in ("c:Amt", "c:AmtDtls/c:TxAmt/c:Amt", "c:AmtDtls/c:InstdAmt/c:Amt"):
-        if tx.find(path, ns) is not None:
+        if tx.find(ns(path)) is not None:
             return _amount(tx, path, ns)
     raise _missing(tx, "Amt")
 
 
 def _amount(parent, path, ns) -> Decimal:
-    node = parent.find(path, ns)
+    node = parent.find(ns(path))
     if node is None or not (node.text or "").strip():
         raise _missing(parent, path.split(":")[-1])
     try:
@@ -111,12 +129,12 @@ def _sign(parent, ns) -> int:
 
 
 def _date(parent, path, ns, required=True) -> date | None:
-    node = parent.find(path, ns)
+    node = parent.find(ns(path))
     if node is None:
         if required:
             raise _missing(parent, path.split(":")[-1])
         return None
-    text = node.findtext("c:Dt", namespaces=ns) or node.findtext("c:DtTm", namespaces=ns) or ""
+    text = node.findtext(ns("c:Dt")) or node.findtext(ns("c:DtTm")) or ""
     try:
         return date.fromisoformat(text.strip()[:10])
     except ValueError:
@@ -124,7 +142,7 @@ def _date(parent, path, ns, required=True) -> date | None:
 
 
 def _text(parent, path, ns) -> str:
-    value = parent.findtext(path, namespaces=ns)
+    value = parent.findtext(ns(path))
     return " ".join(value.split()) if value else ""
 
 
