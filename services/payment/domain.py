@@ -271,6 +271,9 @@ class Matcher:
             if due in towns:
                 why.add("town")
             score = combined(WEIGHTS[r] * (named.get(due, 1.0) if r == "name" else 1.0) for r in why)
+            if why and credit.booked_on and not in_school_year_window(credit.booked_on, due.year):
+                why.add("outside_year")  # last year's dues paid in this September are rare
+                score *= 0.5
             if why:
                 suggestions.append(_single(due, credit.amount, score, why))
         if not any("amount_due" in s["reasons"] for s in suggestions):
@@ -306,8 +309,14 @@ class Matcher:
         return []
 
 
+def in_school_year_window(day: date, year: str) -> bool:
+    """Dues of 2025-2026 are paid from the spring before (early payers) to the end of August 2026."""
+    first = int(year[:4])
+    return date(first, 3, 1) <= day <= date(first + 1, 8, 31)
+
+
 def _single(due: OpenDue, amount: Decimal, score: float, why: set) -> dict:
-    order = list(WEIGHTS)
+    order = [*WEIGHTS, "outside_year"]
     return {"cooperative": due.cooperative, "year": due.year, "name": due.name, "amount": amount,
             "score": _score(score), "reasons": sorted(why, key=order.index)}
 

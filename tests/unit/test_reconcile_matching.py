@@ -116,3 +116,14 @@ def test_debits_and_unknown_credits_get_nothing():
 def test_combined_weights():
     assert domain.combined([]) == 0
     assert round(domain.combined([0.5, 0.5]), 2) == 0.75
+
+
+def test_a_credit_booked_outside_the_school_year_scores_lower():
+    from datetime import date
+    previous = OpenDue("0382296P00", "2024-2025", MOULIN.name, "VIENNE", D("439.25"))
+    suggestions = Matcher([previous, MOULIN]).suggest(Credit(D("439.25"), "ADHESION 0382296P00",
+                                                             booked_on=date(2025, 9, 12)))
+    assert [s["year"] for s in suggestions] == [YEAR, "2024-2025"]
+    assert "outside_year" in suggestions[1]["reasons"] and not domain.confident(suggestions[1])
+    assert domain.in_school_year_window(date(2025, 9, 12), YEAR)
+    assert not domain.in_school_year_window(date(2026, 9, 1), YEAR)

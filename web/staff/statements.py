@@ -23,7 +23,7 @@ REASON_LABELS = {
     "number": "numéro de coopérative dans le libellé", "iban": "compte déjà confirmé pour cette coopérative",
     "amount_due": "montant exact restant dû", "name": "nom proche de celui de la coopérative",
     "town": "commune de la coopérative", "split": "paiement groupé (mairie)", "slip_total": "total du bordereau",
-    "slip_label": "bordereau cité dans le libellé",
+    "slip_label": "bordereau cité dans le libellé", "outside_year": "date hors de l'année scolaire (score réduit)",
 }
 SPLIT_ROWS = 4
 
