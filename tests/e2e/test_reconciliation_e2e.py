@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.smtp_sink import MailSink
-from tests.stack import Stack, free_port
+from deploy.smtp_sink import MailSink
+from deploy.stack import Stack, free_port
 from tests.statement_files import Movement, camt053
 from tests.support import GUIDE, wait_for
 
