@@ -131,6 +131,13 @@ def import_statement(principal: Principal, data: bytes, filename: str = "") -> d
     except StatementError as error:
         where = {"line": error.line} if error.line else ({"element": error.element} if error.element else {})
         raise ApiError(422, f"Relevé refusé, {error.message}", {"file": [error.message]}, **where)
+    try:
+        return _store_statement(principal, parsed, filename)
+    except IntegrityError:  # the same lines stored meanwhile by another import: nothing of this one kept
+        raise ApiError(409, "Ce relevé est en cours d'import par ailleurs : réessayez dans un instant.")
+
+
+def _store_statement(principal: Principal, parsed, filename: str) -> dict:
     department = principal.department
     with _database().session() as session:
         known = set()

@@ -311,3 +311,22 @@ def test_registration_code_known_from_adhesion_validated_is_matched(app, client)
     top = line["suggestions"][0]
     assert top["cooperative"] == MOULIN and top["reasons"] == ["registration_code", "amount_due"]
     assert top["score"] >= 0.9
+
+
+def test_same_file_imported_twice_at_once_stores_each_line_once(app):
+    import threading
+
+    data = csv_statement([Movement(DAY, D("1.00") + i, f"VIREMENT {i}") for i in range(300)], "plain", "utf-8")
+    answers = []
+
+    def one():
+        answers.append(upload(app.test_client(), data))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) in ([201, 201], [201, 409])
+    assert count(app, StatementLine) == 300
+    assert sum(a.json.get("new_lines", 0) for a in answers) == 300
