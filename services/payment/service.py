@@ -307,6 +307,10 @@ def _confirm(session, principal, line: StatementLine, allocations, slip_id) -> N
         if total != line.amount:
             raise ApiError(422, "La répartition ne correspond pas au montant de la ligne.",
                            {"allocations": [f"Total réparti {total}, montant de la ligne {line.amount}."]})
+        unknown = {str(i): {"cooperative": ["Aucune adhésion saisie pour cette coopérative et cette année."]}
+                   for i, a in enumerate(allocations) if find_due(session, a["cooperative"], a["year"]) is None}
+        if unknown:
+            raise ApiError(422, "La répartition vise une adhésion qui n'a pas été saisie.", {"allocations": unknown})
         for allocation in allocations:
             record_payment(principal, allocation["cooperative"], allocation["year"], Decimal(allocation["amount"]),
                            "transfer", line.bank_ref or line.label, line.booked_on, session=session,
@@ -332,9 +336,9 @@ def confirm_suggested(principal: Principal, statement_id: int, min_score: Decima
     with _database().session() as session:
         statement = _statement(session, principal, statement_id)
         matcher = _matcher(session, principal.department)
-        lines = session.scalars(select(StatementLine).where(
+        lines = list(session.scalars(select(StatementLine).where(
             StatementLine.statement_id == statement.id, StatementLine.status.in_((SUGGESTED, UNMATCHED)),
-            StatementLine.amount > 0).order_by(StatementLine.id).with_for_update())
+            StatementLine.amount > 0).order_by(StatementLine.id).with_for_update()))
         taken: set = set()
         for line in lines:
             suggestions = matcher.suggest(_credit(line))

@@ -177,6 +177,9 @@ def test_allocations_that_do_not_add_up_are_422_and_record_nothing(app, client):
                                                                      "amount": "1.00"}]}):
         assert client.post(f"/api/payment/statement-lines/{line['id']}/confirm", headers=STAFF,
                            json=bad).status_code == 422
+    unknown = client.post(f"/api/payment/statement-lines/{line['id']}/confirm", headers=STAFF, json={
+        "allocations": [{"cooperative": "0389999Z00", "year": YEAR, "amount": "200.50"}]})
+    assert unknown.status_code == 422 and unknown.json["fields"]["allocations"]["0"]["cooperative"]
     assert count(app, Payment) == 0
 
 

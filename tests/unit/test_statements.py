@@ -176,3 +176,16 @@ def test_fingerprints_same_file_same_prints_identical_lines_of_a_day_stay_two():
     overlap = read_statement(csv_statement(twice[2:], "plain")).fingerprints
     assert overlap[0] == prints[2]
     assert fingerprints([]) == []
+
+
+def test_csv_columns_read_by_role_when_a_bank_renames_or_adds_some():
+    text = ("Relevé du compte 12345678901;;;;\r\n\r\n"
+            "Date d'opération;Date de valeur;Libellé;Montant;Solde;Catégorie\r\n"
+            "12/09/2025;12/09/2025;VIR ECOLE JEAN MOULIN;+439,25;1 439,25;Virements reçus\r\n"
+            "13/09/2025;13/09/2025;FRAIS;-4,10;1 435,15;Banque\r\n")
+    statement = read_statement(text.encode("cp1252"))
+    assert (statement.layout, statement.account) == ("bank", "12345678901")
+    assert amounts(statement) == [(DAY, D("439.25")), (date(2025, 9, 13), D("-4.10"))]
+    lbp = "Date;Libellé;Montant(EUROS)\r\n12/09/2025;VIR RECU;1 157,11\r\n".encode("cp1252")
+    assert read_statement(lbp).layout == "la_banque_postale"
+    assert read_statement(lbp).lines[0].amount == D("1157.11")

@@ -26,6 +26,7 @@ REASON_LABELS = {
     "slip_label": "bordereau cité dans le libellé", "outside_year": "date hors de l'année scolaire (score réduit)",
 }
 SPLIT_ROWS = 4
+PAGE = 100  # lines per page: a September statement has thousands
 
 
 def allow_statement_upload() -> None:
@@ -91,15 +92,22 @@ def lines(statement_id):
     counts = {status: sum(1 for i in items if i["status"] == status) for status in LINE_STATUS_LABELS}
     sure = sum(1 for i in items if i["status"] == "suggested" and i["suggestions"][0]["score"] >= 0.9)
     names = {s["cooperative"]: s.get("name", "") for i in items for s in i["suggestions"] if "cooperative" in s}
-    for item in items:
-        split = next((s["split"] for s in item["suggestions"] if "split" in s), None)
-        rows = split or [{"cooperative": "", "year": "", "amount": ""}]
-        item["split_rows"] = [{**row, "amount": _input(row["amount"])} for row in rows] + \
-            [{"cooperative": "", "year": "", "amount": ""}] * (SPLIT_ROWS - len(rows))
     visible = [i for i in items if not shown or i["status"] == shown]
-    return render_template("staff/statement_lines.html", statement_id=statement_id, items=visible, counts=counts,
-                           shown=shown, sure=sure, names=names, status_labels=LINE_STATUS_LABELS,
-                           year=request.args.get("annee", ""))
+    pages_count = max(1, -(-len(visible) // PAGE))
+    page = min(max(request.args.get("page", "1").isdigit() and int(request.args.get("page", "1")) or 1, 1),
+               pages_count)
+    return render_template("staff/statement_lines.html", statement_id=statement_id,
+                           items=[with_split_rows(i) for i in visible[(page - 1) * PAGE:page * PAGE]], counts=counts, shown=shown, sure=sure,
+                           names=names, status_labels=LINE_STATUS_LABELS, page=page, pages_count=pages_count)
+
+
+def with_split_rows(item: dict) -> dict:
+    """The rows of the « Répartir » form, pre-filled with the proposed split if any."""
+    split = next((s["split"] for s in item["suggestions"] if "split" in s), None)
+    rows = split or [{"cooperative": "", "year": "", "amount": ""}]
+    item["split_rows"] = [{**row, "amount": _input(row["amount"])} for row in rows] + \
+        [{"cooperative": "", "year": "", "amount": ""}] * max(0, SPLIT_ROWS - len(rows))
+    return item
 
 
 def _input(amount) -> str:

@@ -14,13 +14,24 @@ from services.payment.statements import BankLine, Statement, StatementError
 
 # layout → the columns of its table header (normalised: no accents, lower case, letters only)
 LAYOUTS = {
-    "credit_agricole": {"date": "date", "libelle": "label", "debiteuros": "debit", "crediteuros": "credit"},
-    "caisse_epargne": {"date": "date", "numerodoperation": "ref", "libelle": "label", "debit": "debit",
-                       "credit": "credit", "detail": "detail"},
-    "credit_mutuel": {"date": "date", "datedevaleur": "value", "debit": "debit", "credit": "credit",
-                      "libelle": "label", "solde": "balance"},
-    "la_banque_postale": {"date": "date", "libelle": "label", "montanteuros": "amount", "montantfrancs": "francs"},
-    "plain": {"date": "date", "label": "label", "amount": "amount"},
+    "credit_agricole": ("date", "libelle", "debiteuros", "crediteuros"),
+    "caisse_epargne": ("date", "numerodoperation", "libelle", "debit", "credit", "detail"),
+    "credit_mutuel": ("date", "datedevaleur", "debit", "credit", "libelle", "solde"),
+    "la_banque_postale": ("date", "libelle", "montanteuros"),
+    "plain": ("date", "label", "amount"),
+}
+# Banks rename their columns now and then: each column is read by its role.
+ROLES = {
+    "date": "date", "dateoperation": "date", "datedoperation": "date", "datecomptable": "date",
+    "datedecomptabilisation": "date", "dateope": "date",
+    "datedevaleur": "value", "datevaleur": "value",
+    "libelle": "label", "label": "label", "libelleoperation": "label", "libellesimplifie": "label",
+    "intitule": "label", "description": "label",
+    "detail": "detail", "informationscomplementaires": "detail", "libelledetaille": "detail",
+    "debit": "debit", "debiteuros": "debit", "montantdebit": "debit",
+    "credit": "credit", "crediteuros": "credit", "montantcredit": "credit",
+    "montant": "amount", "amount": "amount", "montanteuros": "amount", "montantoperation": "amount",
+    "numerodoperation": "ref", "reference": "ref", "referenceoperation": "ref",
 }
 ACCOUNT = re.compile(r"(?:compte|n°|numéro)[^;0-9A-Z]*;?\s*([0-9][0-9A-Z ]{6,})", re.IGNORECASE)
 
@@ -42,12 +53,20 @@ def _key(cell: str) -> str:
 
 
 def _layout(cells: list[str]) -> tuple[str, dict[int, str]] | None:
+    """The table header: a date, a label and an amount (one signed column, or debit and
+    credit); other columns (balance, francs, category) are left aside."""
     keys = [_key(c) for c in cells]
-    present = [k for k in keys if k]
-    for name, columns in LAYOUTS.items():
-        if sorted(present) == sorted(columns):
-            return name, {i: columns[k] for i, k in enumerate(keys) if k}
-    return None
+    columns: dict[int, str] = {}
+    for index, key in enumerate(keys):
+        role = ROLES.get(key)
+        if role and role not in columns.values():
+            columns[index] = role
+    roles = set(columns.values())
+    if not ({"date", "label"} <= roles and ("amount" in roles or {"debit", "credit"} <= roles)):
+        return None
+    present = {k for k in keys if k}
+    name = next((name for name, signature in LAYOUTS.items() if set(signature) <= present), "bank")
+    return name, columns
 
 
 def parse(data: bytes) -> Statement:
