@@ -123,7 +123,9 @@ def test_cfonb_bad_record_names_its_line():
     lines[1] = lines[1][:40]
     with pytest.raises(StatementError) as error:
         read_statement("\r\n".join(lines).encode("latin-1"))
-    assert error.value.line == 2
+    assert error.value.line == 2 and "montant" in error.value.message
+    trimmed = "\r\n".join(line.rstrip() for line in cfonb120(MOVEMENTS).decode("latin-1").split("\r\n"))
+    assert amounts(read_statement(trimmed.encode("latin-1"))) == EXPECTED  # trailing spaces trimmed
 
 
 @pytest.mark.parametrize("layout, encoding", [

@@ -53,7 +53,9 @@ def detect(data: bytes) -> str:
         return "ofx"
     if head.startswith(b"<"):
         return "xml"
-    if head[:2] == b"01" and (len(head.split(b"\n", 1)[0].rstrip(b"\r")) == 120 or len(data.strip(b"\r\n")) % 120 == 0):
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    # an 01 record: 120 characters, fewer when an editor trimmed its trailing spaces
+    if head[:2] == b"01" and b";" not in first and (90 <= len(first) <= 120 or len(data.strip(b"\r\n")) % 120 == 0):
         return "cfonb120"
     return "csv"
 
