@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test unit bench clean
+.PHONY: run test unit bench bench-reconcile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -38,6 +38,10 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/pipeline.py
+
+bench-reconcile: $(STAMP)
+	$(PY) -m deploy.services_up
+	$(PY) bench/reconcile.py
 
 clean:
 	rm -rf var test-artifacts

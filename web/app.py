@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     formatting.register(app)
     app.jinja_env.globals.update(csrf_token=csrf_token, campaign_year=formatting.campaign_year)
+    from web.staff import slips, statements
+
+    app.before_request(statements.allow_statement_upload)  # before the CSRF check reads the form
     app.before_request(check_csrf)
     app.after_request(security_headers)
 
@@ -64,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(school_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(ledger_bp)
+    app.register_blueprint(statements.bp)
+    app.register_blueprint(slips.bp)
 
     @app.get("/health")
     def health():

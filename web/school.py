@@ -109,7 +109,18 @@ def render_form(year: str, saved: dict, state: dict | None = None, errors: dict 
         heading=pages.coop_heading(saved["cooperative"]), focus=focus, ledger_entry=ledger_entry,
         summary=forms.error_summary(errors or {}, state["rows"]),
         goods_hint=pages.premium_hint(rates, "goods"), instruments_hint=pages.premium_hint(rates, "instruments"),
+        reference=payment_reference(year) if saved["status"] != "draft" else None,
     )
+
+
+def payment_reference(year: str) -> str | None:
+    """The RF reference the school writes on its transfer, once its dues exist."""
+    try:
+        return client.get(f"/api/payment/dues/{number()}/{year}").get("reference_display")
+    except ApiFailure as failure:
+        if failure.status in (404, 503):
+            return None
+        raise
 
 
 @bp.get("/documents/<year>/<kind>.pdf")

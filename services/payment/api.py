@@ -1,18 +1,21 @@
-"""``/api/payment``: payments received by the department and what each cooperative owes."""
-from datetime import datetime, timezone
-
+"""``/api/payment``: payments, what each cooperative owes, bank statements and their
+reconciliation, cheque remittance slips. Thin routes: parse, call a use case, answer."""
+from flask import Response, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.payment import events
-from services.payment.models import Payment
-from services.payment.schemas import DuesOut, PaymentFilter, PaymentIn, PaymentList, PaymentRecorded
-from services.payment.views import dues_state, find_due
-from shared.auth import current_principal, ensure_access, login_required, staff_required
+from services.payment import service as use
+from services.payment.schemas import (
+    AsideIn, ChequeIn, ChequeOut, ConfirmAllIn, ConfirmAllOut, ConfirmIn, DuesOut, LineList, LineOut,
+    PaymentFilter, PaymentIn, PaymentList, PaymentRecorded, ReversalIn, SlipIn, SlipList, SlipOut, StatementList,
+    StatementOut,
+)
+from shared.auth import current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
-from shared.service import after_commit_publish, service
 
-blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Paiements et montants dus")
+blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Paiements, relevés et remises de chèques")
+
+MAX_STATEMENT = 10 * 1024 * 1024  # a year of a busy account in CAMT.053; JSON calls keep 256 KB
 
 
 @blp.post("/payments")
@@ -21,28 +24,8 @@ blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Pai
 @blp.response(201, PaymentRecorded)
 def record_payment(data):
     """Record a payment received; the new dues state goes to the adhesion checklist."""
-    principal = current_principal()
-    number, year = data["cooperative"], data["year"]
-    with service().database.session() as session:
-        due = find_due(session, number, year, lock=True)
-        if due is None:
-            raise ApiError(
-                409, f"L'adhésion {number} {year} n'a pas encore été saisie : le montant dû n'est pas connu.",
-                {"cooperative": ["Aucune adhésion saisie pour cette coopérative et cette année."]},
-            )
-        ensure_access(principal, due.cooperative, due.department)
-        payment = Payment(
-            cooperative=number, year=year, department=due.department, amount=data["amount"],
-            method=data["method"], reference=(data["reference"] or "").strip(),
-            received_on=data["received_on"], recorded_by=principal.login, created_at=datetime.now(timezone.utc),
-        )
-        session.add(payment)
-        session.flush()
-        state = dues_state(session, due)
-        events.received(session, state)
-        answer = {"payment": payment, "dues": state.answer()}
-    after_commit_publish()
-    return answer
+    return use.record_payment(current_principal(), data["cooperative"], data["year"], data["amount"],
+                              data["method"], data["reference"], data["received_on"])
 
 
 @blp.get("/payments")
@@ -50,28 +33,134 @@ def record_payment(data):
 @blp.arguments(PaymentFilter, location="query")
 @blp.response(200, PaymentList)
 def list_payments(filters):
-    """The department's payments, optionally of one cooperative and/or year."""
-    query = select(Payment).where(Payment.department == current_principal().department)
-    if "cooperative" in filters:
-        query = query.where(Payment.cooperative == filters["cooperative"])
-    if "year" in filters:
-        query = query.where(Payment.year == filters["year"])
-    with service().database.session() as session:
-        return {"items": list(session.scalars(query.order_by(Payment.received_on, Payment.id)))}
+    """The department's payments (reversals included), optionally of one cooperative and/or year."""
+    return {"items": use.list_payments(current_principal(), filters.get("cooperative"), filters.get("year"))}
+
+
+@blp.post("/payments/<int:payment_id>/reverse")
+@staff_required
+@blp.arguments(ReversalIn)
+@blp.response(201, PaymentRecorded)
+def reverse_payment(data, payment_id):
+    """Cancel (or partly refund) a payment by a negative payment with its reason."""
+    return use.reverse_payment(current_principal(), payment_id, data["reason"], data["amount"])
 
 
 @blp.get("/dues/<number>/<year>")
 @login_required
 @blp.response(200, DuesOut)
 def get_dues(number, year):
-    """Amount due, paid, balance and status; 404 until the adhesion is submitted."""
+    """Amount due, paid, balance, status and payment reference; 404 until the adhesion is submitted."""
     checked_path(number, year)
     principal = current_principal()
     if not principal.is_staff and principal.cooperative != number:
         raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")
-    with service().database.session() as session:
-        due = find_due(session, number, year)
-        if due is None:
-            raise ApiError(404, f"Aucune adhésion {year} saisie pour la coopérative {number}.")
-        ensure_access(principal, due.cooperative, due.department)
-        return dues_state(session, due).answer()
+    return use.dues_of(principal, number, year)
+
+
+@blp.post("/statements")
+@staff_required
+@blp.response(201, StatementOut)
+def import_statement():
+    """Import a bank statement (multipart field ``file``, ≤ 10 MB): CAMT.053, OFX, CFONB 120 or CSV."""
+    request.max_content_length = MAX_STATEMENT
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise ApiError(413, "Le relevé dépasse 10 Mo.")
+    if upload is None:
+        raise ApiError(422, "Joignez le relevé (champ « file »).", {"file": ["Champ obligatoire."]})
+    return use.import_statement(current_principal(), upload.read(), upload.filename or "")
+
+
+@blp.get("/statements")
+@staff_required
+@blp.response(200, StatementList)
+def list_statements():
+    return {"items": use.list_statements(current_principal())}
+
+
+@blp.get("/statements/<int:statement_id>/lines")
+@staff_required
+@blp.response(200, LineList)
+def statement_lines(statement_id):
+    """Every line with its suggestions (best first), their scores and reasons."""
+    return {"items": use.statement_lines(current_principal(), statement_id)}
+
+
+@blp.post("/statements/<int:statement_id>/confirm-suggested")
+@staff_required
+@blp.arguments(ConfirmAllIn)
+@blp.response(200, ConfirmAllOut)
+def confirm_suggested(data, statement_id):
+    """Confirm every line whose best suggestion scores at least ``min_score`` (0.9)."""
+    return use.confirm_suggested(current_principal(), statement_id, data["min_score"])
+
+
+@blp.post("/statement-lines/<int:line_id>/confirm")
+@staff_required
+@blp.arguments(ConfirmIn)
+@blp.response(200, LineOut)
+def confirm_line(data, line_id):
+    """Record what a credit pays: ``allocations`` adding up to the line, or a cheque ``slip``."""
+    return use.confirm_line(current_principal(), line_id, data.get("allocations"), data.get("slip"))
+
+
+@blp.post("/statement-lines/<int:line_id>/aside")
+@staff_required
+@blp.arguments(AsideIn)
+@blp.response(200, LineOut)
+def set_aside(data, line_id):
+    """Leave a line aside (``ignored``), or bring it back with ``{"aside": false}``."""
+    return use.set_aside(current_principal(), line_id, data["aside"])
+
+
+@blp.post("/cheque-slips")
+@staff_required
+@blp.arguments(SlipIn)
+@blp.response(201, SlipOut)
+def open_slip(data):
+    slip = use.open_slip(current_principal(), data["account"])
+    return {"id": slip.id, "number": slip.number, "status": slip.status, "account": slip.account, "count": 0,
+            "total": 0, "created_at": slip.created_at, "created_by": slip.created_by}
+
+
+@blp.get("/cheque-slips")
+@staff_required
+@blp.response(200, SlipList)
+def list_slips():
+    return {"items": use.list_slips(current_principal())}
+
+
+@blp.get("/cheque-slips/<int:slip_id>")
+@staff_required
+@blp.response(200, SlipOut)
+def get_slip(slip_id):
+    return use.get_slip(current_principal(), slip_id)
+
+
+@blp.post("/cheque-slips/<int:slip_id>/cheques")
+@staff_required
+@blp.arguments(ChequeIn)
+@blp.response(201, ChequeOut)
+def add_cheque(data, slip_id):
+    """Add a cheque to an open slip; its payment (method ``cheque``) is recorded at once."""
+    return use.add_cheque(current_principal(), slip_id, data)
+
+
+@blp.post("/cheque-slips/<int:slip_id>/close")
+@staff_required
+@blp.response(200, SlipOut)
+def close_slip(slip_id):
+    return use.close_slip(current_principal(), slip_id)
+
+
+@blp.get("/cheque-slips/<int:slip_id>.pdf")
+@staff_required
+def slip_pdf(slip_id):
+    """The *bordereau de remise de chèques* to print and bring to the bank."""
+    filename, pdf = use.slip_pdf(current_principal(), slip_id)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -14,8 +14,12 @@ from shared.service import service
 
 # IntegrityError: two events of one new cooperative raced to create its due; the retry
 # finds the row and compares revisions.
+class DueNotYetKnown(Exception):
+    """``adhesion.validated`` overtook the ``adhesion.submitted`` that creates the due."""
+
+
 RETRY = dict(
-    autoretry_for=(OperationalError, IntegrityError), retry_backoff=1, retry_backoff_max=60, retry_jitter=True,
+    autoretry_for=(OperationalError, IntegrityError, DueNotYetKnown), retry_backoff=1, retry_backoff_max=60, retry_jitter=True,
     max_retries=None,
 )
 
@@ -36,6 +40,8 @@ def on_adhesion_submitted(envelope: dict) -> bool:
         due.department = cooperative.get("department") or data["department"]["code"]
         due.cooperative_name = cooperative.get("name", "")
         due.cooperative_email = cooperative.get("email", "")
+        due.cooperative_town = cooperative.get("town", "") or ""
+        due.department_name = (data.get("department") or {}).get("name", "") or ""
         due.amount_due = Decimal(data["amount_due"])
         due.revision = data["revision"]
         due.updated_at = datetime.now(timezone.utc)
@@ -44,4 +50,21 @@ def on_adhesion_submitted(envelope: dict) -> bool:
     return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_submitted", event, apply)
 
 
-SUBSCRIPTIONS = {adhesion_events.SUBMITTED: on_adhesion_submitted}
+@shared_task(name="payment.on_adhesion_validated", **RETRY)
+def on_adhesion_validated(envelope: dict) -> bool:
+    """The registration code becomes known (schools quote it in bank labels); a validated
+    adhesion whose payment is later reversed is flagged to staff, never un-validated."""
+
+    def apply(session, event):
+        data = event.data
+        due = find_due(session, data["cooperative"]["number"], data["year"], lock=True)
+        if due is None:
+            raise DueNotYetKnown(f"{data['cooperative']['number']} {data['year']}")
+        due.registration_code = data["registration_code"]
+        due.validated = True
+
+    event = adhesion_events.VALIDATED.load(envelope)
+    return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_validated", event, apply)
+
+
+SUBSCRIPTIONS = {adhesion_events.SUBMITTED: on_adhesion_submitted, adhesion_events.VALIDATED: on_adhesion_validated}

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import false, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.consumer import ProcessedEventMixin
@@ -26,6 +26,11 @@ class Due(Base):
     department: Mapped[str] = mapped_column(String(3), index=True)
     cooperative_name: Mapped[str] = mapped_column(String(200), default="")
     cooperative_email: Mapped[str] = mapped_column(String(254), default="")
+    # what matching needs to recognise the cooperative in a bank label (from its events)
+    cooperative_town: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    department_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    registration_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    validated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     amount_due: Mapped[Decimal] = mapped_column(ExactDecimal(2))
     revision: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -46,6 +51,90 @@ class Payment(Base):
     received_on: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # a correction is a new, negative payment pointing at the one it cancels, never a deletion
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    statement_line_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class Statement(Base):
+    """One imported bank statement file."""
+
+    __tablename__ = "statements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(3), index=True)
+    format: Mapped[str] = mapped_column(String(20))
+    layout: Mapped[str] = mapped_column(String(40), default="")
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    account: Mapped[str] = mapped_column(String(64), default="")
+    lines_read: Mapped[int] = mapped_column(Integer)
+    new_lines: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[str] = mapped_column(String(100))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StatementLine(Base):
+    """A booked movement of a statement: credits wait for staff to confirm what they pay."""
+
+    __tablename__ = "statement_lines"
+    __table_args__ = (UniqueConstraint("department", "fingerprint"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    department: Mapped[str] = mapped_column(String(3))
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    account: Mapped[str] = mapped_column(String(64), default="")
+    booked_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    label: Mapped[str] = mapped_column(String(500), default="")
+    payer: Mapped[str] = mapped_column(String(200), default="")
+    payer_iban: Mapped[str] = mapped_column(String(34), default="")
+    bank_ref: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    suggestions: Mapped[str] = mapped_column(Text, default="[]")  # JSON, best first
+    slip_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[str] = mapped_column(String(100), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PayerAccount(Base):
+    """An IBAN staff confirmed as paying for a cooperative: strong evidence next time."""
+
+    __tablename__ = "payer_accounts"
+    __table_args__ = (UniqueConstraint("department", "iban", "cooperative"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(3))
+    iban: Mapped[str] = mapped_column(String(34))
+    cooperative: Mapped[str] = mapped_column(String(16))
+
+
+class ChequeSlip(Base):
+    """A *bordereau de remise de chèques*: open, closed (printed, brought to the bank), banked."""
+
+    __tablename__ = "cheque_slips"
+    __table_args__ = (UniqueConstraint("department", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(3), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(10))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    banked_line_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Cheque(Base):
+    __tablename__ = "cheques"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slip_id: Mapped[int] = mapped_column(ForeignKey("cheque_slips.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    cooperative: Mapped[str] = mapped_column(String(16))
+    year: Mapped[str] = mapped_column(String(9))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    cheque_number: Mapped[str] = mapped_column(String(20))
+    bank: Mapped[str] = mapped_column(String(100), default="")
+    drawer: Mapped[str] = mapped_column(String(200), default="")
 
 
 class OutboxEvent(OutboxRowMixin, Base):

@@ -1,11 +1,12 @@
 """marshmallow schemas of the payment service: the one definition of its input
 validation, its output shape and its OpenAPI document."""
 from datetime import date
+from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.payment import domain
-from shared.fields import Money, StrictSchema
+from shared.fields import Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE, is_valid_year
 
 NUMBER_FIELD = dict(validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."))
@@ -42,6 +43,9 @@ class PaymentOut(Schema):
     received_on = fields.Date()
     recorded_by = fields.String()
     created_at = fields.DateTime()
+    reverses_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    statement_line_id = fields.Integer(allow_none=True)
 
 
 class DuesOut(Schema):
@@ -53,6 +57,10 @@ class DuesOut(Schema):
     status = fields.String(metadata={"enum": list(domain.STATUSES)})
     payments_count = fields.Integer()
     methods = fields.List(fields.String())
+    reference = fields.String(metadata={"description": "ISO 11649 payment reference (RF…)"})
+    reference_display = fields.String()
+    validated = fields.Boolean()
+    attention = fields.String()
 
 
 class PaymentRecorded(Schema):
@@ -67,3 +75,138 @@ class PaymentList(Schema):
 class PaymentFilter(StrictSchema):
     cooperative = fields.String(**NUMBER_FIELD)
     year = fields.String(validate=_check_year)
+
+
+class ReversalIn(StrictSchema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+    amount = Money(minimum="0.01", load_default=None)
+
+
+class StatementOut(Schema):
+    id = fields.Integer()
+    format = fields.String()
+    layout = fields.String()
+    filename = fields.String()
+    account = fields.String()
+    lines = fields.Integer()
+    new_lines = fields.Integer()
+    duplicates = fields.Integer()
+    confirmed = fields.Integer()
+    imported_at = fields.DateTime()
+    imported_by = fields.String()
+
+
+class StatementList(Schema):
+    items = fields.List(fields.Nested(StatementOut))
+
+
+class AllocationIn(StrictSchema):
+    cooperative = fields.String(required=True, **NUMBER_FIELD)
+    year = fields.String(required=True, validate=_check_year)
+    amount = Money(required=True, minimum="0.01")
+
+
+class Allocation(Schema):
+    cooperative = fields.String()
+    year = fields.String()
+    amount = Money()
+
+
+class Suggestion(Schema):
+    cooperative = fields.String()
+    year = fields.String()
+    name = fields.String()
+    slip = fields.Integer()
+    number = fields.String()
+    amount = Money()
+    score = fields.Float()
+    reasons = fields.List(fields.String())
+    split = fields.List(fields.Nested(Allocation))
+
+
+class LineOut(Schema):
+    id = fields.Integer()
+    statement = fields.Integer()
+    booked_on = fields.Date()
+    amount = Money()
+    label = fields.String()
+    payer = fields.String()
+    payer_iban = fields.String()
+    bank_ref = fields.String()
+    status = fields.String(metadata={"enum": ["unmatched", "suggested", "confirmed", "ignored"]})
+    suggestions = fields.List(fields.Nested(Suggestion))
+    payments = fields.List(fields.Nested(PaymentOut))
+    slip = fields.Dict()
+    decided_by = fields.String()
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class LineList(Schema):
+    items = fields.List(fields.Nested(LineOut))
+
+
+class ConfirmIn(StrictSchema):
+    allocations = fields.List(fields.Nested(AllocationIn), validate=validate.Length(min=1, max=50))
+    slip = fields.Integer(strict=True)
+
+    @validates_schema
+    def one_of(self, data, **kwargs):
+        if ("allocations" in data) == ("slip" in data):
+            raise ValidationError("Indiquez soit « allocations », soit « slip ».", "_schema")
+
+
+class ConfirmAllIn(StrictSchema):
+    min_score = fields.Decimal(load_default=Decimal("0.9"), validate=validate.Range(min=Decimal("0.5"), max=1))
+
+
+class ConfirmAllOut(Schema):
+    confirmed = fields.Integer()
+    skipped = fields.Integer()
+
+
+class AsideIn(StrictSchema):
+    aside = StrictBoolean(load_default=True)
+
+
+class SlipIn(StrictSchema):
+    account = fields.String(validate=validate.Length(max=64), load_default=None)
+
+
+class ChequeIn(StrictSchema):
+    cooperative = fields.String(required=True, **NUMBER_FIELD)
+    year = fields.String(required=True, validate=_check_year)
+    amount = Money(required=True, minimum="0.01")
+    cheque_number = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Za-z]{1,20}$",
+                                  error="Numéro de chèque : 1 à 20 chiffres ou lettres."))
+    bank = Text(load_default="", validate=validate.Length(max=100))
+    drawer = Text(load_default="", validate=validate.Length(max=200))
+
+
+class ChequeOut(Schema):
+    id = fields.Integer()
+    slip = fields.Integer()
+    payment = fields.Integer()
+    cooperative = fields.String()
+    year = fields.String()
+    amount = Money()
+    cheque_number = fields.String()
+    bank = fields.String()
+    drawer = fields.String()
+    dues = fields.Nested(DuesOut)
+
+
+class SlipOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String(metadata={"enum": ["open", "closed", "banked"]})
+    account = fields.String()
+    count = fields.Integer()
+    total = Money()
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    created_by = fields.String()
+    cheques = fields.List(fields.Nested(ChequeOut))
+
+
+class SlipList(Schema):
+    items = fields.List(fields.Nested(SlipOut))

@@ -18,6 +18,18 @@ class DuesState:
     amount_paid: Decimal
     payments_count: int
     methods: list[str]
+    validated: bool = False
+
+    @property
+    def reference(self) -> str:
+        return domain.payment_reference(self.cooperative, self.year)
+
+    @property
+    def attention(self) -> str:
+        """A validated adhesion whose payment was reversed stays validated: staff are told."""
+        if self.validated and self.status in (domain.UNPAID, domain.PARTIAL):
+            return "Adhésion validée dont le paiement n'est plus complet (paiement annulé) : à régulariser."
+        return ""
 
     @property
     def balance(self) -> Decimal:
@@ -37,6 +49,10 @@ class DuesState:
             "status": self.status,
             "payments_count": self.payments_count,
             "methods": self.methods,
+            "reference": self.reference,
+            "reference_display": domain.format_reference(self.reference),
+            "validated": self.validated,
+            "attention": self.attention,
         }
 
 
@@ -64,4 +80,5 @@ def dues_state(session: Session, due: Due) -> DuesState:
         amount_paid=domain.total_paid(p.amount for p in payments),
         payments_count=len(payments),
         methods=domain.distinct_methods(p.method for p in payments),
+        validated=bool(due.validated),
     )

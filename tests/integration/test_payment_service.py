@@ -88,7 +88,8 @@ def test_guide_example_unpaid_partial_paid_overpaid(app, client):
     assert deliver(app, submitted()) is True
     assert client.get(DUES, headers=SCHOOL).json == {
         "cooperative": NUMBER, "year": YEAR, "amount_due": "439.25", "amount_paid": "0.00", "balance": "439.25",
-        "status": "unpaid", "payments_count": 0, "methods": []}
+        "status": "unpaid", "payments_count": 0, "methods": [], "reference": "RF37260382296P00",
+        "reference_display": "RF37 2603 8229 6P00", "validated": False, "attention": ""}
 
     first = pay(client, "200.00")
     assert first.status_code == 201, first.json

@@ -1,0 +1,193 @@
+"""Statement parsers on files the tests write (tests/statement_files.py), one per format:
+pure functions from bytes to lines, no I/O."""
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from ofxtools.Parser import OFXTree
+
+from services.payment.statements import StatementError, detect, fingerprints, read_statement
+from services.payment.statements.cfonb120 import signed_amount
+from tests.statement_files import (
+    ACCOUNT_IBAN, Movement, camt053, cfonb120, cfonb_amount, csv_statement, ofx_sgml, ofx_xml,
+)
+
+D = Decimal
+DAY = date(2025, 9, 12)
+MOVEMENTS = [
+    Movement(DAY, D("439.25"), "VIR SEPA ADHESION RF37260382296P00", "COOP SCOL JEAN MOULIN",
+             "FR7612345000010000000000185", "BANKREF0001"),
+    Movement(DAY, D("-12.50"), "FRAIS TENUE DE COMPTE"),
+    Movement(date(2025, 9, 13), D("1157.11"), "MAIRIE DE VIENNE ECOLES Élémentaires", "MAIRIE DE VIENNE"),
+]
+EXPECTED = [(DAY, D("439.25")), (DAY, D("-12.50")), (date(2025, 9, 13), D("1157.11"))]
+
+
+def amounts(statement):
+    return [(line.booked_on, line.amount) for line in statement.lines]
+
+
+@pytest.mark.parametrize("version", ["02", "04", "08", "13"])
+def test_camt053_any_version_booked_entries(version):
+    pending = Movement(DAY, D("99.00"), "PENDING", pending=True)
+    statement = read_statement(camt053(MOVEMENTS + [pending], version=version))
+    assert (statement.format, statement.account) == ("camt.053", ACCOUNT_IBAN)
+    assert amounts(statement) == EXPECTED  # the pending entry is not read
+    first = statement.lines[0]
+    assert (first.payer, first.payer_iban, first.bank_ref) == (
+        "COOP SCOL JEAN MOULIN", "FR7612345000010000000000185", "BANKREF0001")
+    assert "RF37260382296P00" in first.label
+
+
+def test_camt053_batched_entry_split_per_transaction():
+    batch = [Movement(DAY, D("120.00"), "ECOLE A", "MAIRIE"), Movement(DAY, D("80.50"), "ECOLE B", "MAIRIE")]
+    statement = read_statement(camt053(MOVEMENTS[:1], version="08", batches={0: batch}))
+    assert amounts(statement) == [(DAY, D("439.25")), (DAY, D("120.00")), (DAY, D("80.50"))]
+    assert statement.lines[1].bank_ref != statement.lines[2].bank_ref
+
+
+def test_camt053_errors_name_the_line_or_element():
+    with pytest.raises(StatementError) as error:
+        read_statement(camt053(MOVEMENTS).replace(b"<Amt Ccy=\"EUR\">1157.11</Amt>", b"<Amt Ccy=\"EUR\">12,x</Amt>"))
+    assert error.value.line and "12,x" in error.value.message
+    text = camt053(MOVEMENTS).decode()
+    assert "<Amt Ccy=\"EUR\">12,x" not in text
+    broken = text.replace("<CdtDbtInd>DBIT</CdtDbtInd>", "", 1).encode()
+    with pytest.raises(StatementError) as error:
+        read_statement(broken)
+    expected_line = text[:text.index("<CdtDbtInd>DBIT")].count("\n") + 1
+    assert error.value.line is not None and error.value.line <= expected_line
+    with pytest.raises(StatementError) as error:
+        read_statement(camt053(MOVEMENTS)[:-40])
+    assert error.value.line
+    with pytest.raises(StatementError) as error:
+        read_statement(camt053(MOVEMENTS).replace(b"camt.053.001.08", b"camt.053.001.zz"))
+
+
+def test_ofx_sgml_with_decimal_comma_read_by_ofxtools_as_well():
+    data = ofx_sgml(MOVEMENTS, decimal_comma=True)
+    assert b"<TRNAMT>439,25" in data and b"<TRNAMT>1157,11" in data
+    tree = OFXTree()  # the fixture is honest: ofxtools' strict models accept it
+    tree.parse(io.BytesIO(data))
+    assert [t.trnamt for t in tree.convert().statements[0].banktranlist] == [m.amount for m in MOVEMENTS]
+    statement = read_statement(data)
+    assert (statement.format, statement.account) == ("ofx", "30004 00003 12345678901")
+    assert amounts(statement) == EXPECTED
+    assert statement.lines[0].payer == "COOP SCOL JEAN MOULIN"
+
+
+def test_ofx_xml_version_2():
+    data = ofx_xml(MOVEMENTS)
+    tree = OFXTree()
+    tree.parse(io.BytesIO(data))
+    assert len(tree.convert().statements[0].banktranlist) == 3
+    assert amounts(read_statement(data)) == EXPECTED
+
+
+def test_ofx_bad_amount_names_the_transaction():
+    with pytest.raises(StatementError) as error:
+        read_statement(ofx_sgml(MOVEMENTS).replace(b"<TRNAMT>-12,50", b"<TRNAMT>douze"))
+    assert error.value.element == "STMTTRN n°2"
+
+
+@pytest.mark.parametrize("line_breaks", [True, False])
+def test_cfonb120_with_and_without_line_breaks(line_breaks):
+    data = cfonb120(MOVEMENTS, line_breaks=line_breaks)
+    assert (b"\n" in data) == line_breaks
+    statement = read_statement(data)
+    assert statement.format == "cfonb120"
+    assert amounts(statement) == EXPECTED
+    assert statement.lines[0].payer == "COOP SCOL JEAN MOULIN"  # from the 05 NPY record
+    assert statement.lines[2].label.startswith("MAIRIE DE VIENNE ECOLES")
+    assert "Élémentaires" in statement.lines[2].label  # latin-1, continued by a 05 LIB record
+
+
+def test_cfonb_signed_amount_character():
+    assert signed_amount("0000000004392E", 2) == D("439.25") and cfonb_amount(D("439.25")) == "0000000004392E"
+    assert signed_amount("0000000000125}", 2) == D("-12.50")
+    assert signed_amount("0000000000125J", 2) == D("-12.51")
+    assert signed_amount("0000000000125{", 2) == D("12.50")
+    assert signed_amount("0000000000125{", 0) == D("1250.00")
+    with pytest.raises(StatementError):
+        signed_amount("00000000012503", 2)
+
+
+def test_cfonb_bad_record_names_its_line():
+    lines = cfonb120(MOVEMENTS).decode("latin-1").split("\r\n")
+    lines[3] = "09" + lines[3][2:]
+    with pytest.raises(StatementError) as error:
+        read_statement("\r\n".join(lines).encode("latin-1"))
+    assert error.value.line == 4
+    lines = cfonb120(MOVEMENTS).decode("latin-1").split("\r\n")
+    lines[1] = lines[1][:40]
+    with pytest.raises(StatementError) as error:
+        read_statement("\r\n".join(lines).encode("latin-1"))
+    assert error.value.line == 2 and "montant" in error.value.message
+    trimmed = "\r\n".join(line.rstrip() for line in cfonb120(MOVEMENTS).decode("latin-1").split("\r\n"))
+    assert amounts(read_statement(trimmed.encode("latin-1"))) == EXPECTED  # trailing spaces trimmed
+
+
+@pytest.mark.parametrize("layout, encoding", [
+    ("la_banque_postale", "cp1252"), ("credit_agricole", "cp1252"), ("caisse_epargne", "utf-8"),
+    ("credit_mutuel", "cp1252"), ("plain", "utf-8"),
+])
+def test_csv_layouts(layout, encoding):
+    statement = read_statement(csv_statement(MOVEMENTS, layout, encoding))
+    assert (statement.format, statement.layout) == ("csv", layout)
+    assert amounts(statement) == EXPECTED
+    assert any("Élémentaires" in line.label for line in statement.lines)
+
+
+def test_la_banque_postale_cp1252_with_its_header_lines():
+    data = csv_statement(MOVEMENTS, "la_banque_postale", "cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert data.startswith("Numéro Compte".encode("cp1252"))
+    statement = read_statement(data)
+    assert statement.account == "0123456A020"
+    assert statement.lines[2].label == "MAIRIE DE VIENNE ECOLES Élémentaires"
+
+
+def test_csv_bad_amount_names_the_line_as_an_editor_counts():
+    text = csv_statement(MOVEMENTS, "la_banque_postale", "utf-8").decode().replace("1157,11", "1157,1x")
+    with pytest.raises(StatementError) as error:
+        read_statement(text.encode())
+    assert error.value.line == 11  # 7 header lines, a blank one, the table header, then the third row
+
+
+def test_unknown_and_empty_files_are_refused():
+    for data in (b"", b"   \n", b"hello;world\n1;2\n", b"<html><body>x</body></html>"):
+        with pytest.raises(StatementError):
+            read_statement(data)
+
+
+def test_detected_from_content():
+    assert detect(camt053(MOVEMENTS)) == "camt.053"
+    assert detect(ofx_sgml(MOVEMENTS)) == "ofx" and detect(ofx_xml(MOVEMENTS)) == "ofx"
+    assert detect(cfonb120(MOVEMENTS)) == detect(cfonb120(MOVEMENTS, line_breaks=False)) == "cfonb120"
+    assert detect(csv_statement(MOVEMENTS, "plain")) == "csv"
+
+
+def test_fingerprints_same_file_same_prints_identical_lines_of_a_day_stay_two():
+    twice = MOVEMENTS + [Movement(DAY, D("-12.50"), "FRAIS TENUE DE COMPTE")]
+    prints = read_statement(csv_statement(twice, "plain")).fingerprints
+    assert len(set(prints)) == 4
+    assert read_statement(csv_statement(twice, "plain")).fingerprints == prints
+    # an overlapping file (the last two days only) gives the same prints for its lines
+    overlap = read_statement(csv_statement(twice[2:], "plain")).fingerprints
+    assert overlap[0] == prints[2]
+    assert fingerprints([]) == []
+
+
+def test_csv_columns_read_by_role_when_a_bank_renames_or_adds_some():
+    text = ("Relevé du compte 12345678901;;;;\r\n\r\n"
+            "Date d'opération;Date de valeur;Libellé;Montant;Solde;Catégorie\r\n"
+            "12/09/2025;12/09/2025;VIR ECOLE JEAN MOULIN;+439,25;1 439,25;Virements reçus\r\n"
+            "13/09/2025;13/09/2025;FRAIS;-4,10;1 435,15;Banque\r\n")
+    statement = read_statement(text.encode("cp1252"))
+    assert (statement.layout, statement.account) == ("bank", "12345678901")
+    assert amounts(statement) == [(DAY, D("439.25")), (date(2025, 9, 13), D("-4.10"))]
+    lbp = "Date;Libellé;Montant(EUROS)\r\n12/09/2025;VIR RECU;1 157,11\r\n".encode("cp1252")
+    assert read_statement(lbp).layout == "la_banque_postale"
+    assert read_statement(lbp).lines[0].amount == D("1157.11")
