@@ -24,6 +24,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from services.adhesion.models import Account, Cooperative, Department, LoginFailure, OutboxEvent, PasswordReset
 from services.adhesion.schemas import LoginIn, LoginOut, PasswordChangeIn, PasswordChangeOut, PasswordResetConfirmIn
 from services.adhesion.views import cooperative_data, department_data
+from contracts import adhesion as contracts
 from shared import outbox
 from shared.auth import (
     Principal,
@@ -161,7 +162,7 @@ def record_reset(session, account: Account, reason: str, now: datetime) -> None:
         created_at=now, expires_at=now + RESET_LIFETIME,
     ))
     cooperative = session.get(Cooperative, account.cooperative)
-    outbox.record(session, OutboxEvent, "password_reset.requested", {
+    outbox.record(session, OutboxEvent, contracts.PASSWORD_RESET_REQUESTED, {
         "login": account.login,
         "reason": reason,
         "cooperative": cooperative_data(cooperative),
