@@ -1,7 +1,7 @@
 """password reset links
 
 Revision ID: b7fdd34b81ea
-Revises: d6ec707f0b06
+Revises: e643357b36eb
 Create Date: 2026-11-29 19:39:04.824627
 """
 from alembic import op
@@ -10,7 +10,7 @@ import shared.types
 
 
 revision = 'b7fdd34b81ea'
-down_revision = 'd6ec707f0b06'
+down_revision = 'e643357b36eb'
 branch_labels = None
 depends_on = None
 
