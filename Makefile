@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The browser tests drive Debian's Chromium (never `playwright install`: no browser download).
 CHROMIUM := /usr/bin/chromium
+# The PDFs embed DejaVu Sans (names beyond Latin-1); the tests look at them with pdftoppm.
+DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+PDFTOPPM := /usr/bin/pdftoppm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test unit bench bench-reconcile clean
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(DEJAVU)
 	$(PY) -m deploy.run
 
 $(CHROMIUM):
@@ -29,7 +32,15 @@ $(REDIS_SERVER):
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q redis-server
 
-test: $(STAMP) $(CHROMIUM) $(REDIS_SERVER)
+$(DEJAVU):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q fonts-dejavu-core
+
+$(PDFTOPPM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q poppler-utils
+
+test: $(STAMP) $(CHROMIUM) $(REDIS_SERVER) $(DEJAVU) $(PDFTOPPM)
 	$(PY) -m deploy.services_up
 	$(PY) -m pytest -q
 

@@ -52,6 +52,17 @@ class ReminderDue(Schema):
     round = fields.Integer(required=True, strict=True)
 
 
+class PasswordResetRequested(Schema):
+    login = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(["lockout", "requested"]))
+    cooperative = fields.Nested(CooperativeRef, required=True)
+    department = fields.Nested(DepartmentRef, required=True)
+    reset_url = fields.String(required=True)  # single use, valid until expires_at; only its hash is stored
+    expires_at = fields.String(required=True)
+    year = Year()  # the school year of the request: the email log files every message under one
+    sequence = fields.Integer(required=True, strict=True)  # the account's reset requests, counted from 1
+
+
 _ABOUT = {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026", "revision": 3}
 
 SUBMITTED = Contract(
@@ -76,4 +87,12 @@ REMINDER_DUE = Contract(
     "adhesion.reminder_due", 1, ReminderDue,
     {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026", "round": 1},
     "a cooperative has not renewed: one reminder per round",
+)
+
+PASSWORD_RESET_REQUESTED = Contract(
+    "password_reset.requested", 1, PasswordResetRequested,
+    {"login": "0382296P00", "reason": "lockout", "cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE,
+     "reset_url": "http://127.0.0.1:8000/mot-de-passe/nouveau/q8Zs0yHn3m6Vb1Kx",
+     "expires_at": "2025-09-15T09:30:00+00:00", "year": "2025-2026", "sequence": 1},
+    "a school's login was locked by failures (or a reset was asked): email it a single-use link",
 )

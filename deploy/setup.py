@@ -6,6 +6,7 @@ import sys
 
 from shared.config import load
 from shared.events import SERVICES_PACKAGE, service_names
+from shared.sessions import STORE, SessionStore
 
 
 def prepare(settings=None, only: tuple[str, ...] | None = None) -> None:
@@ -13,6 +14,9 @@ def prepare(settings=None, only: tuple[str, ...] | None = None) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     for name in only or service_names():
         importlib.import_module(f"{SERVICES_PACKAGE}.{name}.app").prepare(settings)
+    sessions = SessionStore(settings.database_url_for(STORE))  # the platform's, beside the services'
+    sessions.create()
+    sessions.dispose()
 
 
 if __name__ == "__main__":

@@ -92,6 +92,9 @@ class MailSink:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s smtp-sink %(message)s")
+    from shared.config import protect
+
+    protect(Path(os.environ.get("DATA_DIR", "./var")))  # the emails carry the PDFs: 0600 in a 0700 folder
     directory = Path(os.environ.get("DATA_DIR", "./var")) / "mail"
     host = os.environ.get("SMTP_SINK_HOST", "127.0.0.1")
     port = int(os.environ.get("SMTP_SINK_PORT", "8025"))

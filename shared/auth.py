@@ -1,13 +1,16 @@
-"""Signed, expiring bearer tokens and password hashing shared by every service.
+"""Signed, expiring, revocable bearer tokens and password hashing shared by every service.
 
 Tokens are verified locally by each service (no call to the service that issued them):
-they carry the role, the cooperative of a school and the department.
+they carry the role, the cooperative of a school, the department and a session id that must
+still be open in the platform's session store (shared/sessions.py) — logout and a
+password change close it.
 """
 import base64
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, request
@@ -25,6 +28,7 @@ class Principal:
     role: str  # "school" | "staff"
     department: str
     cooperative: str | None = None
+    session: str | None = None  # the server-side session the token belongs to
 
     @property
     def is_staff(self) -> bool:
@@ -58,8 +62,21 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 
 def issue_token(secret_key: str, principal: Principal) -> str:
     return _serializer(secret_key).dumps(
-        {"l": principal.login, "r": principal.role, "d": principal.department, "c": principal.cooperative}
+        {"l": principal.login, "r": principal.role, "d": principal.department, "c": principal.cooperative,
+         "s": principal.session}
     )
+
+
+def open_session(store, principal: Principal) -> tuple[str, Principal]:
+    """A token for ``principal`` bound to a new server-side session: ``(token, principal)``."""
+    session_id = store.open(principal.login, timedelta(seconds=TOKEN_MAX_AGE))
+    principal = Principal(principal.login, principal.role, principal.department, principal.cooperative, session_id)
+    return issue_token(current_app.config["SECRET_KEY"], principal), principal
+
+
+def session_store():
+    """This app's handle on the platform session store (made by create_service_app)."""
+    return current_app.extensions["auth_sessions"]
 
 
 def read_token(secret_key: str, token: str) -> Principal:
@@ -69,7 +86,8 @@ def read_token(secret_key: str, token: str) -> Principal:
         raise ApiError(401, "Session expirée : reconnectez-vous.")
     except BadSignature:
         raise ApiError(401, "Jeton d'authentification invalide.")
-    return Principal(login=data["l"], role=data["r"], department=data["d"], cooperative=data["c"])
+    return Principal(login=data["l"], role=data["r"], department=data["d"], cooperative=data["c"],
+                     session=data.get("s"))
 
 
 CLIENT_ADDRESS_HEADER = "X-Retkoop-Client-Address"
@@ -100,6 +118,8 @@ def current_principal() -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "Authentification requise.")
         principal = read_token(current_app.config["SECRET_KEY"], token.strip())
+        if not principal.session or not session_store().is_open(principal.session, principal.login):
+            raise ApiError(401, "Session terminée : reconnectez-vous.")
         g.principal = principal
     return principal
 

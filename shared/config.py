@@ -38,6 +38,23 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def protect(data_dir: Path) -> None:
+    """DATA_DIR holds the signing key, every database, the broker, the PDFs and every email
+    sent: 0700, and whatever this process creates there 0600 (umask). Files left readable
+    by an older run are tightened once, when the folder itself is found open."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if data_dir.stat().st_mode & 0o077:
+        for folder, dirs, files in os.walk(data_dir):
+            for name in dirs:
+                os.chmod(os.path.join(folder, name), 0o700)
+            for name in files:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):
+                    os.chmod(path, 0o600)
+        os.chmod(data_dir, 0o700)
+
+
 def persistent_secret(data_dir: Path, name: str) -> str:
     """A random secret made once and kept in DATA_DIR, so every process of the run shares it."""
     path = data_dir / name
@@ -57,6 +74,7 @@ def persistent_secret(data_dir: Path, name: str) -> str:
 def load() -> Settings:
     env = os.environ
     data_dir = Path(env.get("DATA_DIR", "./var")).resolve()
+    protect(data_dir)
     port = int(env.get("PORT", "8000"))
     smtp_host = env.get("SMTP_HOST") or "127.0.0.1"
     smtp_port = int(env.get("SMTP_PORT") or (env.get("SMTP_SINK_PORT") or 8025))

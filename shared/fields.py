@@ -1,8 +1,9 @@
 """marshmallow fields and validators shared by every service's schemas."""
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
-import re
-
+from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 # Messages a teacher or staff member may read, in French.
@@ -59,11 +60,17 @@ def _control_characters(value):
     return None
 
 
+def normalised(text: str) -> str:
+    """NFC, so that ``École`` typed precomposed or as ``E`` + combining accent is one name."""
+    return unicodedata.normalize("NFC", text)
+
+
 class Text(fields.String):
-    """Text a person typed: surrounding spaces removed, blank refused when required."""
+    """Text a person typed: NFC-normalised, surrounding spaces removed, blank refused when
+    required."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = normalised(super()._deserialize(value, attr, data, **kwargs)).strip()
         if self.required and not text:
             raise ValidationError("Ce champ ne peut pas être vide.")
         return text
@@ -80,15 +87,16 @@ class Money(fields.Decimal):
         self.maximum = Decimal(maximum)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ValidationError("Montant invalide.")
-        if isinstance(value, float):
-            value = repr(value)  # the digits the client wrote, never binary float arithmetic
+        # A JSON float has already lost the digits the client meant ("0.1" is not 0.1), and
+        # Decimal() would read "1e3", "١٢٣" or "２５００": only ASCII digits, as a string or
+        # a whole JSON number.
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not _AMOUNT.fullmatch(value.strip()):
+            raise ValidationError("Montant invalide : chiffres, au plus un séparateur décimal (ex. \"395.50\").")
         try:
-            number = Decimal(str(value).strip().replace(",", "."))
+            number = Decimal(value.strip().replace(",", "."))
         except (InvalidOperation, ValueError):
-            raise ValidationError("Montant invalide.")
-        if not number.is_finite():
             raise ValidationError("Montant invalide.")
         if not (self.minimum <= number <= self.maximum):  # before quantize: 1e400 has no cents
             raise ValidationError(f"Doit être compris entre {self.minimum} et {self.maximum}.")
@@ -104,6 +112,9 @@ class Money(fields.Decimal):
             units, _, fraction = text.partition(".")
             text = f"{units}.{fraction.rstrip('0').ljust(2, '0')}"
         return text
+
+
+_AMOUNT = re.compile(r"[+-]?[0-9]{1,30}(?:[.,][0-9]{1,12})?", re.ASCII)
 
 
 class Count(fields.Integer):
@@ -122,7 +133,38 @@ class Count(fields.Integer):
 
 
 class StrictBoolean(fields.Boolean):
-    """Only JSON true/false: "oui" or 1 are not silently turned into answers."""
+    """Only JSON true/false: "oui" or 1 are not silently turned into answers (``1 in {True}``
+    is true in Python, hence the type check)."""
 
     truthy = {True}
     falsy = {False}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class Code(fields.String):
+    """An identifier typed by staff (``26/0001 A``): spaces around and doubled inside are
+    removed and letters upper-cased before it is checked whole, compared and stored."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return " ".join(normalised(text).split()).upper()
+
+
+class EmailAddress(fields.String):
+    """A mailbox checked by email-validator: a domain in IDNA (``école.fr`` is stored as
+    ``xn--cole-9oa.fr``, which every SMTP relay accepts), no line separators, no
+    non-ASCII local part (few relays speak SMTPUTF8)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip(" ")  # a line separator is refused, not cut
+        if len(text) > 254:
+            raise ValidationError("Au plus 254 caractères.")
+        try:
+            checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError:
+            raise ValidationError("Adresse e-mail invalide.")
+        return checked.ascii_email

@@ -8,8 +8,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings, load
 from shared.db import Database
+from shared import guard
 from shared.errors import ServiceApi
 from shared.outbox import Relay
+from shared.sessions import SessionStore
 
 MAX_BODY = 256 * 1024
 
@@ -45,12 +47,14 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
+    guard.install(app)
     if settings.trusted_proxies:  # behind the gateway: the client address comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     database = Database(name, settings.database_url_for(name))
     celery = celery_init_app(app, name, settings)
     relay = Relay(database, outbox_model, celery, settings.outbox_sweep_seconds) if outbox_model else None
     app.extensions["service"] = ServiceContext(name, settings, database, celery, relay)
+    app.extensions["auth_sessions"] = SessionStore(settings.database_url_for("auth"))
     if relay is not None:
         # The sweep runs in every process that serves requests: it publishes what a
         # crash or a broker outage left pending.
@@ -88,6 +92,7 @@ def shutdown(app: Flask) -> None:
     if context.relay is not None:
         context.relay.stop()
     context.database.dispose()
+    app.extensions["auth_sessions"].dispose()
 
 
 def migrate_service(name: str, settings: Settings, migrations) -> Database:

@@ -45,6 +45,41 @@ def prepared_app(create_app, settings: Settings):
     return create_app(settings)
 
 
+_TEST_SESSIONS: dict[str, str] = {}  # session id -> login, of the tokens tests made themselves
+_LIVE_APPS: list = []
+
+
+def bearer_for(principal) -> dict:
+    """An Authorization header for ``principal`` without a login (services other than
+    adhesion have none): its session is opened in every app under ``sessions_open``."""
+    from shared.auth import Principal, issue_token
+
+    session_id = f"test-{principal.login}"
+    _TEST_SESSIONS[session_id] = principal.login
+    for app in _LIVE_APPS:
+        _open(app, session_id, principal.login)
+    principal = Principal(principal.login, principal.role, principal.department, principal.cooperative, session_id)
+    return {"Authorization": f"Bearer {issue_token('test-secret', principal)}"}
+
+
+def _open(app, session_id: str, login: str) -> None:
+    from datetime import timedelta
+
+    app.extensions["auth_sessions"].open(login, timedelta(hours=1), session_id=session_id)
+
+
+@contextmanager
+def sessions_open(app):
+    """The sessions of every ``bearer_for`` token, open in this app's session store."""
+    for session_id, login in _TEST_SESSIONS.items():
+        _open(app, session_id, login)
+    _LIVE_APPS.append(app)
+    try:
+        yield app
+    finally:
+        _LIVE_APPS.remove(app)
+
+
 class Client:
     """The Flask test client of one service's app, with a login helper."""
 

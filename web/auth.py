@@ -1,11 +1,19 @@
-"""S'identifier, se déconnecter, and the front door that sends each user to their pages."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+"""S'identifier, se déconnecter, changer son mot de passe, and the front door that sends
+each user to their pages."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
 from web import client
 from web.client import ApiFailure
-from web.security import signed_in
+from web.security import seal, signed_in
 
 bp = Blueprint("auth", __name__)
+
+# The browser's proof that it logged in before (SPEC §4: never throttled with the right
+# password). It holds the API's signed device tokens, newest first, a few logins at most
+# (a family or a staff room may share a computer).
+DEVICE_COOKIE = "retkoop_device"
+DEVICE_COOKIE_AGE = 400 * 24 * 3600
+DEVICES_KEPT = 5
 
 
 @bp.get("/")
@@ -32,8 +40,9 @@ def login():
         errors["password"] = ["Saisissez votre mot de passe."]
     if errors:
         return render_template("login.html", login=name, errors=errors), 422
+    devices = request.cookies.get(DEVICE_COOKIE, "")[:2000]
     try:
-        answer = client.post("/api/auth/login", json={"login": name, "password": password}, token="")
+        answer = client.post("/api/auth/login", json={"login": name, "password": password, "device": devices}, token="")
     except ApiFailure as failure:
         if failure.status >= 500:
             raise
@@ -42,14 +51,81 @@ def login():
     session.clear()  # a new session (and a new CSRF token) on sign-in
     session.permanent = True
     session.update(
-        token=answer["token"], role=answer["role"], login=name,
+        token=seal(answer["token"]), role=answer["role"], login=name,
         cooperative=answer.get("cooperative"), department=answer.get("department"),
     )
-    return redirect(url_for("auth.index"))
+    response = redirect(url_for("auth.index"))
+    if answer.get("device"):
+        kept = [answer["device"]] + devices.split()[: DEVICES_KEPT - 1]
+        response.set_cookie(
+            DEVICE_COOKIE, " ".join(kept), max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
 
 
 @bp.post("/deconnexion")
 def logout():
+    if signed_in():
+        try:
+            client.post("/api/auth/logout")  # the token dies with the page session
+        except ApiFailure as failure:
+            if failure.status not in (401, 403):  # already dead is fine; anything else is said
+                current_app.logger.warning("logout: the API answered %s", failure.status)
     session.clear()
     flash("Vous êtes déconnecté(e). À bientôt !", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+def password():
+    if not signed_in():
+        flash("Identifiez-vous pour continuer.", "info")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("password.html", errors={})
+    current, new, again = (request.form.get(key, "") for key in ("current", "new", "again"))
+    errors = _new_password_problems(new, again, "new")
+    if not current:
+        errors["current"] = ["Saisissez votre mot de passe actuel."]
+    if errors:
+        return render_template("password.html", errors=errors), 422
+    try:
+        client.post("/api/auth/password", json={"current": current, "new": new})
+    except ApiFailure as failure:
+        if failure.status in (401,) or failure.status >= 500:
+            raise
+        return render_template("password.html", errors=failure.fields, failure=failure.message), failure.status
+    flash("Votre mot de passe est changé. Vos autres sessions (autres appareils) sont fermées.", "success")
+    return redirect(url_for("auth.index"))
+
+
+@bp.route("/mot-de-passe/nouveau/<token>", methods=["GET", "POST"])
+def reset(token):
+    """The page of the emailed single-use link: choose a new password."""
+    if request.method == "GET":
+        return render_template("password_reset.html", errors={}, token=token)
+    new, again = request.form.get("password", ""), request.form.get("again", "")
+    errors = _new_password_problems(new, again, "password")
+    if errors:
+        return render_template("password_reset.html", errors=errors, token=token), 422
+    try:
+        client.post("/api/auth/password-reset/confirm", json={"token": token, "password": new}, token="")
+    except ApiFailure as failure:
+        if failure.status >= 500:
+            raise
+        return render_template("password_reset.html", errors=failure.fields, failure=failure.message,
+                               token=token), failure.status
+    session.clear()
+    flash("Votre nouveau mot de passe est enregistré : identifiez-vous avec lui.", "success")
+    return redirect(url_for("auth.login"))
+
+
+def _new_password_problems(new: str, again: str, name: str) -> dict:
+    if len(new) < 8:
+        return {name: ["Au moins 8 caractères."]}
+    if len(new) > 200:
+        return {name: ["Au plus 200 caractères."]}
+    if new != again:
+        return {"again": ["Les deux saisies ne sont pas identiques."]}
+    return {}

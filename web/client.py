@@ -1,7 +1,8 @@
 """Calls to the services' HTTP APIs with the signed-in user's bearer token."""
 import requests
-from flask import current_app, has_request_context, request, session
+from flask import current_app, has_request_context, request
 from shared.auth import CLIENT_ADDRESS_HEADER, signed_client_address
+from web.security import session_token
 
 TIMEOUT = 20
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans un instant."
@@ -24,7 +25,8 @@ def call(method: str, path: str, *, json=None, params=None, token: str | None = 
     The token defaults to the session's. Errors raise ``ApiFailure`` carrying the
     service's French message; ``raw=True`` gives back the ``requests.Response`` itself."""
     headers = {"Accept": "application/json"}
-    token = token if token is not None else session.get("token")
+    if token is None:
+        token = session_token()
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if has_request_context():

@@ -2,7 +2,7 @@
 inputs they belong to."""
 import re
 
-INTEGER = re.compile(r"^[+-]?\d{1,9}$")
+INTEGER = re.compile(r"^[+-]?[0-9]{1,9}\Z")
 ROW_FIELDS = ("name", "teachers", "teacher_count", "student_count")
 PAYMENT_KEYS = ("transfer", "cheque", "other")
 

@@ -1,9 +1,12 @@
 """Who may see a page, CSRF tokens on every form, and the headers of every answer."""
+import base64
+import hashlib
 import hmac
 import secrets
 from functools import wraps
 
-from flask import abort, flash, redirect, request, session, url_for
+from cryptography.fernet import Fernet, InvalidToken
+from flask import abort, current_app, flash, redirect, request, session, url_for
 
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -25,6 +28,28 @@ def check_csrf() -> None:
     expected = session.get("csrf", "")
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         abort(400, description="csrf")
+
+
+def _fernet() -> Fernet:
+    key = hashlib.sha256(b"retkoop-web-session\0" + current_app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(token: str) -> str:
+    """The API token as the session cookie keeps it: encrypted, since Flask's cookie is only
+    signed and anyone holding it could read (and replay) what it carries."""
+    return _fernet().encrypt(token.encode()).decode()
+
+
+def session_token() -> str | None:
+    """The signed-in user's API token, or None (no session, or a cookie made with another key)."""
+    sealed = session.get("token")
+    if not sealed:
+        return None
+    try:
+        return _fernet().decrypt(sealed.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None
 
 
 def signed_in() -> bool:

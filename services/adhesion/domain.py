@@ -3,6 +3,7 @@
 No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 """
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -18,7 +19,7 @@ EDITABLE = (DRAFT, SUBMITTED, CORRECTION_REQUESTED)
 
 CHANGE_FORM_STATES = ("not_required", "pending", "received")
 
-REGISTRATION_CODE_RE = re.compile(r"(\d{2})/(\d{4}) A")
+REGISTRATION_CODE_RE = re.compile(r"([0-9]{2})/([0-9]{4}) A")  # fullmatch: the whole string
 
 # What a transition causes: the event the service writes to its outbox.
 SUBMITTED_EVENT = "submitted"
@@ -125,6 +126,12 @@ def amounts_of(
 
 def is_late(rates: Rates, submitted_on: date) -> bool:
     return not (rates.renewal_opens <= submitted_on <= rates.renewal_closes)
+
+
+def class_key(name: str) -> str:
+    """What makes two class names the same: case, surrounding spaces and the Unicode
+    form (``École`` precomposed or ``E`` + combining accent) do not count."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
 
 
 def submission_problems(classes: list[ClassRow], payment: dict) -> dict:

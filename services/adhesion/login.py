@@ -1,61 +1,242 @@
-"""``/api/auth``: login with the same answer for an unknown login and a wrong password,
-and a throttle on repeated failures (SPEC §4: 10 per login or address in 15 minutes)."""
+"""``/api/auth``: login, logout, password change and the single-use reset link.
+
+The throttle follows SPEC §4. A cooperative number is public, so a login's own limit
+cannot be low without letting anyone lock a school out; failures are counted
+- per (login, address): 10 in 15 minutes answer 429 for that pair, the right password
+  included;
+- per address: 30 in 15 minutes answer 429 whatever the login and password (password
+  spraying learns nothing from the answer);
+- per login from every address: 100 in an hour answer 429, and the school is emailed a
+  single-use reset link (``password_reset.requested``) instead of being silently locked;
+and a browser that logged in successfully before (a signed device token, kept by the
+pages in a cookie) is never refused with the right password. A refusal comes before
+the password is hashed, so a flood of refused logins costs a query, not scrypt.
+"""
+import hashlib
+import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import delete, func, select
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import and_, delete, func, or_, select, update
 
-from services.adhesion.models import Account, LoginFailure
-from services.adhesion.schemas import LoginIn, LoginOut
-from shared.auth import Principal, burn_password_time, client_address, issue_token, verify_password
+from services.adhesion.models import Account, Cooperative, Department, LoginFailure, OutboxEvent, PasswordReset
+from services.adhesion.schemas import LoginIn, LoginOut, PasswordChangeIn, PasswordChangeOut, PasswordResetConfirmIn
+from services.adhesion.views import cooperative_data, department_data
+from contracts import adhesion as contracts
+from shared import outbox
+from shared.auth import (
+    Principal,
+    burn_password_time,
+    client_address,
+    current_principal,
+    hash_password,
+    login_required,
+    open_session,
+    session_store,
+    verify_password,
+)
 from shared.errors import ApiError
-from shared.service import service
+from shared.service import after_commit_publish, service
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Connexion")
 
-MAX_FAILURES = 10
+PAIR_LIMIT = 10
+ADDRESS_LIMIT = 30
 WINDOW = timedelta(minutes=15)
+LOGIN_LIMIT = 100
+LOGIN_WINDOW = timedelta(hours=1)
+DEVICE_MAX_AGE = 400 * 24 * 3600
+RESET_LIFETIME = timedelta(hours=1)
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+TOO_MANY = "Trop de tentatives : réessayez dans 15 minutes."
+LOGIN_LOCKED = ("Trop de tentatives pour cet identifiant depuis une heure. Un lien pour choisir un nouveau mot "
+                "de passe a été envoyé à la boîte mail de l'école ; sinon, réessayez dans une heure.")
+
+
+def refusal(pair_failures: int, address_failures: int, login_failures: int) -> str | None:
+    """Why a login attempt is refused before its password is even checked (None: check it)."""
+    if pair_failures >= PAIR_LIMIT or address_failures >= ADDRESS_LIMIT:
+        return TOO_MANY
+    if login_failures >= LOGIN_LIMIT:
+        return LOGIN_LOCKED
+    return None
+
+
+def _devices(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="retkoop-device")
+
+
+def issue_device(secret_key: str, login: str) -> str:
+    """A token that says "this browser logged in as ``login``": only the server can make one."""
+    return _devices(secret_key).dumps({"l": login, "n": secrets.token_urlsafe(8)})
+
+
+def known_device(secret_key: str, devices: str | None, login: str) -> bool:
+    """Whether one of the device tokens (space-separated, as the pages keep several) was
+    made for ``login``."""
+    for token in (devices or "").split()[:10]:
+        try:
+            data = _devices(secret_key).loads(token, max_age=DEVICE_MAX_AGE)
+        except BadSignature:
+            continue
+        if isinstance(data, dict) and data.get("l") == login:
+            return True
+    return False
+
+
+def _counts(session, name: str, address: str, now: datetime) -> tuple[int, int, int]:
+    recent = LoginFailure.at >= now - WINDOW
+    row = session.execute(
+        select(
+            func.count().filter(and_(LoginFailure.login == name, LoginFailure.address == address, recent)),
+            func.count().filter(and_(LoginFailure.address == address, recent)),
+            func.count().filter(LoginFailure.login == name),
+        ).where(or_(LoginFailure.login == name, LoginFailure.address == address), LoginFailure.at >= now - LOGIN_WINDOW)
+    ).one()
+    return row[0], row[1], row[2]
 
 
 @blp.post("/login")
 @blp.arguments(LoginIn)
 @blp.response(200, LoginOut)
 def login(credentials):
-    address = client_address(current_app.config["SECRET_KEY"])
+    secret_key = current_app.config["SECRET_KEY"]
+    address = client_address(secret_key)[:64]
     name = credentials["login"].strip()
-    since = datetime.now(timezone.utc) - WINDOW
+    trusted = known_device(secret_key, credentials.get("device"), name)
+    now = datetime.now(timezone.utc)
     with service().database.session() as session:
-        failures_for_login = session.scalar(
-            select(func.count()).where(LoginFailure.login == name, LoginFailure.at >= since)
-        )
-        if failures_for_login >= MAX_FAILURES:
-            raise ApiError(429, "Trop de tentatives pour cet identifiant : réessayez dans 15 minutes.")
+        pair, from_address, for_login = _counts(session, name, address, now)
+        refused = None if trusted else refusal(pair, from_address, for_login)
+        if refused:
+            raise ApiError(429, refused)
         account = session.get(Account, name)
         if account is None:
             burn_password_time(credentials["password"])
         ok = account is not None and verify_password(credentials["password"], account.password_hash)
         if ok:
-            principal = Principal(
-                login=account.login, role=account.role, department=account.department, cooperative=account.cooperative
-            )
-            session.execute(delete(LoginFailure).where(LoginFailure.login == name))
+            session.execute(delete(LoginFailure).where(LoginFailure.login == name, LoginFailure.address == address))
+            principal = Principal(account.login, account.role, account.department, account.cooperative)
         else:
-            failures_from_address = session.scalar(
-                select(func.count()).where(LoginFailure.address == address, LoginFailure.at >= since)
+            session.add(LoginFailure(login=name, address=address, at=now))
+            session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOGIN_WINDOW))
+            reset_sent = (
+                account is not None and for_login + 1 >= LOGIN_LIMIT and _lockout_reset(session, account, now)
             )
-            session.add(LoginFailure(login=name, address=address, at=datetime.now(timezone.utc)))
-            session.execute(delete(LoginFailure).where(LoginFailure.at < since))
     if not ok:
-        # Past the address limit a failure answers 429 (slow down); a right password still
-        # gets in, since every school of a town may share one public address.
-        if failures_from_address >= MAX_FAILURES:
-            raise ApiError(429, "Trop de tentatives : réessayez dans 15 minutes.")
+        if reset_sent:
+            after_commit_publish()
         raise ApiError(401, BAD_CREDENTIALS)
+    token, principal = open_session(session_store(), principal)
     return {
-        "token": issue_token(current_app.config["SECRET_KEY"], principal),
+        "token": token,
         "role": principal.role,
         "cooperative": principal.cooperative,
         "department": principal.department,
+        "device": issue_device(secret_key, principal.login),
     }
+
+
+def _lockout_reset(session, account: Account, now: datetime) -> bool:
+    """Email the school a reset link, once per hour of lockout (a school's account only:
+    staff accounts have no mailbox here)."""
+    if account.cooperative is None:
+        return False
+    already = session.scalar(select(func.count()).where(
+        PasswordReset.login == account.login, PasswordReset.reason == "lockout",
+        PasswordReset.created_at >= now - LOGIN_WINDOW))
+    if already:
+        return False
+    record_reset(session, account, "lockout", now)
+    return True
+
+
+def record_reset(session, account: Account, reason: str, now: datetime) -> None:
+    """A single-use reset token (kept hashed) and its ``password_reset.requested`` event."""
+    token = secrets.token_urlsafe(32)
+    sequence = 1 + session.scalar(select(func.count()).where(PasswordReset.login == account.login))
+    session.add(PasswordReset(
+        token_hash=hashlib.sha256(token.encode()).hexdigest(), login=account.login, reason=reason,
+        created_at=now, expires_at=now + RESET_LIFETIME,
+    ))
+    cooperative = session.get(Cooperative, account.cooperative)
+    outbox.record(session, OutboxEvent, contracts.PASSWORD_RESET_REQUESTED, {
+        "login": account.login,
+        "reason": reason,
+        "cooperative": cooperative_data(cooperative),
+        "department": department_data(session.get(Department, cooperative.department)),
+        "reset_url": f"{service().settings.public_base_url}/mot-de-passe/nouveau/{token}",
+        "expires_at": (now + RESET_LIFETIME).isoformat(),
+        "year": school_year(now.date()),  # the email log files every message under a year
+        "sequence": sequence,
+    })
+
+
+def school_year(day) -> str:
+    first = day.year if day.month >= 9 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+@blp.post("/logout")
+@login_required
+@blp.response(204)
+def logout():
+    """The token (and the page session holding it) stops working at once."""
+    session_store().close(current_principal().session)
+
+
+@blp.post("/password")
+@login_required
+@blp.arguments(PasswordChangeIn)
+@blp.response(200, PasswordChangeOut)
+def change_password(data):
+    """A new password; every other session of the account is closed (a lost phone, a
+    shared computer), this one stays open."""
+    principal = current_principal()
+    secret_key = current_app.config["SECRET_KEY"]
+    address = client_address(secret_key)[:64]
+    now = datetime.now(timezone.utc)
+    with service().database.session() as session:
+        pair, from_address, _ = _counts(session, principal.login, address, now)
+        if pair >= PAIR_LIMIT or from_address >= ADDRESS_LIMIT:  # a stolen token is no oracle either
+            raise ApiError(429, TOO_MANY)
+        account = session.get(Account, principal.login)
+        if account is None or not verify_password(data["current"], account.password_hash):
+            session.add(LoginFailure(login=principal.login, address=address, at=now))
+            wrong = True
+        else:
+            wrong = False
+            if data["new"] == data["current"]:
+                raise ApiError(422, "Le nouveau mot de passe doit être différent.",
+                               {"new": ["Choisissez un mot de passe différent de l'actuel."]})
+            account.password_hash = hash_password(data["new"])
+    if wrong:
+        raise ApiError(422, "Le mot de passe actuel est incorrect.", {"current": ["Mot de passe incorrect."]})
+    closed = session_store().close_all(principal.login, keep=principal.session)
+    return {"closed_sessions": closed}
+
+
+@blp.post("/password-reset/confirm")
+@blp.arguments(PasswordResetConfirmIn)
+@blp.response(200, PasswordChangeOut)
+def confirm_reset(data):
+    """The link's new password: the token works once, within the hour; every session of
+    the account is closed (whoever was guessing may have got in)."""
+    now = datetime.now(timezone.utc)
+    token_hash = hashlib.sha256(data["token"].encode()).hexdigest()
+    with service().database.session() as session:
+        reset = session.scalars(select(PasswordReset).where(PasswordReset.token_hash == token_hash).with_for_update()).first()
+        expires = reset and (reset.expires_at if reset.expires_at.tzinfo else reset.expires_at.replace(tzinfo=timezone.utc))
+        if reset is None or reset.used_at is not None or expires < now:
+            raise ApiError(400, "Ce lien n'est plus valable : demandez-en un nouveau.",
+                           {"token": ["Lien inconnu, déjà utilisé ou expiré."]})
+        account = session.get(Account, reset.login)
+        account.password_hash = hash_password(data["password"])
+        session.execute(update(PasswordReset).where(
+            PasswordReset.login == reset.login, PasswordReset.used_at.is_(None)).values(used_at=now))
+        session.execute(delete(LoginFailure).where(LoginFailure.login == reset.login))
+        login = reset.login
+    closed = session_store().close_all(login)
+    return {"closed_sessions": closed}

@@ -4,14 +4,18 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.adhesion import domain
 from services.adhesion.domain import CHANGE_FORM_STATES, STATUSES
-from shared.fields import Count, Money, StrictBoolean, StrictSchema, Text
+from shared.fields import Code, Count, EmailAddress, Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE
 
 
 class LoginIn(StrictSchema):
     login = fields.String(required=True, validate=validate.Length(1, 100))
     password = fields.String(required=True, validate=validate.Length(1, 200))
+    # The device tokens a browser got from earlier logins (space-separated): with one made
+    # for this login, the right password is never throttled.
+    device = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class LoginOut(Schema):
@@ -19,6 +23,21 @@ class LoginOut(Schema):
     role = fields.String()
     cooperative = fields.String(allow_none=True)
     department = fields.String()
+    device = fields.String()
+
+
+class PasswordChangeIn(StrictSchema):
+    current = fields.String(required=True, validate=validate.Length(1, 200))
+    new = fields.String(required=True, validate=validate.Length(8, 200))
+
+
+class PasswordChangeOut(Schema):
+    closed_sessions = fields.Integer()
+
+
+class PasswordResetConfirmIn(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(1, 200))
+    password = fields.String(required=True, validate=validate.Length(8, 200))
 
 
 class CooperativeIn(StrictSchema):
@@ -28,7 +47,7 @@ class CooperativeIn(StrictSchema):
     )
     name = Text(required=True, validate=validate.Length(1, 200))
     town = Text(required=True, validate=validate.Length(1, 100))
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
 
 
@@ -89,7 +108,7 @@ class AdhesionIn(StrictSchema):
     def class_names_unique(self, data, **kwargs):
         seen = set()
         for index, row in enumerate(data.get("classes", [])):
-            key = row["name"].strip().casefold()
+            key = domain.class_key(row["name"])
             if key in seen:
                 raise ValidationError(
                     {str(index): {"name": [f"Le nom de classe « {row['name']} » est déjà utilisé."]}}, "classes"
@@ -146,7 +165,7 @@ class AdhesionList(Schema):
 
 
 class AdhesionFilter(StrictSchema):
-    year = fields.String(validate=validate.Regexp(r"^\d{4}-\d{4}$", error="Année au format 2025-2026."))
+    year = fields.String(validate=validate.Regexp(r"^[0-9]{4}-[0-9]{4}\Z", error="Année au format 2025-2026."))
     status = fields.String(validate=validate.OneOf(STATUSES))
     late = fields.Boolean()
     unpaid = fields.Boolean()
@@ -162,8 +181,8 @@ class ChecklistIn(StrictSchema):
 
 
 class ValidateIn(StrictSchema):
-    registration_code = fields.String(
-        validate=validate.Regexp(r"^\d{2}/\d{4} A$", error="Code au format 26/0001 A.")
+    registration_code = Code(
+        validate=validate.Regexp(r"^[0-9]{2}/[0-9]{4} A\Z", error="Code au format 26/0001 A.")
     )
 
 

@@ -79,7 +79,10 @@ def create_cooperative(ctx: ServiceContext, principal: Principal, data: dict) ->
     taken = ApiError(409, f"La coopérative {data['number']} existe déjà.", {"number": ["Déjà utilisé."]})
     try:
         with ctx.database.session() as session:
-            if session.get(Cooperative, data["number"]) or session.get(Account, data["number"]):
+            existing = session.get(Cooperative, data["number"]) or session.get(Account, data["number"])
+            if existing is not None and existing.department != principal.department:
+                raise ApiError(403, "Ce numéro relève d'un autre département.")  # not whether it exists
+            if existing is not None:
                 raise taken
             cooperative = Cooperative(
                 number=data["number"], name=data["name"].strip(), town=data["town"].strip(),

@@ -16,7 +16,7 @@ LABELS = {ATTESTATION: "Attestation d'adhésion", CERTIFICATE: "Certificat d'ass
 FILE_STEMS = {ATTESTATION: "attestation", CERTIFICATE: "certificat"}
 DOWNLOAD_STEMS = {ATTESTATION: "attestation-adhésion", CERTIFICATE: "certificat-assurance"}
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 SERIAL_DIGITS = 6
 
 

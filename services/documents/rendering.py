@@ -4,6 +4,7 @@ Pure functions: plain data in, PDF bytes out (no Flask, database or broker).
 """
 import base64
 import io
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,10 @@ from pathlib import Path
 import qrcode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from qrcode.constants import ERROR_CORRECT_M
+from reportlab.lib.fonts import addMapping
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from xhtml2pdf import default as pisa_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
@@ -23,6 +28,61 @@ MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin", "juillet",
     "août", "septembre", "octobre", "novembre", "décembre",
 )
+
+# Names are typed by schools across Europe (Łukasz, Ayşe, Ελένη): Helvetica covers only
+# Latin-1 and prints a box for the rest. DejaVu Sans (Debian's fonts-dejavu-core, free
+# licence) covers Latin, Greek and Cyrillic; it is embedded, subset, in every PDF.
+FONT_DIRS = [os.environ.get("DEJAVU_FONT_DIR", ""), "/usr/share/fonts/truetype/dejavu"]
+FONT = "DejaVuSans"
+_FACES = {
+    (0, 0): ("DejaVuSans", "DejaVuSans.ttf"),
+    (1, 0): ("DejaVuSans-Bold", "DejaVuSans-Bold.ttf"),
+    (0, 1): ("DejaVuSans-Oblique", "DejaVuSans-Oblique.ttf"),
+    (1, 1): ("DejaVuSans-BoldOblique", "DejaVuSans-BoldOblique.ttf"),
+}
+
+
+def _register_fonts() -> None:
+    for folder in filter(None, FONT_DIRS):
+        if (Path(folder) / "DejaVuSans.ttf").exists():
+            break
+    else:
+        raise RuntimeError("DejaVu Sans not found: install Debian's fonts-dejavu-core (make run / make test do)")
+    for (bold, italic), (name, filename) in _FACES.items():
+        path = Path(folder) / filename
+        if not path.exists():  # fonts-dejavu-core ships the four; another copy may have two
+            path = Path(folder) / _FACES[(bold, 0)][1]
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+        addMapping(FONT, bold, italic, name)
+    for alias in ("dejavusans", "dejavu sans", "dejavu_sans"):
+        pisa_default.DEFAULT_FONT[alias] = FONT
+
+
+_register_fonts()
+
+# Direction marks and overrides would let a name reverse or hide the text after it.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+LONGEST_WORD = 24  # 24 of the widest letter (W) fit the narrowest cell that holds a name
+_LONG_WORD = re.compile(r"\S{%d,}" % (LONGEST_WORD + 1))
+
+
+def printable(text: str) -> str:
+    """Typed text as it may be printed: no bidi controls, and a word longer than a table
+    cell broken every LONGEST_WORD characters (the PDF engine wraps at spaces only)."""
+    text = str(text).translate(_BIDI_CONTROLS)
+    return _LONG_WORD.sub(
+        lambda m: " ".join(m.group()[i:i + LONGEST_WORD] for i in range(0, len(m.group()), LONGEST_WORD)), text)
+
+
+def _printable_all(value):
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {key: _printable_all(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable_all(item) for item in value]
+    return value
+
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -38,7 +98,7 @@ _TEMPLATES = {
 # The markup only ever embeds a data: URI; refuse every file and network read.
 _POLICY = ResourceAccessPolicy.server(None, allow_remote=False, max_render_seconds=30)
 
-_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+_YEAR = re.compile(r"^([0-9]{4})-([0-9]{4})\Z")
 
 
 def french_date(day: date) -> str:
@@ -90,13 +150,13 @@ def _context(doc: dict, title: str) -> dict:
         "verify_url": doc["verify_url"],
         "qr": qr_data_uri(doc["verify_url"]),
         "department": {
-            "name": doc["department"]["name"],
-            "insurer": doc["department"].get("insurer", ""),
-            "insurer_contract": doc["department"].get("insurer_contract") or "",
+            "name": printable(doc["department"]["name"]),
+            "insurer": printable(doc["department"].get("insurer", "")),
+            "insurer_contract": printable(doc["department"].get("insurer_contract") or ""),
         },
         "occe": f"OCCE {doc['department']['code']}",
-        "coop": doc["cooperative"],
-        "coop_label": cooperative_label(doc["cooperative"]["name"]),
+        "coop": _printable_all(doc["cooperative"]),
+        "coop_label": printable(cooperative_label(doc["cooperative"]["name"])),
         "year": doc["year"],
         # The guide writes the year with spaced hyphen in running text.
         "year_spaced": f"{first} - {second}",

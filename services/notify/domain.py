@@ -16,13 +16,15 @@ SUBMISSION_ACK = "submission_ack"
 CORRECTION_REQUESTED = "correction_requested"
 VALIDATION_CONFIRMATION = "validation_confirmation"
 RENEWAL_REMINDER = "renewal_reminder"
-KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER)
+PASSWORD_RESET = "password_reset"
+KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, PASSWORD_RESET)
 
 KIND_OF_EVENT = {
     "adhesion.submitted": SUBMISSION_ACK,
     "adhesion.correction_requested": CORRECTION_REQUESTED,
     "documents.generated": VALIDATION_CONFIRMATION,
     "adhesion.reminder_due": RENEWAL_REMINDER,
+    "password_reset.requested": PASSWORD_RESET,
 }
 
 QUEUED = "queued"
@@ -39,6 +41,7 @@ _PARTS = {
     CORRECTION_REQUESTED: ("correction", "r"),
     VALIDATION_CONFIRMATION: ("validation", "v"),
     RENEWAL_REMINDER: ("reminder", "round"),
+    PASSWORD_RESET: ("password-reset", "n"),
 }
 # kinds whose sequences are compared to find a stale event: acknowledgements and
 # correction requests share the adhesion's revision, confirmations have their versions
@@ -47,6 +50,7 @@ STREAMS = {
     CORRECTION_REQUESTED: (SUBMISSION_ACK, CORRECTION_REQUESTED),
     VALIDATION_CONFIRMATION: (VALIDATION_CONFIRMATION,),
     RENEWAL_REMINDER: (RENEWAL_REMINDER,),
+    PASSWORD_RESET: (PASSWORD_RESET,),
 }
 
 # Transient SMTP failures: Celery retries with exponential backoff (1, 2, 4 … 60 s, with
@@ -99,6 +103,7 @@ def email_for(event_type: str, data: dict) -> Email:
         sequence = int(
             data["version"] if kind == VALIDATION_CONFIRMATION
             else data["round"] if kind == RENEWAL_REMINDER
+            else data["sequence"] if kind == PASSWORD_RESET
             else data["revision"]
         )
         context = {
@@ -114,6 +119,8 @@ def email_for(event_type: str, data: dict) -> Email:
             context["message"] = data["message"]
         elif kind == RENEWAL_REMINDER:
             pass  # the common context is all a reminder needs
+        elif kind == PASSWORD_RESET:
+            context.update(reset_url=data["reset_url"], reason=data["reason"])
         else:
             context.update(registration_code=data["registration_code"], amount_paid=Decimal(data["amount_paid"]))
             attachments = [

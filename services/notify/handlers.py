@@ -63,11 +63,18 @@ def on_reminder_due(envelope: dict) -> str:
     return deliver("notify.on_reminder_due", adhesion_events.REMINDER_DUE, envelope)
 
 
+@shared_task(name="notify.on_password_reset_requested", **RETRY)
+def on_password_reset_requested(envelope: dict) -> str:
+    """Send the school its single-use link to choose a new password."""
+    return deliver("notify.on_password_reset_requested", adhesion_events.PASSWORD_RESET_REQUESTED, envelope)
+
+
 SUBSCRIPTIONS = {
     adhesion_events.SUBMITTED: on_adhesion_submitted,
     adhesion_events.CORRECTION_REQUESTED: on_correction_requested,
     documents_events.GENERATED: on_documents_generated,
     adhesion_events.REMINDER_DUE: on_reminder_due,
+    adhesion_events.PASSWORD_RESET_REQUESTED: on_password_reset_requested,
 }
 
 

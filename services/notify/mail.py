@@ -19,6 +19,7 @@ KINDS = {
         ("registration_code", "amount_paid"),
     ),
     "renewal_reminder": ("Retkoop – Renouvelez votre adhésion {year}", ()),
+    "password_reset": ("Retkoop : choisir un nouveau mot de passe", ("reset_url",)),
 }
 COMMON_KEYS = ("cooperative", "department", "year")
 # the guide's three payment questions, as an answer reads back

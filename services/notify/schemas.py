@@ -7,9 +7,9 @@ from shared.fields import StrictSchema
 
 class MessageFilter(StrictSchema):
     cooperative = fields.String(
-        validate=validate.Regexp(r"^[A-Z0-9]{6,16}$", error="Numéro de coopérative invalide (6 à 16 caractères A–Z, 0–9).")
+        validate=validate.Regexp(r"^[A-Z0-9]{6,16}\Z", error="Numéro de coopérative invalide (6 à 16 caractères A–Z, 0–9).")
     )
-    year = fields.String(validate=validate.Regexp(r"^\d{4}-\d{4}$", error="Année au format 2025-2026."))
+    year = fields.String(validate=validate.Regexp(r"^[0-9]{4}-[0-9]{4}\Z", error="Année au format 2025-2026."))
     kind = fields.String(validate=validate.OneOf(KINDS))
     status = fields.String(validate=validate.OneOf(STATUSES))
     limit = fields.Integer(

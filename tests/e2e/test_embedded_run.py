@@ -3,6 +3,7 @@ worker processes, the local SMTP sink saving .eml files; SIGTERM stops everythin
 import email
 import os
 import signal
+import stat
 import subprocess
 import sys
 
@@ -89,6 +90,13 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
     assert written.status_code == 201 and written.json()["piece"] == "D01"
     assert len([p for p in message.walk() if p.get_content_type() == "application/pdf"]) == 2
     assert (data_dir / "adhesion.db").exists() and (data_dir / "ledger.db").exists() and (data_dir / "broker.db").exists()
+    # The signing key, the databases, the broker, the PDFs and the emails: the owner's only.
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    for path in data_dir.rglob("*"):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path.relative_to(data_dir)} is {oct(mode)}"
+    assert {"secret_key", "admin_password", "auth.db"} <= {p.name for p in data_dir.iterdir()}
+    assert list((data_dir / "mail").glob("*.eml")) and list((data_dir / "documents").rglob("*.pdf"))
 
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     assert len(children) == 7  # web, five workers, the SMTP sink

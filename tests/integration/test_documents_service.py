@@ -18,9 +18,9 @@ from sqlalchemy import select
 from services.documents.app import create_app
 from services.documents.handlers import on_adhesion_validated
 from services.documents.models import Document, OutboxEvent, ProcessedEvent
-from shared.auth import Principal, issue_token
+from shared.auth import Principal
 from shared.service import shutdown
-from tests.support import prepared_app, Worker, env_for, test_settings, wait_for
+from tests.support import prepared_app, Worker, bearer_for, env_for, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -57,7 +57,7 @@ def validated(version=1, insurance=True, number=NUMBER, code="26/0001 A", depart
 def bearer(role="school", department="38", cooperative=NUMBER) -> dict:
     login = cooperative if role == "school" else "admin"
     principal = Principal(login=login, role=role, department=department, cooperative=cooperative if role == "school" else None)
-    return {"Authorization": f"Bearer {issue_token('test-secret', principal)}"}
+    return bearer_for(principal)
 
 
 SCHOOL = bearer()
@@ -72,7 +72,8 @@ def settings(tmp_path, database_url, redis_url):
 @pytest.fixture
 def app(settings):
     app = prepared_app(create_app, settings)
-    yield app
+    with sessions_open(app):
+        yield app
     shutdown(app)
 
 

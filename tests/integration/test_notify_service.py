@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from services.notify.app import create_app
 from services.notify.handlers import on_adhesion_submitted, on_correction_requested, on_documents_generated
 from services.notify.models import Message, ProcessedEvent
-from shared.auth import Principal, issue_token
+from shared.auth import Principal
 from shared.service import shutdown
 from deploy.smtp_sink import MailSink
-from tests.support import prepared_app, Worker, env_for, test_settings, wait_for
+from tests.support import prepared_app, Worker, bearer_for, env_for, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
@@ -63,7 +63,7 @@ def generated(version=1, insurance=True) -> dict:
 
 def token(**principal) -> dict:
     values = {"login": "admin", "role": "staff", "department": "38", **principal}
-    return {"Authorization": f"Bearer {issue_token('test-secret', Principal(**values))}"}
+    return bearer_for(Principal(**values))
 
 
 STAFF = token()
@@ -84,7 +84,8 @@ def settings(tmp_path, database_url, redis_url, sink):
 @pytest.fixture
 def app(settings):
     app = prepared_app(create_app, settings)
-    yield app
+    with sessions_open(app):
+        yield app
     shutdown(app)
 
 
@@ -99,7 +100,8 @@ def rows(app) -> list[Message]:
 
 
 def log(app, headers=STAFF, **query):
-    response = app.test_client().get("/api/notify/messages", query_string=query, headers=headers)
+    with sessions_open(app):
+        response = app.test_client().get("/api/notify/messages", query_string=query, headers=headers)
     assert response.status_code == 200, response.json
     return response.json["items"]
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from services.payment.app import create_app
 from services.payment.handlers import on_adhesion_submitted
 from services.payment.models import Due, OutboxEvent, Payment, ProcessedEvent
-from shared.auth import Principal, issue_token
+from shared.auth import Principal
 from shared.service import shutdown
-from tests.support import prepared_app, Worker, env_for, test_settings, wait_for
+from tests.support import prepared_app, Worker, bearer_for, env_for, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -22,7 +22,7 @@ DUES = f"/api/payment/dues/{NUMBER}/{YEAR}"
 
 
 def bearer(**principal):
-    return {"Authorization": f"Bearer {issue_token('test-secret', Principal(**principal))}"}
+    return bearer_for(Principal(**principal))
 
 
 STAFF = bearer(login="admin", role="staff", department="38")
@@ -52,7 +52,8 @@ def submitted(revision=1, amount_due="439.25", number=NUMBER, department="38", y
 @pytest.fixture
 def app(tmp_path, database_url, redis_url):
     app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
-    yield app
+    with sessions_open(app):
+        yield app
     shutdown(app)
 
 
@@ -157,7 +158,12 @@ def test_bad_input_is_422_naming_the_field_and_stores_nothing(app, client):
     assert not_an_object.status_code == 422
     assert count(app, Payment) == 0 and count(app, OutboxEvent) == 0
     assert client.get(DUES, headers=STAFF).json["amount_paid"] == "0.00"
-    assert pay(client, 12.5).json["payment"]["amount"] == "12.50"  # a JSON number with 2 decimals is fine
+    # A JSON float has lost the written digits already (SPEC: money travels as strings);
+    # "1e3" or Arabic-Indic / full-width digits are not amounts a person typed either.
+    for amount in (12.5, "1e3", "١٢٣", "２５００"):
+        response = pay(client, amount)
+        assert response.status_code == 422 and "amount" in response.json["fields"], (amount, response.json)
+    assert pay(client, "12.50").json["payment"]["amount"] == "12.50"
 
 
 def test_payment_before_submission_is_409(app, client):
@@ -235,6 +241,8 @@ def test_health_and_openapi(client):
 def test_real_worker_consumes_adhesion_submitted_from_redis(tmp_path, database_url, redis_url):
     settings = test_settings(tmp_path, database_url, broker_url=redis_url)
     app = prepared_app(create_app, settings)
+    sessions = sessions_open(app)
+    sessions.__enter__()
     try:
         client = app.test_client()
         envelope = submitted()
@@ -252,4 +260,5 @@ def test_real_worker_consumes_adhesion_submitted_from_redis(tmp_path, database_u
             wait_for(lambda: worker.log().count("succeeded") >= 2, what="both deliveries to be processed")
         assert count(app, Due) == 1 and count(app, ProcessedEvent) == 1
     finally:
+        sessions.__exit__(None, None, None)
         shutdown(app)

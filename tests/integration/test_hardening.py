@@ -1,0 +1,184 @@
+"""Issue 13 against the real service apps (Flask test clients, SQLite and PostgreSQL, the
+session's Redis): odd JSON on every endpoint of the four OpenAPI documents, identifiers
+matched whole, the lower findings, and the cost of a refused login."""
+import json
+import statistics
+import time
+
+import pytest
+
+from services.adhesion.app import create_app as adhesion_app
+from services.adhesion.models import Account, Adhesion, Cooperative, Department
+from services.documents.app import create_app as documents_app
+from services.notify.app import create_app as notify_app
+from services.payment.app import create_app as payment_app
+from shared.auth import CLIENT_ADDRESS_HEADER, hash_password, signed_client_address
+from shared.guard import MAX_DEPTH
+from shared.service import shutdown
+from tests.integration.test_adhesion_api import NUMBER, YEAR, create_cooperative, pay, school, submitted_guide  # noqa: F401 (fixture)
+from tests.support import GUIDE, prepared_app, test_settings
+
+SURROGATE = '"\\ud800"'  # as JSON text: a lone UTF-16 high surrogate
+LONG_INTEGER = "9" * 5000
+DEEP = "[" * 3000 + "]" * 3000
+
+
+@pytest.fixture
+def services(tmp_path, redis_url):
+    """The four service apps on one DATA_DIR (one session store), and a staff token."""
+    settings = test_settings(tmp_path, None, broker_url=redis_url)
+    apps = {name: prepared_app(factory, settings) for name, factory in (
+        ("adhesion", adhesion_app), ("payment", payment_app), ("documents", documents_app), ("notify", notify_app))}
+    token = apps["adhesion"].test_client().post(
+        "/api/auth/login", json={"login": "admin", "password": "admin-password"}).json["token"]
+    yield apps, {"Authorization": f"Bearer {token}"}
+    for app in apps.values():
+        shutdown(app)
+
+
+def json_operations(app):
+    """(method, path, top-level field names) of every operation taking a JSON body."""
+    spec = app.test_client().get(f"/api/{app.extensions['service'].name}/openapi.json").json
+    schemas = spec.get("components", {}).get("schemas", {})
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("post", "put", "patch", "delete"):
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            schema = content["application/json"]["schema"]
+            if "$ref" in schema:
+                schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+            fields = [name for name, prop in schema.get("properties", {}).items() if not prop.get("readOnly")]
+            concrete = path.replace("{number}", NUMBER).replace("{year}", YEAR).replace("{id}", "1")
+            yield method, concrete, fields or ["value"]
+
+
+def test_odd_json_is_400_naming_the_field_on_every_json_endpoint(services):
+    apps, staff = services
+    seen = 0
+    for name, app in apps.items():
+        client = app.test_client()
+        for method, path, fields in json_operations(app):
+            seen += 1
+            bodies = {
+                "surrogate": ("{" + ",".join(f'"{f}":{SURROGATE}' for f in fields) + "}", set(fields)),
+                "long integer": ("{" + ",".join(f'"{f}":{LONG_INTEGER}' for f in fields) + "}", set(fields)),
+                "deep": ('{"' + fields[0] + '":' + DEEP + "}", {fields[0]}),
+                "deep list": (DEEP, {"_json"}),
+            }
+            for headers in (staff, {}):  # refused before the token is even looked at
+                for kind, (body, named) in bodies.items():
+                    response = client.open(path, method=method.upper(), data=body, headers=headers,
+                                           content_type="application/json")
+                    assert response.status_code == 400, (name, method, path, kind, response.status_code, response.json)
+                    assert set(response.json["fields"]) == named, (path, kind, response.json)
+    assert seen >= 8  # login, cooperatives, rates, adhesion, correction, checklist, validate, payments...
+
+
+def test_odd_json_never_reaches_the_data(services):
+    apps, staff = services
+    client = apps["adhesion"].test_client()
+    login = client.post("/api/auth/login", data='{"login":' + SURROGATE + ',"password":"x"}',
+                        content_type="application/json")
+    assert login.status_code == 400 and login.json["fields"] == {"login": [login.json["fields"]["login"][0]]}
+    nested = {**GUIDE, "classes": [{**GUIDE["classes"][0], "name": "\ud800"}]}
+    body = json.dumps(nested)  # ensure_ascii: the surrogate travels as \ud800
+    response = client.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", data=body, headers=staff,
+                          content_type="application/json")
+    assert response.status_code == 400 and "name" in response.json["fields"]["classes"]["0"]
+    shallow = "[" * MAX_DEPTH + "]" * MAX_DEPTH  # the limit itself is still read (and refused by the schema)
+    assert client.post("/api/auth/login", data=shallow, content_type="application/json").status_code == 422
+    assert client.post("/api/auth/login", data='{"login":"a","password":NaN}',
+                       content_type="application/json").status_code == 400
+
+
+def test_identifiers_match_whole_and_codes_are_normalised(client, app, staff, school):
+    """A trailing newline made a second "2025-2026\\n" year and a duplicate code."""
+    assert client.put(f"/api/adhesion/rates/{YEAR}%0A", headers=staff, json=_rates(client, staff)).status_code == 400
+    assert client.get(f"/api/adhesion/rates/{YEAR}%0A", headers=staff).status_code == 400
+    assert client.get(f"/api/adhesion/cooperatives/{NUMBER}%0A", headers=staff).status_code == 400
+    assert client.get(f"/api/adhesion/adhesions?year={YEAR}%0A", headers=staff).status_code == 422
+    for number in ("0380001A00", "0380002A00"):
+        create_cooperative(client, staff, number=number)
+        submitted_guide(client, client.login(number, "ecole-secret"), number=number)
+        pay(app, number, YEAR, "439.25")
+        client.patch(f"/api/adhesion/adhesions/{number}/{YEAR}/checklist", headers=staff, json={"engagement_signed": True})
+    first = client.post(f"/api/adhesion/adhesions/0380001A00/{YEAR}/validate", headers=staff,
+                        json={"registration_code": " 26/0007  a "})
+    assert first.status_code == 200 and first.json["registration_code"] == "26/0007 A"
+    second = client.post(f"/api/adhesion/adhesions/0380002A00/{YEAR}/validate", headers=staff,
+                         json={"registration_code": "26/0007 A\n"})
+    assert second.status_code == 409 and "registration_code" in second.json["fields"]
+    bad = client.post(f"/api/adhesion/adhesions/0380002A00/{YEAR}/validate", headers=staff,
+                      json={"registration_code": "٢٦/0008 A"})
+    assert bad.status_code == 422
+    with app.extensions["service"].database.session() as session:
+        codes = [a.registration_code for a in session.query(Adhesion).all() if a.registration_code]
+    assert codes == ["26/0007 A"]
+
+
+def _rates(client, staff):
+    return {k: v for k, v in client.get(f"/api/adhesion/rates/{YEAR}", headers=staff).json.items()
+            if k not in ("department", "year")}
+
+
+def test_lower_findings(client, app, staff, school):
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    for change, field in [
+        ({"insurance": 1}, "insurance"),
+        ({"payment": {"transfer": 0}}, "payment"),
+        ({"goods_value": "١٢٣"}, "goods_value"),
+        ({"goods_value": "２５００"}, "goods_value"),
+        ({"goods_value": "1e3"}, "goods_value"),
+        ({"goods_value": 12.5}, "goods_value"),
+        ({"classes": [{"name": "École", "teacher_count": 1, "student_count": 1},
+                      {"name": "E\u0301cole", "teacher_count": 1, "student_count": 1}]}, "classes"),
+    ]:
+        response = client.put(url, headers=staff, json={**GUIDE, **change})
+        assert response.status_code == 422 and field in response.json["fields"], (change, response.json)
+    saved = client.put(url, headers=staff, json={**GUIDE, "classes": [
+        {"name": "E\u0301cole", "teacher_count": 1, "student_count": 1}]}).json
+    assert saved["classes"][0]["name"] == "École"  # stored NFC
+
+    def create(number, email):
+        return client.post("/api/adhesion/cooperatives", headers=staff, json={
+            "number": number, "name": "École", "town": "VIENNE", "email": email, "password": "ecole-secret"})
+
+    for email in ("a@b.fr\u2028", "a@b.fr\n", "a b@c.fr", "élève@ecole.fr"):
+        response = create("0389999Z00", email)
+        assert response.status_code == 422 and "email" in response.json["fields"], (email, response.json)
+    idn = create("0389999Z00", "directeur@école.fr")
+    assert idn.status_code == 201 and idn.json["email"] == "directeur@xn--cole-9oa.fr"
+
+    # Staff of another department learn nothing of a number's existence (403 before 409).
+    with app.extensions["service"].database.session() as session:
+        session.add(Department(code="73", name="OCCE de la Savoie", insurer="", insurer_contract=""))
+        session.flush()
+        session.add(Account(login="savoie", password_hash=hash_password("savoie-password"), role="staff",
+                            department="73"))
+    savoie = client.login("savoie", "savoie-password")
+    response = client.post("/api/adhesion/cooperatives", headers=savoie, json={
+        "number": NUMBER, "name": "X", "town": "Y", "email": "x@y.fr", "password": "ecole-secret"})
+    assert response.status_code == 403
+    with app.extensions["service"].database.session() as session:
+        assert session.get(Cooperative, NUMBER).department == "38"
+
+
+def test_refused_login_costs_no_password_hash(client):
+    """A flood of refused logins must not pay scrypt (it slowed every call 70×)."""
+    header = {CLIENT_ADDRESS_HEADER: signed_client_address("test-secret", "10.9.9.9")}
+
+    def timed(password):
+        start = time.perf_counter()
+        response = client.post("/api/auth/login", json={"login": "admin", "password": password}, headers=header)
+        return response.status_code, time.perf_counter() - start
+
+    checked = [timed("wrong") for _ in range(10)]
+    assert {status for status, _ in checked} == {401}
+    refused = [timed("wrong") for _ in range(10)]
+    assert {status for status, _ in refused} == {429}
+    checked_median = statistics.median(t for _, t in checked)
+    refused_median = statistics.median(t for _, t in refused)
+    assert refused_median < checked_median / 3, (refused_median, checked_median)
