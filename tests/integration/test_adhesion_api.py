@@ -253,7 +253,9 @@ def test_workflow_events_each_written_once_and_published_once(client, app, staff
     wait_for(lambda: all(row.published_at for row in outbox_rows(app)), what="the relay to publish the outbox")
     assert [row.attempts for row in outbox_rows(app)] == [1, 1, 1, 1]
     queues = redis.Redis.from_url(redis_url)
-    assert (queues.llen("payment"), queues.llen("notify"), queues.llen("documents")) == (2, 3, 1)
+    # payment: two submissions and the validation; notify: two acknowledgements and the
+    # correction request; documents and the ledger: the validation
+    assert [queues.llen(q) for q in ("payment", "notify", "documents", "ledger")] == [3, 3, 1, 1]
     validated_event = json.loads(outbox_rows(app, "adhesion.validated")[0].payload)
     assert validated_event["data"]["registration_code"] == "26/0001 A"
     assert validated_event["data"]["amounts"]["total"] == "439.25"
