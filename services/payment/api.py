@@ -10,7 +10,7 @@ from services.payment.schemas import (
     PaymentFilter, PaymentIn, PaymentList, PaymentRecorded, ReversalIn, SlipIn, SlipList, SlipOut, StatementList,
     StatementOut,
 )
-from shared.auth import current_principal, login_required, staff_required
+from shared.auth import current_principal, ensure_own_cooperative, login_required, staff_required
 from shared.errors import ApiError, checked_path
 
 blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Paiements, relevés et remises de chèques")
@@ -53,8 +53,7 @@ def get_dues(number, year):
     """Amount due, paid, balance, status and payment reference; 404 until the adhesion is submitted."""
     checked_path(number, year)
     principal = current_principal()
-    if not principal.is_staff and principal.cooperative != number:
-        raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")
+    ensure_own_cooperative(principal, number)
     return use.dues_of(principal, number, year)
 
 
