@@ -13,9 +13,9 @@ from contracts import adhesion as adhesion_events
 from services.ledger.app import create_app
 from services.ledger.handlers import on_adhesion_validated
 from services.ledger.models import AdhesionProposal, Book, Entry, ProcessedEvent
-from shared.auth import Principal, issue_token
+from shared.auth import Principal
 from shared.service import shutdown
-from tests.support import Worker, env_for, prepared_app, test_settings, wait_for
+from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -24,7 +24,7 @@ BOOK = f"/api/ledger/books/{NUMBER}/{YEAR}"
 
 
 def bearer(**principal):
-    return {"Authorization": f"Bearer {issue_token('test-secret', Principal(**principal))}"}
+    return bearer_for(Principal(**principal))
 
 
 SCHOOL = bearer(login=NUMBER, role="school", department="38", cooperative=NUMBER)
@@ -56,7 +56,8 @@ def validated(version=1, insurance=True, goods="0.00", goods_value="0.00", amoun
 @pytest.fixture
 def app(tmp_path, database_url, redis_url):
     app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
-    yield app
+    with sessions_open(app):
+        yield app
     shutdown(app)
 
 
@@ -304,6 +305,8 @@ def test_the_consumer_survives_its_worker_killed_mid_task(tmp_path, database_url
     app = prepared_app(create_app, settings)
     env = env_for(settings, LEDGER_CONSUME_DELAY_SECONDS="4")
     sender = Celery(broker=redis_url)
+    sessions = sessions_open(app)
+    sessions.__enter__()
     try:
         worker = Worker("ledger", env).start()
         sender.send_task("ledger.on_adhesion_validated", args=[validated()], queue="ledger")
@@ -320,6 +323,7 @@ def test_the_consumer_survives_its_worker_killed_mid_task(tmp_path, database_url
         finally:
             second.stop()
     finally:
+        sessions.__exit__(None, None, None)
         sender.close()
         shutdown(app)
 
