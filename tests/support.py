@@ -40,9 +40,13 @@ def fresh_postgres_database():
 
 
 def prepared_app(create_app, settings: Settings):
-    """A service's app on a store the start-up step has migrated (and seeded)."""
+    """A service's app on a store the start-up step has migrated (and seeded), where the
+    sessions of the tokens the tests made with ``bearer_for`` are open."""
     sys.modules[create_app.__module__].prepare(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    for session_id, login in _TEST_SESSIONS.items():
+        _open(app, session_id, login)
+    return app
 
 
 _TEST_SESSIONS: dict[str, str] = {}  # session id -> login, of the tokens tests made themselves

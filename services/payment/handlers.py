@@ -14,12 +14,8 @@ from shared.service import service
 
 # IntegrityError: two events of one new cooperative raced to create its due; the retry
 # finds the row and compares revisions.
-class DueNotYetKnown(Exception):
-    """``adhesion.validated`` overtook the ``adhesion.submitted`` that creates the due."""
-
-
 RETRY = dict(
-    autoretry_for=(OperationalError, IntegrityError, DueNotYetKnown), retry_backoff=1, retry_backoff_max=60, retry_jitter=True,
+    autoretry_for=(OperationalError, IntegrityError), retry_backoff=1, retry_backoff_max=60, retry_jitter=True,
     max_retries=None,
 )
 
@@ -29,22 +25,7 @@ def on_adhesion_submitted(envelope: dict) -> bool:
     """The amount due becomes known (or changes): upsert the due, newest revision wins."""
 
     def apply(session, event):
-        data = event.data
-        cooperative = data["cooperative"]
-        due = find_due(session, cooperative["number"], data["year"], lock=True)
-        if due is not None and not domain.is_newer(data["revision"], due.revision):
-            return  # an older state arriving late changes nothing
-        if due is None:
-            due = Due(cooperative=cooperative["number"], year=data["year"])
-            session.add(due)
-        due.department = cooperative.get("department") or data["department"]["code"]
-        due.cooperative_name = cooperative.get("name", "")
-        due.cooperative_email = cooperative.get("email", "")
-        due.cooperative_town = cooperative.get("town", "") or ""
-        due.department_name = (data.get("department") or {}).get("name", "") or ""
-        due.amount_due = Decimal(data["amount_due"])
-        due.revision = data["revision"]
-        due.updated_at = datetime.now(timezone.utc)
+        upsert_due(session, event.data, event.data["amount_due"])
 
     event = adhesion_events.SUBMITTED.load(envelope)
     return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_submitted", event, apply)
@@ -57,14 +38,36 @@ def on_adhesion_validated(envelope: dict) -> bool:
 
     def apply(session, event):
         data = event.data
-        due = find_due(session, data["cooperative"]["number"], data["year"], lock=True)
-        if due is None:
-            raise DueNotYetKnown(f"{data['cooperative']['number']} {data['year']}")
+        # Usually the due exists (adhesion.submitted came first); if this event overtook
+        # it, the validated adhesion's own amounts make the due, and the older
+        # submission arriving later changes nothing (revisions).
+        due = upsert_due(session, data, data["amounts"]["total"])
         due.registration_code = data["registration_code"]
         due.validated = True
 
     event = adhesion_events.VALIDATED.load(envelope)
     return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_validated", event, apply)
+
+
+def upsert_due(session, data: dict, amount_due: str) -> Due:
+    """The due of the adhesion an event describes, created or brought to that event's
+    revision (an older revision arriving late changes nothing)."""
+    cooperative = data["cooperative"]
+    due = find_due(session, cooperative["number"], data["year"], lock=True)
+    if due is not None and not domain.is_newer(data["revision"], due.revision):
+        return due
+    if due is None:
+        due = Due(cooperative=cooperative["number"], year=data["year"])
+        session.add(due)
+    due.department = cooperative.get("department") or data["department"]["code"]
+    due.cooperative_name = cooperative.get("name", "")
+    due.cooperative_email = cooperative.get("email", "")
+    due.cooperative_town = cooperative.get("town", "") or ""
+    due.department_name = (data.get("department") or {}).get("name", "") or ""
+    due.amount_due = Decimal(amount_due)
+    due.revision = data["revision"]
+    due.updated_at = datetime.now(timezone.utc)
+    return due
 
 
 SUBSCRIPTIONS = {adhesion_events.SUBMITTED: on_adhesion_submitted, adhesion_events.VALIDATED: on_adhesion_validated}

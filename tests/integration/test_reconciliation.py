@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from services.payment.app import create_app
 from services.payment.handlers import on_adhesion_submitted, on_adhesion_validated
 from services.payment.models import OutboxEvent, Payment, Statement, StatementLine
-from shared.auth import Principal, issue_token
+from shared.auth import Principal
 from contracts import adhesion as adhesion_events
 from shared.service import shutdown
 from tests.statement_files import Movement, camt053, cfonb120, csv_statement, ofx_sgml, ofx_xml
-from tests.support import prepared_app, test_settings
+from tests.support import bearer_for, prepared_app, test_settings
 
 D = Decimal
 YEAR = "2025-2026"
@@ -25,7 +25,7 @@ MOULIN, TILLEULS, HUGO = "0382296P00", "0381111A00", "0382222B00"
 
 
 def bearer(**principal):
-    return {"Authorization": f"Bearer {issue_token('test-secret', Principal(**principal))}"}
+    return bearer_for(Principal(**principal))
 
 
 STAFF = bearer(login="admin", role="staff", department="38")
