@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import Flask, current_app, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from shared.config import Settings, load
 from shared.db import Database
@@ -14,6 +15,16 @@ from shared.outbox import Relay
 from shared.sessions import SessionStore
 
 MAX_BODY = 256 * 1024
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in a path: a row id, 1 to 2³¹−1 (PostgreSQL's integer); a larger
+    number matches no route (404) instead of overflowing the database driver."""
+
+    def __init__(self, url_map, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, **kwargs)
 
 
 @dataclass
@@ -36,6 +47,7 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
 
     settings = settings or load()
     app = Flask(f"services.{name}")
+    app.url_map.converters["int"] = RowId
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY,

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings, load
+from shared.service import RowId
 from web import formatting
 from web.client import ApiFailure
 from web.security import check_csrf, csrf_token, security_headers
@@ -37,6 +38,7 @@ CSRF_TEXT = ("Le formulaire a expiré ou n'a pas été envoyé depuis cette page
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load()
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowId
     app.config.update(
         SECRET_KEY=settings.secret_key,
         API_BASE_URL=(os.environ.get("API_BASE_URL") or settings.public_base_url).rstrip("/"),

@@ -155,8 +155,16 @@ class ConfirmIn(StrictSchema):
             raise ValidationError("Indiquez soit « allocations », soit « slip ».", "_schema")
 
 
+def _score_threshold(value: Decimal) -> None:
+    if not Decimal("0.5") <= value <= 1:
+        raise ValidationError("Doit être compris entre 0,5 et 1.")
+
+
 class ConfirmAllIn(StrictSchema):
-    min_score = fields.Decimal(load_default=Decimal("0.9"), validate=validate.Range(min=Decimal("0.5"), max=1))
+    # A plain function, not validate.Range: the OpenAPI document takes its bounds as
+    # numbers from the metadata (Range on a Decimal field prints them as strings).
+    min_score = fields.Decimal(load_default=Decimal("0.9"), validate=_score_threshold,
+                               metadata={"minimum": 0.5, "maximum": 1})
 
 
 class ConfirmAllOut(Schema):
