@@ -43,6 +43,8 @@ class Validated(_AboutAdhesion):
     insurance = fields.Boolean(required=True)
     goods_value = Money()
     instruments_value = Money()
+    # the day the payment was received (ISO date), when known: the insurance covers from then
+    paid_on = fields.Date(allow_none=True)
 
 
 class ReminderDue(Schema):

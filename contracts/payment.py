@@ -16,6 +16,8 @@ class Received(Schema):
     payments_count = fields.Integer(required=True, strict=True)  # consumers keep the highest count
     methods = fields.List(fields.String(), required=True)
     status = fields.String(required=True, validate=validate.OneOf(PAYMENT_STATUSES))
+    # the day the latest payment was received (ISO date); optional: older producers lack it
+    last_received_on = fields.Date(allow_none=True)
 
 
 RECEIVED = Contract(

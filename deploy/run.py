@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from deploy.setup import prepare
@@ -51,6 +52,30 @@ def _own_group_dying_with_us() -> None:
         pass
 
 
+def framed_admin_line(settings) -> str:
+    """The staff account's login and password in a frame, the last thing printed at start:
+    the workers' banners above it do not bury it."""
+    path = settings.data_dir / "admin_password"
+    password = path.read_text().strip() if path.exists() else "(voir ADMIN_PASSWORD)"
+    line = f"Compte du personnel : identifiant « {settings.admin_login} », mot de passe « {password} » ({path})"
+    rule = "═" * (len(line) + 2)
+    return f"╔{rule}╗\n║ {line} ║\n╚{rule}╝"
+
+
+def _wait_until_serving(port: int, children: dict, stopping, timeout: float = 60) -> None:
+    """Until the pages answer and the workers had a moment to print their banners."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stopping():
+        if any(child.poll() is not None for child in children.values()):
+            return  # the main loop reports which one stopped
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    time.sleep(2)  # Celery prints its banner once connected to the broker: let it come first
+
+
 def main() -> int:
     settings = load()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -67,8 +92,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     for name, command in commands(settings).items():
         children[name] = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=_own_group_dying_with_us)
+    _wait_until_serving(settings.port, children, lambda: stopping)
     print(f"Retkoop adhésion : http://127.0.0.1:{settings.port}  (données : {settings.data_dir}; "
           f"Ctrl-C pour tout arrêter)", flush=True)
+    if not os.environ.get("ADMIN_PASSWORD"):
+        print(framed_admin_line(settings), flush=True)
     code = 0
     while not stopping:
         for name, child in children.items():

@@ -40,7 +40,8 @@ class _SaveToDirectory:
         temporary = self.directory / f".{name}.tmp"  # not *.eml: readers never see half a file
         temporary.write_bytes(envelope_headers + content)
         os.replace(temporary, self.directory / name)
-        log.info("mail for %s saved as %s", ", ".join(envelope.rcpt_tos), name)
+        subject = BytesParser(policy=email.policy.default).parsebytes(content, headersonly=True).get("Subject", "")
+        log.info("mail to %s « %s » saved as %s", ", ".join(envelope.rcpt_tos), subject, name)
         return "250 Message accepted for delivery"
 
 
@@ -95,6 +96,7 @@ def main() -> None:
     from shared.config import protect
 
     protect(Path(os.environ.get("DATA_DIR", "./var")))  # the emails carry the PDFs: 0600 in a 0700 folder
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's dozen lines per session
     directory = Path(os.environ.get("DATA_DIR", "./var")) / "mail"
     host = os.environ.get("SMTP_SINK_HOST", "127.0.0.1")
     port = int(os.environ.get("SMTP_SINK_PORT", "8025"))

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from shared.money import format_eur, format_number
 
 # Messages a teacher or staff member may read, in French.
 fields.Field.default_error_messages.update(
@@ -99,10 +100,14 @@ class Money(fields.Decimal):
         except (InvalidOperation, ValueError):
             raise ValidationError("Montant invalide.")
         if not (self.minimum <= number <= self.maximum):  # before quantize: 1e400 has no cents
-            raise ValidationError(f"Doit être compris entre {self.minimum} et {self.maximum}.")
+            raise ValidationError(f"Doit être compris entre {self._french(self.minimum)} et {self._french(self.maximum)}.")
         if number != number.quantize(Decimal(1).scaleb(-self.max_places)):
             raise ValidationError(f"Au plus {self.max_places} décimales.")
         return number
+
+    def _french(self, bound: Decimal) -> str:
+        """Bounds as the pages write numbers: ``1 000 000,00 €`` for money, ``0,5`` for a rate."""
+        return format_eur(bound) if self.max_places == 2 else format_number(bound)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:

@@ -34,6 +34,19 @@ def format_count_fee(value: Decimal) -> str:
     return f"{units},{fraction} €"
 
 
+def format_number(value: Decimal) -> str:
+    """French display of a plain number: ``1 000 000``, ``0,00688`` (no trailing zeros)."""
+    text = format(Decimal(value).normalize(), "f")
+    units, _, fraction = text.partition(".")
+    sign = "-" if units.startswith("-") else ""
+    units = units.lstrip("-")
+    groups = []
+    while units:
+        groups.insert(0, units[-3:])
+        units = units[:-3]
+    return f"{sign}{' '.join(groups) or '0'}" + (f",{fraction}" if fraction else "")
+
+
 def money_text(value: Decimal) -> str:
     """An amount as JSON and events carry it: ``"395.50"``."""
     return str(to_cents(value))

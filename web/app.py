@@ -2,13 +2,13 @@
 import os
 from datetime import timedelta
 
-from flask import Flask, flash, redirect, render_template, session, url_for
+from flask import Flask, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings, load
 from shared.service import RowId
-from web import formatting
+from web import carry, formatting
 from web.client import ApiFailure
 from web.security import check_csrf, csrf_token, security_headers
 
@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(ApiFailure)
     def api_failure(error: ApiFailure):
         if error.status == 401:  # the token expired or was refused: sign in again
+            if carry.carries(request.path):
+                return carry.keep_and_sign_in()
             session.clear()
             flash("Votre session a expiré : identifiez-vous à nouveau.", "info")
             return redirect(url_for("auth.login"))

@@ -2,7 +2,7 @@
 each user to their pages."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
-from web import client
+from web import carry, client
 from web.client import ApiFailure
 from web.security import seal, signed_in
 
@@ -48,13 +48,17 @@ def login():
             raise
         message = failure.message if failure.status in (401, 429) else "Identifiant ou mot de passe incorrect."
         return render_template("login.html", login=name, failure=message), failure.status
+    carried = carry.waiting()
+    back = carry.destination(carried, answer)
     session.clear()  # a new session (and a new CSRF token) on sign-in
     session.permanent = True
+    if back:
+        session[carry.KEY] = carried
     session.update(
         token=seal(answer["token"]), role=answer["role"], login=name,
         cooperative=answer.get("cooperative"), department=answer.get("department"),
     )
-    response = redirect(url_for("auth.index"))
+    response = redirect(back or url_for("auth.index"))
     if answer.get("device"):
         kept = [answer["device"]] + devices.split()[: DEVICES_KEPT - 1]
         response.set_cookie(

@@ -30,11 +30,31 @@ def is_blank(row: dict) -> bool:
 
 
 def count_value(text: str):
-    """``"165"`` → 165; empty → 0; anything else goes as typed, for the API to name the error."""
+    """``"165"`` → 165; anything else goes as typed, for the API to name the error (an empty
+    count never becomes 0: ``count_errors`` stops it first)."""
     text = text.replace(" ", "").replace("\u00a0", "")
-    if text == "":
-        return 0
-    return int(text) if INTEGER.match(text) else text
+    return int(text) if INTEGER.fullmatch(text) else text
+
+
+COUNT_EMPTY = "Indiquez un nombre (0 s'il n'y en a pas)."
+COUNT_INVALID = "Nombre entier attendu, en chiffres seulement (ex. 24)."
+
+
+def count_errors(rows: list[dict]) -> dict[str, list[str]]:
+    """Counts left empty or unreadable in the rows that will be sent: the teacher sees the
+    error beside the field and nothing is saved (a browser number field would have sent
+    « 28e » as empty, and empty used to be saved as 0)."""
+    errors: dict[str, list[str]] = {}
+    for index, row in enumerate(rows):
+        if is_blank(row):
+            continue
+        for key in ("teacher_count", "student_count"):
+            text = row[key].replace(" ", "").replace("\u00a0", "")
+            if text == "":
+                errors[f"classes-{index}-{key}"] = [COUNT_EMPTY]
+            elif not INTEGER.fullmatch(text):
+                errors[f"classes-{index}-{key}"] = [COUNT_INVALID]
+    return errors
 
 
 def money_value(text: str) -> str:

@@ -4,6 +4,7 @@ from decimal import Decimal
 from flask import Response, abort
 
 from shared.identifiers import is_valid_number, is_valid_year
+from shared.money import to_cents
 from web import client
 from web.client import ApiFailure
 from web.formatting import decimal, eur, fee
@@ -78,14 +79,16 @@ def amount_lines(adhesion: dict, rates: dict | None) -> list[dict]:
         insurance_detail = f"des coopérateurs ({cooperators} x {fee(rates['insurance_per_cooperator'])})"
     insured = adhesion["insurance"]
     return [
-        {"head": "Adhésion :", "detail": f"{membership_detail} :", "amount": eur(amounts["membership"])},
-        {"head": "Assurance :", "detail": ("oui — " + insurance_detail + " :") if insured else "non :",
+        {"key": "membership", "head": "Adhésion :", "detail": f"{membership_detail} :",
+         "amount": eur(amounts["membership"])},
+        {"key": "insurance", "head": "Assurance :", "detail": ("oui — " + insurance_detail + " :") if insured else "non :",
          "amount": eur(amounts["insurance"])},
-        {"head": "", "detail": f"des biens, propriété de la Coopérative Scolaire (valeur déclarée : "
-                               f"{eur(adhesion['goods_value'])}) :", "amount": eur(amounts["goods"])},
-        {"head": "", "detail": f"des instruments de musique (valeur déclarée : "
-                               f"{eur(adhesion['instruments_value'])}) :", "amount": eur(amounts["instruments"])},
-        {"head": "total :", "detail": "", "amount": eur(amounts["total"]), "total": True},
+        {"key": "goods", "head": "", "detail": f"des biens, propriété de la Coopérative Scolaire (valeur déclarée : "
+                                               f"{eur(adhesion['goods_value'])}) :", "amount": eur(amounts["goods"])},
+        {"key": "instruments", "head": "", "detail": f"des instruments de musique (valeur déclarée : "
+                                                     f"{eur(adhesion['instruments_value'])}) :",
+         "amount": eur(amounts["instruments"])},
+        {"key": "total", "head": "total :", "detail": "", "amount": eur(amounts["total"]), "total": True},
     ]
 
 
@@ -125,3 +128,73 @@ def amount_input_or_blank(value) -> str:
     if number is None or number == 0:
         return ""
     return f"{number:.2f}".replace(".", ",")
+
+
+def _count(text) -> int:
+    """A typed count as the estimate reads it: unreadable or out of range counts as 0."""
+    text = str(text or "").replace(" ", "").replace("\u00a0", "")
+    return int(text) if text.isdigit() and int(text) <= 5000 else 0
+
+
+def _declared(text) -> Decimal:
+    number = decimal(str(text or "").replace("€", "").replace(" ", "").replace("\u00a0", "").replace(",", ".") or "0")
+    return number if number is not None and number.is_finite() and 0 <= number <= 1_000_000 else Decimal(0)
+
+
+def estimated(saved: dict, state: dict, rates: dict) -> dict:
+    """The adhesion as the typed (not yet saved) figures would make it, for the amounts block
+    beside a refusal: the same arithmetic as the API's (each line half-up to the cent), which
+    stays the judge once the table is saved. The script of the page does the same live."""
+    teachers = sum(_count(row.get("teacher_count")) for row in state["rows"])
+    students = sum(_count(row.get("student_count")) for row in state["rows"])
+    rate = {key: decimal(value) for key, value in rates.items()}  # dates come out as None, unused here
+    goods, instruments = _declared(state.get("goods_value")), _declared(state.get("instruments_value"))
+    membership = to_cents(students * rate["fee_per_student"] + teachers * rate["fee_per_adult"]
+                          + rate["fee_per_cooperative"])
+    zero = to_cents(Decimal(0))
+    insured = bool(state.get("insurance"))
+
+    def premium(value: Decimal, kind: str) -> Decimal:
+        return to_cents(max(Decimal(0), value - rate[f"{kind}_threshold"]) * rate[f"{kind}_rate"])
+
+    amounts = {
+        "membership": membership,
+        "insurance": to_cents((teachers + students) * rate["insurance_per_cooperator"]) if insured else zero,
+        "goods": premium(goods, "goods") if insured else zero,
+        "instruments": premium(instruments, "instruments") if insured else zero,
+    }
+    amounts["total"] = sum(amounts.values())
+    return {**saved, "insurance": insured, "goods_value": goods, "instruments_value": instruments,
+            "totals": {"teachers": teachers, "students": students, "cooperators": teachers + students},
+            "amounts": amounts}
+
+
+WAYS = ("transfer", "cheque", "other")
+
+
+def next_steps(adhesion: dict, dues: dict | None) -> dict:
+    """« Et maintenant ? »: the amount, each chosen way to pay with its instructions, the
+    engagement du mandataire, and the state of each item as the services know it."""
+    department = adhesion.get("department") or {}
+    chosen = [way for way in WAYS if adhesion["payment"].get(way)] or list(WAYS)
+    checklist = adhesion["checklist"]
+    if dues is not None:
+        status, paid = dues["status"], decimal(dues["amount_paid"])
+        due, balance = decimal(dues["amount_due"]), decimal(dues["balance"])
+        reference = dues.get("reference_display") or dues.get("reference")
+    else:  # the payment service is not reachable: the adhesion's own copy of the payment state
+        paid, due = decimal(checklist["amount_paid"]), decimal(checklist["amount_due"])
+        balance = due - paid
+        status = "unpaid" if paid == 0 else "paid" if paid == due else "partial" if paid < due else "overpaid"
+        reference = None
+    return {
+        "amount": eur(adhesion["amounts"]["total"]),
+        "ways": chosen,
+        "department": department,
+        "payee": department.get("payee") or department.get("name") or "",
+        "reference": reference,
+        "payment": {"status": status, "paid": eur(paid), "due": eur(due), "balance": eur(balance)},
+        "engagement_received": bool(checklist["engagement_signed"]),
+        "change_form": checklist["change_form"],
+        "late": bool(adhesion.get("late")),
+    }

@@ -1,7 +1,7 @@
 """The school's pages: home with the status banner, the adhesion form, the PDFs."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
-from web import client, forms, ledger, pages
+from web import carry, client, engagement, forms, ledger, pages
 from web.client import ApiFailure
 from web.formatting import campaign_year, eur, renewal_window, short_department
 from web.security import school_required
@@ -27,8 +27,11 @@ def home():
     if adhesion and adhesion["status"] == "validated":
         documents = school_documents(year)
     window = renewal_window(pages.load_rates(year) if adhesion else None)
+    steps = None
+    if adhesion:
+        steps = next_steps(adhesion, payment_dues(year) if adhesion["status"] != "draft" else None)
     return render_template("school/home.html", year=year, adhesion=adhesion, closed=closed, documents=documents,
-                           window=window)
+                           window=window, steps=steps)
 
 
 @bp.get("/adhesion")
@@ -47,7 +50,15 @@ def adhesion(year):
         if failure.status != 404:
             raise
         return render_template("school/closed.html", year=year, message=failure.message), 404
-    if request.method == "GET" or saved["status"] == "validated":
+    if request.method == "GET":
+        kept = carry.take_back(request.path)
+        if kept is not None and saved["status"] != "validated":
+            flash("Votre session avait expiré : ce que vous aviez saisi est revenu dans le formulaire, rien n'est "
+                  "encore enregistré. Vérifiez puis cliquez sur «\u00a0Valider et calculer\u00a0».", "info")
+            rows = forms.posted_rows(kept)
+            return render_form(year, saved, forms.posted_state(kept, rows), estimate=True)
+        return render_form(year, saved)
+    if saved["status"] == "validated":
         return render_form(year, saved)
     return save(year, saved)
 
@@ -57,12 +68,17 @@ def save(year: str, saved: dict):
     action = request.form.get("action", "calculate")
     if action == "add_row":
         rows.append(forms.blank_row())
-        return render_form(year, saved, forms.posted_state(request.form, rows), focus=len(rows) - 1)
+        return render_form(year, saved, forms.posted_state(request.form, rows), focus=len(rows) - 1, estimate=True)
     if action.startswith("delete-"):
         index = action.removeprefix("delete-")
         if index.isdigit() and int(index) < len(rows):
             rows.pop(int(index))
     payload, origin = forms.adhesion_payload(request.form, rows)
+    unreadable = forms.count_errors(rows)
+    if unreadable:  # nothing goes to the API: an empty or mistyped count is never saved as 0
+        problem = "Le tableau n'est pas enregistré : un nombre est vide ou mal écrit."
+        return render_form(year, saved, forms.posted_state(request.form, rows), unreadable, problem,
+                           estimate=True), 422
     try:
         answer = saved = client.put(pages.adhesion_path(number(), year), json=payload)
         if action == "submit":
@@ -76,7 +92,8 @@ def save(year: str, saved: dict):
         errors = forms.adhesion_errors(failure.fields, origin)
         if not errors:
             errors["_form"] = [failure.message]
-        return render_form(year, saved, forms.posted_state(request.form, rows), errors, failure.message), 422
+        return render_form(year, saved, forms.posted_state(request.form, rows), errors, failure.message,
+                           estimate=True), 422
     if action == "submit":
         flash(f"Merci ! Votre adhésion est envoyée à l'{short_department(session.get('department'))}. "
               f"Montant à régler : {eur(answer['amounts']['total'])}.", "success")
@@ -87,7 +104,9 @@ def save(year: str, saved: dict):
 
 
 def render_form(year: str, saved: dict, state: dict | None = None, errors: dict | None = None,
-                problem: str | None = None, focus: int | None = None):
+                problem: str | None = None, focus: int | None = None, estimate: bool = False):
+    """The form; with ``estimate`` the amounts block shows what the typed figures come to
+    (the API's figures are those of the saved table, which the typed ones may not be)."""
     editable = saved["status"] != "validated"
     if state is None:
         rows = forms.rows_of(saved)
@@ -103,24 +122,51 @@ def render_form(year: str, saved: dict, state: dict | None = None, errors: dict 
     rates = pages.load_rates(year)
     documents = school_documents(year) if saved["status"] == "validated" else None
     ledger_entry = ledger.adhesion_entry(number(), year) if saved["status"] == "validated" else None
+    dues = payment_dues(year) if saved["status"] != "draft" else None
+    shown = pages.estimated(saved, state, rates) if estimate and rates else saved
     return render_template(
         "school/adhesion.html", year=year, adhesion=saved, state=state, errors=errors or {}, problem=problem,
-        rates=rates, lines=pages.amount_lines(saved, rates), documents=documents, editable=editable,
+        rates=rates, lines=pages.amount_lines(shown, rates), documents=documents, editable=editable,
+        steps=next_steps(saved, dues), estimate=estimate and shown is not saved,
         heading=pages.coop_heading(saved["cooperative"]), focus=focus, ledger_entry=ledger_entry,
         summary=forms.error_summary(errors or {}, state["rows"]),
         goods_hint=pages.premium_hint(rates, "goods"), instruments_hint=pages.premium_hint(rates, "instruments"),
-        reference=payment_reference(year) if saved["status"] != "draft" else None,
+        reference=(dues or {}).get("reference_display"),
     )
 
 
-def payment_reference(year: str) -> str | None:
-    """The RF reference the school writes on its transfer, once its dues exist."""
+def next_steps(adhesion: dict, dues: dict | None) -> dict | None:
+    """« Et maintenant ? »: once sent, what the school still has to do, and what is received."""
+    contact = {key: (adhesion.get("department") or {}).get(key, "") for key in ("name", "address", "phone", "email")}
+    if session.get("department_contact") != contact:
+        session["department_contact"] = contact  # for the footer of every page
+    if adhesion["status"] not in ("submitted", "correction_requested"):
+        return None
+    return pages.next_steps(adhesion, dues)
+
+
+def payment_dues(year: str) -> dict | None:
+    """The payment service's view of what is owed and received (it owns the payment status)."""
     try:
-        return client.get(f"/api/payment/dues/{number()}/{year}").get("reference_display")
+        return client.get(f"/api/payment/dues/{number()}/{year}")
     except ApiFailure as failure:
-        if failure.status in (404, 503):
+        if failure.status in (404, 503):  # not yet known to payment, or payment is down: say less
             return None
         raise
+
+
+@bp.get("/adhesion/<year>/engagement-mandataire.pdf")
+@school_required
+def engagement_pdf(year):
+    """The engagement du mandataire, pre-filled, to print, date, sign and send."""
+    pages.checked(year=year)
+    adhesion = client.get(pages.adhesion_path(number(), year))
+    pdf = engagement.render(adhesion)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{engagement.filename(number(), year)}"')
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/documents/<year>/<kind>.pdf")

@@ -8,6 +8,8 @@ from functools import wraps
 from cryptography.fernet import Fernet, InvalidToken
 from flask import abort, current_app, flash, redirect, request, session, url_for
 
+from web import carry
+
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -26,6 +28,9 @@ def check_csrf() -> None:
         return
     sent = request.form.get(CSRF_FIELD, "")
     expected = session.get("csrf", "")
+    if sent and not expected and not signed_in() and carry.carries(request.path):
+        # the session expired under a form being filled: keep what was typed, sign in again
+        return carry.keep_and_sign_in()
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         abort(400, description="csrf")
 

@@ -58,6 +58,7 @@ def validated(session: Session, adhesion: Adhesion, cooperative: Cooperative, ra
         "insurance": adhesion.insurance,
         "goods_value": money_text(adhesion.goods_value),
         "instruments_value": money_text(adhesion.instruments_value),
+        "paid_on": adhesion.paid_on.isoformat() if adhesion.paid_on else None,
     })
 
 

@@ -1,4 +1,5 @@
 """Celery tasks the adhesion service consumes."""
+from datetime import date
 from decimal import Decimal
 
 from celery import shared_task
@@ -19,8 +20,10 @@ def on_payment_received(envelope: dict) -> bool:
 
     def apply(session, event):
         data = event.data
+        received_on = data.get("last_received_on")
         use_cases.record_payment_state(session, data["cooperative"], data["year"], Decimal(data["amount_paid"]),
-                                     data["payments_count"], data["methods"])
+                                     data["payments_count"], data["methods"],
+                                     date.fromisoformat(received_on) if received_on else None)
 
     event = payment_events.RECEIVED.load(envelope)
     return consume_once(service().database, ProcessedEvent, "adhesion.on_payment_received", event, apply)

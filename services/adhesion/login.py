@@ -112,7 +112,7 @@ def login(credentials):
         refused = None if trusted else refusal(pair, from_address, for_login)
         if refused:
             raise ApiError(429, refused)
-        account = session.get(Account, name)
+        account = session.get(Account, name) or session.get(Account, name.upper())  # « 0382296p00 » too
         if account is None:
             burn_password_time(credentials["password"])
         ok = account is not None and verify_password(credentials["password"], account.password_hash)

@@ -111,6 +111,7 @@ class Adhesion(Base):
     amount_paid: Mapped[Decimal] = mapped_column(ExactDecimal(2))
     payment_methods: Mapped[str] = mapped_column(String(200), default="")
     payments_seen: Mapped[int] = mapped_column(Integer, default=0)
+    paid_on: Mapped[date | None] = mapped_column(Date)  # the latest payment's receipt (payment.received)
     registration_code: Mapped[str | None] = mapped_column(String(9))
     validation_count: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=0)

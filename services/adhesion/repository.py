@@ -37,19 +37,15 @@ def find_adhesion(session: Session, number: str, year: str, lock: bool = False) 
     return session.scalars(query).first()
 
 
-def carried_over_classes(session: Session, number: str, year: str) -> list[domain.ClassRow]:
-    previous = find_adhesion(session, number, domain.previous_year(year))
-    return domain.carried_over(classes_of(previous)) if previous else []
-
-
 def new_draft(session: Session, cooperative: Cooperative, year: str) -> Adhesion:
-    """An unsaved draft, with last year's classes carried over and counts at zero."""
+    """An unsaved draft, with last year's classes and insurance answer carried over, counts at zero."""
+    previous = find_adhesion(session, cooperative.number, domain.previous_year(year))
     adhesion = Adhesion(
         cooperative=cooperative.number,
         department=cooperative.department,
         year=year,
         status=domain.DRAFT,
-        insurance=False,
+        insurance=previous.insurance if previous else False,
         goods_value=ZERO,
         instruments_value=ZERO,
         pay_transfer=False,
@@ -66,6 +62,6 @@ def new_draft(session: Session, cooperative: Cooperative, year: str) -> Adhesion
     )
     adhesion.classes = [
         AdhesionClass(position=i, name=row.name, teachers=row.teachers, teacher_count=0, student_count=0)
-        for i, row in enumerate(carried_over_classes(session, cooperative.number, year))
+        for i, row in enumerate(domain.carried_over(classes_of(previous)) if previous else [])
     ]
     return adhesion

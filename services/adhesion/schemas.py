@@ -139,8 +139,22 @@ class ChecklistSchema(Schema):
     change_form = fields.String()
 
 
+class DepartmentContactOut(Schema):
+    """The association as the school's pages show it: contact block and how to pay it."""
+    code = fields.String()
+    name = fields.String()
+    sender_name = fields.String()
+    address = fields.String()
+    phone = fields.String()
+    email = fields.String()
+    payee = fields.String()
+    iban = fields.String()
+    bic = fields.String()
+
+
 class AdhesionOut(Schema):
     cooperative = fields.Nested(CooperativeOut)
+    department = fields.Nested(DepartmentContactOut)
     year = fields.String()
     classes = fields.List(fields.Nested(ClassRowSchema))
     insurance = fields.Boolean()

@@ -1,5 +1,5 @@
 """First start on an empty store: OCCE de l'Isère, its rates, the staff account."""
-import sys
+import os
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from services.adhesion.models import Account, Department, RateCard
 from shared.auth import hash_password
 from shared.config import Settings, persistent_secret
+from shared.identifiers import is_valid_year
 
 ISERE_RATES = {
     "fee_per_student": Decimal("2.26"),
@@ -34,7 +35,9 @@ def _seed(database, settings: Settings) -> None:
         if session.get(Department, "38") is None:
             session.add(Department(code="38", name="OCCE de l'Isère", insurer="MAE – MAIF", insurer_contract=""))
             session.flush()
-            for first in (2024, 2025):
+            # the guide's two years, and the current one copied from the last of them (staff may
+            # change them on the « Tarifs » page): a first start never opens a year without rates
+            for first in sorted({2024, 2025, current_school_year_start()}):
                 session.add(RateCard(
                     department="38", year=f"{first}-{first + 1}", **ISERE_RATES,
                     renewal_opens=date(first, 9, 1), renewal_closes=date(first, 9, 30),
@@ -44,10 +47,18 @@ def _seed(database, settings: Settings) -> None:
             session.add(Account(login=settings.admin_login, password_hash=hash_password(password), role="staff", department="38"))
 
 
+def current_school_year_start(today: date | None = None) -> int:
+    """The first calendar year of the school year the pages open (``SCHOOL_YEAR`` or today's)."""
+    chosen = os.environ.get("SCHOOL_YEAR", "")
+    if is_valid_year(chosen):
+        return int(chosen[:4])
+    today = today or date.today()
+    return today.year if today.month >= 9 else today.year - 1
+
+
 def _saved_admin_password(settings: Settings) -> str:
+    """The generated password, saved in DATA_DIR (``make run`` prints it once everything is up)."""
     path = settings.data_dir / "admin_password"
     password = persistent_secret(settings.data_dir, "admin_password")
     path.chmod(0o600)
-    print(f"Compte du personnel : identifiant « {settings.admin_login} », mot de passe « {password} » "
-          f"(enregistré dans {path})", file=sys.stderr, flush=True)
     return password

@@ -322,7 +322,7 @@ def send_reminders(ctx: ServiceContext, principal: Principal, year: str) -> dict
 
 
 def record_payment_state(session: Session, cooperative: str, year: str, amount_paid: Decimal, payments_count: int,
-                         methods: list[str]) -> bool:
+                         methods: list[str], received_on: date | None = None) -> bool:
     """Checklist item 1 from ``payment.received``: the newest payment state wins."""
     adhesion = find_adhesion(session, cooperative, year, lock=True)
     if adhesion is None or payments_count <= adhesion.payments_seen:
@@ -330,4 +330,5 @@ def record_payment_state(session: Session, cooperative: str, year: str, amount_p
     adhesion.amount_paid = amount_paid
     adhesion.payments_seen = payments_count
     adhesion.payment_methods = ",".join(methods)
+    adhesion.paid_on = received_on
     return True

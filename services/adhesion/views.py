@@ -1,4 +1,6 @@
 """Stored rows as API answers and event data (the output schemas dump these)."""
+from sqlalchemy.orm import object_session
+
 from services.adhesion import domain
 from services.adhesion.models import Adhesion, Cooperative, Department
 from services.adhesion.repository import amounts_for, totals_for
@@ -27,10 +29,19 @@ def department_data(department: Department) -> dict:
     }
 
 
+def department_contact(department: Department | None) -> dict:
+    """What the school's pages show of its association: contact block and payment details."""
+    if department is None:
+        return {}
+    return {**department_data(department), "payee": department.payee, "iban": department.iban, "bic": department.bic}
+
+
 def adhesion_answer(adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> dict:
     totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
+    session = object_session(cooperative)
     return {
         "cooperative": cooperative_data(cooperative),
+        "department": department_contact(session.get(Department, cooperative.department) if session else None),
         "year": adhesion.year,
         "classes": [
             {

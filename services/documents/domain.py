@@ -13,7 +13,6 @@ KINDS = (ATTESTATION, CERTIFICATE)
 
 PREFIXES = {ATTESTATION: "ATT", CERTIFICATE: "CERT"}
 LABELS = {ATTESTATION: "Attestation d'adhésion", CERTIFICATE: "Certificat d'assurance"}
-FILE_STEMS = {ATTESTATION: "attestation", CERTIFICATE: "certificat"}
 DOWNLOAD_STEMS = {ATTESTATION: "attestation-adhésion", CERTIFICATE: "certificat-assurance"}
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
@@ -52,9 +51,9 @@ def storage_key(cooperative: str, year: str, kind: str, version: int) -> str:
 
 
 def filename(kind: str, cooperative: str, year: str, version: int) -> str:
-    """``attestation-0382296P00-2025-2026.pdf`` (``…-v2.pdf`` for a new version)."""
-    suffix = f"-v{version}" if version > 1 else ""
-    return f"{FILE_STEMS[kind]}-{cooperative}-{year}{suffix}.pdf"
+    """The name of the emailed attachment: the very name the download gives the file, so the
+    school finds one name whichever way it got the PDF."""
+    return download_name(kind, cooperative, year, version)
 
 
 def download_name(kind: str, cooperative: str, year: str, version: int) -> str:
@@ -69,6 +68,16 @@ def issued_on(validated_at: str, zone=None) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(zone).date() if zone is not None else moment.date()
+
+
+def cover_start(year: str, paid_on: str | None) -> date:
+    """The insurance covers from the later of 1 September and the payment's receipt (the
+    guide: « L'adhésion et l'assurance ne sont effectives qu'à la réception du paiement »),
+    never past the year's last day."""
+    first = date(int(year[:4]), 9, 1)
+    if not paid_on:
+        return first
+    return min(max(first, date.fromisoformat(paid_on)), date(int(year[5:]), 8, 31))
 
 
 def render_input(validated: dict, kind: str, number: str, verify_url: str, day: date) -> dict:
@@ -86,4 +95,5 @@ def render_input(validated: dict, kind: str, number: str, verify_url: str, day: 
         "instruments_value": validated.get("instruments_value", "0.00"),
         "version": validated["version"],
         "issued_on": day,
+        "cover_from": cover_start(validated["year"], validated.get("paid_on")),
     }

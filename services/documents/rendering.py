@@ -107,10 +107,11 @@ def french_date(day: date) -> str:
     return f"{number} {MONTHS[day.month - 1]} {day.year}"
 
 
-def insurance_period(year: str) -> str:
-    """``2025-2026`` -> ``du 1er septembre 2025 au 31 août 2026``."""
+def insurance_period(year: str, start: date | None = None) -> str:
+    """``2025-2026`` -> ``du 1er septembre 2025 au 31 août 2026``; from ``start`` when the
+    payment came after 1 September."""
     first, second = _split_year(year)
-    return f"du 1er septembre {first} au 31 août {second}"
+    return f"du {french_date(start or date(first, 9, 1))} au 31 août {second}"
 
 
 def cooperative_label(name: str) -> str:
@@ -153,6 +154,10 @@ def _context(doc: dict, title: str) -> dict:
             "name": printable(doc["department"]["name"]),
             "insurer": printable(doc["department"].get("insurer", "")),
             "insurer_contract": printable(doc["department"].get("insurer_contract") or ""),
+            # the association's identity under its name (settings; empty until filled in)
+            "contact": printable(" – ".join(part for part in (
+                doc["department"].get("address"), doc["department"].get("phone"), doc["department"].get("email"))
+                if part)),
         },
         "occe": f"OCCE {doc['department']['code']}",
         "coop": _printable_all(doc["cooperative"]),
@@ -160,7 +165,7 @@ def _context(doc: dict, title: str) -> dict:
         "year": doc["year"],
         # The guide writes the year with spaced hyphen in running text.
         "year_spaced": f"{first} - {second}",
-        "period": insurance_period(doc["year"]),
+        "period": insurance_period(doc["year"], doc.get("cover_from")),
         "registration_code": doc["registration_code"],
         "totals": doc["totals"],
         "amounts": {**{k: format_eur(v) for k, v in amounts.items()},

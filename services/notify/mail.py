@@ -12,10 +12,10 @@ from shared.money import format_eur
 KINDS = {
     "submission_ack": ("Retkoop – Adhésion {year} : saisie reçue", ("amount_due",)),
     "correction_requested": ("Retkoop – Adhésion {year} : correction demandée", ("message",)),
-    # No « – {year} » suffix: Python 3.11 folds that subject between two encoded words
-    # and the space before the dash is lost on decoding (CPython gh-144156).
+    # No « – » in it: Python 3.11 folds a long subject between two encoded words and the
+    # space before a dash is lost on decoding (CPython gh-144156).
     "validation_confirmation": (
-        "Votre adhésion et votre assurance sont validées",
+        "Votre adhésion et votre assurance {year} sont validées : {school} ({number})",
         ("registration_code", "amount_paid"),
     ),
     "renewal_reminder": ("Retkoop – Renouvelez votre adhésion {year}", ()),
@@ -28,6 +28,10 @@ PAYMENT_MEANS = {
     "cheque": "par chèque",
     "other": "par un autre moyen (mairie et/ou sou des écoles)",
 }
+
+
+def _phone(number: str | None) -> str:
+    return f"Tél. {number}" if number else ""
 
 
 def _nl2br(text: str) -> Markup:
@@ -67,7 +71,9 @@ def compose(
         raise ValueError(f"Message-ID must look like <id@domain>: {message_id!r}")
 
     year = str(context["year"])
-    subject = subject_template.format(year=year)
+    cooperative = context["cooperative"]
+    subject = subject_template.format(year=year, school=cooperative.get("name", ""), number=cooperative.get("number", ""))
+    department = context["department"]
     payment = context.get("payment") or {}
     values = {
         "payment": None,
@@ -75,7 +81,11 @@ def compose(
         "public_base_url": None,
         **context,
         "subject": subject,
-        "occe": f"OCCE {context['department']['code']}",
+        "occe": f"OCCE {department['code']}",
+        # the association's contact block, at the foot of every email (what is known of it)
+        "reply_to": department.get("email") or "",
+        "contact": [line for line in (department.get("address"), _phone(department.get("phone")),
+                                      department.get("email")) if line],
         "payment_means": [label for key, label in PAYMENT_MEANS.items() if payment.get(key)],
         # the guide writes the year with spaced dash in sentences: « 2025 - 2026 »
         "year_text": year.replace("-", " - "),
@@ -90,6 +100,8 @@ def compose(
     message["To"] = to
     message["Date"] = email.utils.formatdate(localtime=True)
     message["Message-ID"] = message_id
+    if department.get("email"):  # the school's answer goes to the association, not to a robot
+        message["Reply-To"] = department["email"]
     # RFC 3834: stops out-of-office robots from answering an automatic mail
     message["Auto-Submitted"] = "auto-generated"
     message["X-Retkoop-Kind"] = kind

@@ -3,7 +3,7 @@
 from sqlalchemy.orm import Session
 
 from services.payment.models import OutboxEvent
-from services.payment.views import DuesState
+from services.payment.views import DuesState, payments_of
 from contracts import payment as contracts
 from shared import outbox
 from shared.money import money_text
@@ -20,4 +20,5 @@ def received(session: Session, state: DuesState) -> None:
         "payments_count": state.payments_count,
         "methods": state.methods,
         "status": state.status,
+        "last_received_on": max((p.received_on.isoformat() for p in payments_of(session, state.cooperative, state.year)), default=None),
     })

@@ -6,6 +6,7 @@ import signal
 import stat
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 import requests
@@ -89,6 +90,11 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
     written = call("post", f"{book}/adhesion-entry", school, json={"date": "2025-09-20", "cheque_number": "1234567"})
     assert written.status_code == 201 and written.json()["piece"] == "D01"
     assert len([p for p in message.walk() if p.get_content_type() == "application/pdf"]) == 2
+    # today's school year opened on first start, with the last known rates (staff may change them)
+    today = date.today()
+    current = f"{today.year}-{today.year + 1}" if today.month >= 9 else f"{today.year - 1}-{today.year}"
+    rates = call("get", f"/api/adhesion/rates/{current}", staff)
+    assert rates.status_code == 200 and rates.json()["fee_per_student"] == "2.26"
     assert (data_dir / "adhesion.db").exists() and (data_dir / "ledger.db").exists() and (data_dir / "broker.db").exists()
     # The signing key, the databases, the broker, the PDFs and the emails: the owner's only.
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
@@ -100,6 +106,15 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
 
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     assert len(children) == 7  # web, five workers, the SMTP sink
+    log = (data_dir.parent / "run.log").read_text()
+    # the sink says one line per email, not aiosmtpd's dozen
+    mails = len(list((data_dir / "mail").glob("*.eml")))
+    assert len([line for line in log.splitlines() if "smtp-sink" in line and "saved as" in line]) == mails
+    assert not [line for line in log.splitlines() if "mail.log" in line or ">> b'" in line]
+    # the staff password comes after the start-up noise, in a frame
+    start_up = log.split("Retkoop adhésion : http://", 1)[1].splitlines()
+    framed = [line for line in start_up[:6] if line.startswith("║")]
+    assert framed and f"« {password} »" in framed[0]
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]

@@ -49,8 +49,12 @@ def test_storage_key_names_the_version_and_file_names_are_french():
     assert domain.storage_key("0382296P00", "2025-2026", "attestation", 1) == "2025-2026/0382296P00/attestation-v1.pdf"
     assert domain.storage_key("0382296P00", "2025-2026", "attestation", 2) != domain.storage_key(
         "0382296P00", "2025-2026", "attestation", 1)
-    assert domain.filename("attestation", "0382296P00", "2025-2026", 1) == "attestation-0382296P00-2025-2026.pdf"
-    assert domain.filename("certificate", "0382296P00", "2025-2026", 2) == "certificat-0382296P00-2025-2026-v2.pdf"
+    assert domain.filename("attestation", "0382296P00", "2025-2026", 1) == "attestation-adhésion-0382296P00-2025-2026.pdf"
+    assert domain.filename("certificate", "0382296P00", "2025-2026", 2) == (
+        "certificat-assurance-0382296P00-2025-2026-v2.pdf")
+    # the attachment of the email and the download carry one name
+    assert domain.filename("certificate", "0382296P00", "2025-2026", 1) == domain.download_name(
+        "certificate", "0382296P00", "2025-2026", 1)
     assert domain.download_name("certificate", "0382296P00", "2025-2026", 1) == (
         "certificat-assurance-0382296P00-2025-2026.pdf")
 
@@ -64,6 +68,20 @@ def test_verify_token_shape():
 def test_issued_on_is_the_french_day_of_validation():
     assert domain.issued_on("2025-09-30T22:15:00+00:00", ZoneInfo("Europe/Paris")) == date(2025, 10, 1)
     assert domain.issued_on("2025-09-30T22:15:00+00:00") == date(2025, 9, 30)
+
+
+@pytest.mark.parametrize("paid_on, start", [
+    (None, date(2025, 9, 1)),  # payment date unknown: the year's first day
+    ("2025-06-20", date(2025, 9, 1)),  # paid before the year: from 1 September
+    ("2025-09-01", date(2025, 9, 1)),
+    ("2025-10-14", date(2025, 10, 14)),  # paid later: effective only from the receipt
+    ("2026-09-03", date(2026, 8, 31)),  # never past the year
+])
+def test_cover_starts_at_the_later_of_1_september_and_the_payment(paid_on, start):
+    assert domain.cover_start("2025-2026", paid_on) == start
+    validated = {**VALIDATED, "paid_on": paid_on}
+    doc = domain.render_input(validated, "certificate", "CERT-2026-38-000001", "http://x/verify/abc", date(2025, 10, 1))
+    assert doc["cover_from"] == start
 
 
 def test_render_input_feeds_the_renderer():

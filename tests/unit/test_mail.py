@@ -73,7 +73,7 @@ def test_headers_and_both_parts(kind):
         ),
         (
             "validation_confirmation",
-            "Votre adhésion et votre assurance sont validées",
+            "Votre adhésion et votre assurance 2025-2026 sont validées",
             [
                 "L'adhésion est saisie, et a été validée. Bravo !",
                 "26/0001 A",
@@ -107,7 +107,25 @@ def test_french_content(kind, subject, phrases):
 
 def test_validation_subject_is_exact():
     message = compose("validation_confirmation", TO, make_context(), MESSAGE_ID, MAIL_FROM)
-    assert message["Subject"] == "Votre adhésion et votre assurance sont validées"
+    # the school and the year, so a mailbox of several schools or years tells them apart
+    assert message["Subject"] == (
+        "Votre adhésion et votre assurance 2025-2026 sont validées : École Élémentaire Jean Moulin (0382296P00)")
+
+
+def test_contact_block_and_reply_to_the_department():
+    context = make_context()
+    context["department"] = {**context["department"], "address": "12 rue des Écoles, 38000 Grenoble",
+                             "phone": "04 76 00 00 00", "email": "contact@occe38.example"}
+    for kind in KINDS:
+        message = compose(kind, TO, context, MESSAGE_ID, MAIL_FROM)
+        assert message["Reply-To"] == "contact@occe38.example", kind
+        text, html = parts(message)
+        for line in ("12 rue des Écoles, 38000 Grenoble", "Tél. 04 76 00 00 00", "contact@occe38.example"):
+            assert line in text and line in html, (kind, line)
+        assert "merci de ne pas y répondre" not in text
+    bare = compose("submission_ack", TO, make_context(), MESSAGE_ID, MAIL_FROM)
+    assert bare["Reply-To"] is None  # no mailbox known: no Reply-To, and the robot says so
+    assert "merci de ne pas y répondre" in parts(bare)[0]
 
 
 @pytest.mark.parametrize("kind", KINDS)

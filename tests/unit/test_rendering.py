@@ -208,7 +208,26 @@ def test_french_date():
 
 def test_insurance_period():
     assert insurance_period("2025-2026") == "du 1er septembre 2025 au 31 août 2026"
+    assert insurance_period("2025-2026", date(2025, 10, 14)) == "du 14 octobre 2025 au 31 août 2026"
     assert insurance_period("2030-2031") == "du 1er septembre 2030 au 31 août 2031"
     for bad in ("2025-2027", "2025/2026", "25-26", ""):
         with pytest.raises(ValueError):
             insurance_period(bad)
+
+
+@RENDERERS
+def test_department_identity_on_one_page(render):
+    doc = make_doc(version=2, department={"address": "12 rue des Écoles, 38000 Grenoble", "phone": "04 76 00 00 00",
+                                          "email": "contact@occe38.example"},
+                   cooperative={"name": "Coopérative Scolaire " + "des Trois Vallées " * 6})
+    pdf = render(doc)
+    assert len(read(pdf).pages) == 1
+    text = text_of(pdf)
+    for part in ("OCCE de l'Isère", "12 rue des Écoles, 38000 Grenoble", "04 76 00 00 00", "contact@occe38.example"):
+        assert part in text
+
+
+def test_certificate_covers_from_the_payment_received_after_1_september():
+    text = text_of(render_certificate(make_doc(cover_from=date(2025, 10, 14))))
+    assert "du 14 octobre 2025 au 31 août 2026" in text
+    assert "1er septembre 2025" not in text
