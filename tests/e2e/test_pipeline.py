@@ -102,10 +102,11 @@ def assert_one_of_each(stack, sink, school, code):
     mails = confirmations(sink)
     assert len(mails) == 1
     mail = mails[0]
-    assert mail["Subject"] == "Votre adhésion et votre assurance sont validées"
+    assert mail["Subject"] == f"Votre adhésion et votre assurance {YEAR} sont validées : {NAME} ({NUMBER})"
     assert mail["To"] == "ce.0382296p@ac-grenoble.fr"
     attachments = [part.get_filename() for part in mail.iter_attachments()]
-    assert len(attachments) == 2 and all(name.endswith(".pdf") for name in attachments)
+    # the names the downloads give the same files
+    assert attachments == [f"attestation-adhésion-{NUMBER}-{YEAR}.pdf", f"certificat-assurance-{NUMBER}-{YEAR}.pdf"]
     return mail
 
 

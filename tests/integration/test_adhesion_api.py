@@ -40,10 +40,10 @@ def outbox_rows(app, event_type=None):
         return session.scalars(query).all()
 
 
-def pay(app, number, year, amount, count=1, methods=("cheque",)):
+def pay(app, number, year, amount, count=1, methods=("cheque",), **extra):
     envelope = payment_events.RECEIVED.build({
         "cooperative": number, "year": year, "department": "38", "amount_paid": amount,
-        "amount_due": amount, "payments_count": count, "methods": list(methods), "status": "paid",
+        "amount_due": amount, "payments_count": count, "methods": list(methods), "status": "paid", **extra,
     }).to_dict()
     with app.app_context():
         return on_payment_received(envelope), envelope
@@ -230,6 +230,10 @@ def test_carry_over_from_previous_year(client, school):
     assert body["status"] == "draft"
     assert [(c["name"], c["teachers"], c["teacher_count"], c["student_count"]) for c in body["classes"]] == [
         ("CP", "Mme Roux", 0, 0), ("CE1", "M. Blanc", 0, 0)]
+    assert body["insurance"] is GUIDE["insurance"] is True  # last year's answer, not « non »
+    # the school's pages read how to pay its association from the answer
+    assert body["department"]["name"] == "OCCE de l'Isère" and set(body["department"]) >= {
+        "address", "phone", "email", "payee", "iban", "bic"}
 
 
 def test_workflow_events_each_written_once_and_published_once(client, app, staff, school, redis_url):
@@ -276,6 +280,17 @@ def test_reopen_keeps_code_and_revalidation_is_a_new_version(client, app, staff,
     assert (body["status"], body["registration_code"], body["version"]) == ("validated", "26/0042 A", 2)
     versions = [json.loads(r.payload)["data"]["version"] for r in outbox_rows(app, "adhesion.validated")]
     assert versions == [1, 2]
+
+
+def test_receipt_date_of_the_payment_reaches_the_validated_event(client, app, staff, school):
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    submitted_guide(client, school)
+    pay(app, NUMBER, YEAR, "200.00", count=1, last_received_on="2025-09-12")
+    pay(app, NUMBER, YEAR, "439.25", count=2, last_received_on="2025-10-14")
+    client.patch(f"{url}/checklist", headers=staff, json={"engagement_signed": True})
+    assert client.post(f"{url}/validate", headers=staff, json={}).status_code == 200
+    event = json.loads(outbox_rows(app, "adhesion.validated")[0].payload)
+    assert event["data"]["paid_on"] == "2025-10-14"  # the certificate covers from then
 
 
 def test_payment_received_applied_once_and_newest_wins(client, app, staff, school):
@@ -334,3 +349,15 @@ def test_outbox_keeps_published_rows_for_the_retention_period(client, app, schoo
     assert relay.prune(now + relay.RETENTION + timedelta(minutes=1)) == 1
     remaining = outbox_rows(app)
     assert len(remaining) == 1 and remaining[0].published_at is None  # a pending event is never pruned
+
+
+def test_school_login_ignores_the_case_of_the_number(client, school):
+    answer = client.post("/api/auth/login", json={"login": NUMBER.lower(), "password": "ecole-secret"})
+    assert answer.status_code == 200 and answer.json["cooperative"] == NUMBER
+
+
+def test_bounds_in_french_number_format(client, school):
+    body = {**GUIDE, "goods_value": "2000000.00"}
+    response = client.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school, json=body)
+    assert response.status_code == 422
+    assert response.json["fields"]["goods_value"] == ["Doit être compris entre 0,00 € et 1 000 000,00 €."]

@@ -134,8 +134,8 @@ def test_delivered_twice_one_document_of_each_kind_and_one_event(app):
     assert event["insurance"] is True and event["amount_paid"] == "439.25"
     assert event["department"]["code"] == "38" and event["cooperative"]["email"] == "ce.0382296p@ac-grenoble.fr"
     assert [(d["kind"], d["number"], d["filename"]) for d in event["documents"]] == [
-        ("attestation", "ATT-2026-38-000001", f"attestation-{NUMBER}-{YEAR}.pdf"),
-        ("certificate", "CERT-2026-38-000001", f"certificat-{NUMBER}-{YEAR}.pdf"),
+        ("attestation", "ATT-2026-38-000001", f"attestation-adhésion-{NUMBER}-{YEAR}.pdf"),
+        ("certificate", "CERT-2026-38-000001", f"certificat-assurance-{NUMBER}-{YEAR}.pdf"),
     ]
     for item in event["documents"]:
         pdf = base64.b64decode(item["pdf_base64"])
@@ -260,9 +260,11 @@ def test_verify_page_in_french(app):
     page = app.test_client().get(f"/verify/{token}")
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
-    assert "Document valide" in html and "Certificat d&#39;assurance" in html and YEAR in html
+    assert "Document valide" in html and "Certificat d&#39;assurance" in html and "2025 - 2026" in html
     assert "Coopérative Scolaire de l&#39;École Élémentaire Jean Moulin" in html
-    assert NUMBER not in html and "26/0001" not in html  # nothing more than the contract says
+    # what the paper prints, to compare with it; the school's number stays off this public page
+    assert "<main" in html and "26/0001 A" in html and "CERT-2026-38-000001" in html
+    assert NUMBER not in html
     for token in ("unknown-token-0123456789", "x", "a" * 200):
         missing = app.test_client().get(f"/verify/{token}")
         assert missing.status_code == 404 and "Document invalide ou remplacé" in missing.get_data(as_text=True)

@@ -116,14 +116,14 @@ def test_guide_example_unpaid_partial_paid_overpaid(app, client):
 def test_each_payment_writes_one_payment_received_published_to_adhesion(app, client, redis_url):
     deliver(app, submitted())
     pay(client, "200.00")
-    pay(client, "239.25", method="transfer")
+    pay(client, "239.25", method="transfer", received_on="2025-10-14")
     events = [json.loads(row.payload) for row in rows(app, OutboxEvent)]
     assert [e["type"] for e in events] == ["payment.received", "payment.received"]
     assert [e["data"] for e in events] == [
         {"cooperative": NUMBER, "year": YEAR, "department": "38", "amount_paid": "200.00", "amount_due": "439.25",
-         "payments_count": 1, "methods": ["cheque"], "status": "partial"},
+         "payments_count": 1, "methods": ["cheque"], "status": "partial", "last_received_on": "2025-09-12"},
         {"cooperative": NUMBER, "year": YEAR, "department": "38", "amount_paid": "439.25", "amount_due": "439.25",
-         "payments_count": 2, "methods": ["cheque", "transfer"], "status": "paid"},
+         "payments_count": 2, "methods": ["cheque", "transfer"], "status": "paid", "last_received_on": "2025-10-14"},
     ]
     assert len({e["event_id"] for e in events}) == 2
     wait_for(lambda: all(row.published_at for row in rows(app, OutboxEvent)), what="the relay to publish")

@@ -56,7 +56,7 @@ def test_sent_message_is_saved_and_read_back(sink):
     send(sent, settings_for(sink.port))
 
     [received] = sink.messages()
-    assert received["Subject"] == "Votre adhésion et votre assurance sont validées"
+    assert received["Subject"] == sent["Subject"] and received["Subject"].startswith("Votre adhésion et votre assurance 2025-2026 sont validées : ")
     assert received["Message-ID"] == sent["Message-ID"]
     assert received["X-Envelope-To"] == "ce.0382296P@ac-grenoble.fr"
     assert "Bravo !" in received.get_body(("plain",)).get_content()
