@@ -244,6 +244,7 @@ def test_whole_journey(stack, new_page):
     # adding and deleting a row
     school.get_by_role("button", name="+ Ajouter une ligne").click()
     school.locator("#classes-2-name").fill("CP")
+    school.locator("#classes-2-teacher_count").fill("0")  # an empty count is refused, never taken for 0
     school.locator("#classes-2-student_count").fill("20")
     school.get_by_role("button", name="Valider et calculer", exact=True).click()
     expect(amounts.locator("tr.total")).to_contain_text("489,45 €")  # 195 × 2,26 + 195 × 0,25
