@@ -1,57 +1,58 @@
-"""The pages' own logic without a browser: form fields ↔ API JSON, API errors → inputs,
-French display of what the APIs answer."""
-from datetime import date
+"""The adhesion form's own checks and estimate (no I/O): a count is never silently a 0, and
+the amounts beside a refusal are the API's arithmetic on the typed figures."""
+from decimal import Decimal
 
 from werkzeug.datastructures import MultiDict
 
-from web import forms
-from web.formatting import eur, local_date, local_datetime, recent_years, school_year_of
+from web import forms, pages
+
+RATES = {"fee_per_student": "2.26", "fee_per_adult": "2.26", "fee_per_cooperative": "0.00",
+         "insurance_per_cooperator": "0.25", "goods_threshold": "2000.00", "goods_rate": "0.00688",
+         "instruments_threshold": "0.00", "instruments_rate": "0.00688",
+         "renewal_opens": "2025-09-01", "renewal_closes": "2025-09-30"}
 
 
-def test_money_typed_the_french_way_reaches_the_api_as_a_decimal_string():
-    assert forms.money_value("1 500,50 €") == "1500.50"
-    assert forms.money_value("2\u202f000,00") == "2000.00"
-    assert forms.money_value("") == "0.00"
+def row(name="CP", teachers="", teacher_count="1", student_count="24"):
+    return {"name": name, "teachers": teachers, "teacher_count": teacher_count, "student_count": student_count}
 
 
-def test_posted_rows_are_read_up_to_the_row_count_and_trimmed():
-    form = MultiDict({"row_count": "2", "classes-0-name": " CM2 ", "classes-0-student_count": "27",
-                      "classes-1-name": "", "classes-2-name": "never read"})
-    rows = forms.posted_rows(form)
-    assert [row["name"] for row in rows] == ["CM2", ""]
-    assert forms.posted_rows(MultiDict({"row_count": "beaucoup"})) == []
+def test_empty_and_mistyped_counts_are_errors_blank_rows_are_not():
+    rows = [row(student_count="28e"), row(teacher_count=""), row("", "", "", ""), row(student_count=" 1 2 ")]
+    assert forms.count_errors(rows) == {
+        "classes-0-student_count": [forms.COUNT_INVALID],
+        "classes-1-teacher_count": [forms.COUNT_EMPTY],
+    }
+    assert forms.count_errors([row(teacher_count="0", student_count="0")]) == {}
 
 
-def test_api_errors_land_on_the_inputs_of_the_rows_they_came_from():
-    # form rows 0 and 2 were sent (row 1 was blank): the API's class 1 is the form's row 2
-    fields = {"classes": {"1": {"student_count": ["Nombre entier attendu."]}}, "payment": ["Choisissez."],
-              "goods_value": ["Trop grand."]}
-    errors = forms.adhesion_errors(fields, origin=[0, 2])
-    assert errors == {"classes-2-student_count": ["Nombre entier attendu."], "payment": ["Choisissez."],
-                      "goods_value": ["Trop grand."]}
+def test_a_mistyped_count_goes_to_the_api_as_typed_never_as_0():
+    form = MultiDict({"row_count": "1", "classes-0-name": "CP", "classes-0-teacher_count": "1",
+                      "classes-0-student_count": "28e", "insurance": "oui"})
+    payload, origin = forms.adhesion_payload(form, forms.posted_rows(form))
+    assert payload["classes"][0]["student_count"] == "28e" and origin == [0]
 
 
-def test_error_summary_follows_the_page_order_and_links_each_field():
-    rows = [{"name": "CP"}, {"name": ""}, {"name": "CM2"}]
-    summary = forms.error_summary(
-        {"goods_value": ["Trop grand."], "classes-2-student_count": ["Nombre entier attendu."], "classes": ["Vide."]},
-        rows)
-    assert [line["href"] for line in summary] == ["#classes-titre", "#classes-2-student_count", "#goods_value"]
-    assert summary[1]["text"] == "Classe 3 (CM2) — Nombre d'élèves : Nombre entier attendu."
+def test_estimate_of_the_typed_figures_matches_the_guide():
+    saved = {"status": "draft", "amounts": {}, "totals": {}}
+    state = {"rows": [row("ECOLE ENTIERE", "", "10", "165"), row("CE1", "", "1", "2O")],
+             "insurance": True, "goods_value": "2 500,00", "instruments_value": ""}
+    shown = pages.estimated(saved, state, RATES)
+    assert shown["totals"] == {"teachers": 11, "students": 165, "cooperators": 176}  # « 2O » counts for nothing
+    assert shown["amounts"]["membership"] == Decimal("397.76")
+    assert shown["amounts"]["insurance"] == Decimal("44.00")
+    assert shown["amounts"]["goods"] == Decimal("3.44")  # (2500 − 2000) × 0,00688
+    assert shown["amounts"]["total"] == Decimal("445.20")
+    assert pages.estimated(saved, {**state, "insurance": False}, RATES)["amounts"]["total"] == Decimal("397.76")
 
 
-def test_flatten_nested_marshmallow_errors():
-    assert forms.flatten({"a": {"0": {"b": ["x"]}}, "c": ["y", "z"]}) == {"a.0.b": ["x"], "c": ["y", "z"]}
-
-
-def test_french_display_of_api_values():
-    assert eur("1157.11") == "1 157,11 €"
-    assert eur("not a number") == "—"
-    assert local_date("2025-09-12") == "12/09/2025"
-    assert local_datetime("2025-09-12T12:03:00+00:00") == "12/09/2025 à 14:03"  # Paris, summer time
-
-
-def test_school_year_turns_on_the_first_of_september():
-    assert school_year_of(date(2025, 8, 31)) == "2024-2025"
-    assert school_year_of(date(2025, 9, 1)) == "2025-2026"
-    assert recent_years("2025-2026", before=1, after=1) == ["2026-2027", "2025-2026", "2024-2025"]
+def test_next_steps_partial_payment_from_the_payment_service():
+    adhesion = {"amounts": {"total": "439.25"}, "payment": {"transfer": False, "cheque": True, "other": False},
+                "checklist": {"amount_paid": "0.00", "amount_due": "439.25", "engagement_signed": False,
+                              "change_form": "not_required"},
+                "late": True, "department": {"name": "OCCE de l'Isère", "payee": "OCCE 38"}}
+    dues = {"status": "partial", "amount_paid": "200.00", "amount_due": "439.25", "balance": "239.25",
+            "reference_display": "RF80 2603 8001 5E00"}
+    steps = pages.next_steps(adhesion, dues)
+    assert steps["payment"] == {"status": "partial", "paid": "200,00 €", "due": "439,25 €", "balance": "239,25 €"}
+    assert steps["ways"] == ["cheque"] and steps["reference"] == "RF80 2603 8001 5E00" and steps["late"]
+    assert pages.next_steps(adhesion, None)["payment"]["status"] == "unpaid"  # payment unreachable: the copy
