@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from services.adhesion import campaign, departments, importing, onboarding, passwords
 from services.adhesion.onboarding_schemas import (
     Accepted, CooperativeDetail, CooperativePatch, DepartmentIn, DepartmentList, DepartmentOut, DepartmentSettingsIn,
-    ExportQuery, ImportOut, ImportQuery, ResetConfirmIn, ResetConfirmOut, ResetIn, ScheduleIn, ScheduleOut, StaffIn,
+    ExportQuery, ImportOut, ImportQuery, ResetIn, ScheduleIn, ScheduleOut, StaffIn,
     StaffList, StaffOut, StatsOut,
 )
 from shared.auth import client_address, current_principal, login_required, staff_required
@@ -172,13 +172,6 @@ def password_reset(data):
     passwords.request_reset(service(), data["login"].strip(), client_address(service().settings.secret_key),
                             datetime.now(timezone.utc))
     return {"status": "accepted"}
-
-
-@auth_blp.post("/password-reset/confirm")
-@auth_blp.arguments(ResetConfirmIn)
-@auth_blp.response(200, ResetConfirmOut)
-def password_reset_confirm(data):
-    return {"login": passwords.confirm(service(), data["token"], data["password"], datetime.now(timezone.utc))}
 
 
 def today() -> date:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from services.adhesion import domain, importing, passwords
 from services.adhesion.models import Account, Adhesion, Cooperative, CooperativeChange, Department, RateCard
 from services.adhesion.repository import amounts_for, rates_of, totals_for
-from shared.auth import Principal
+from shared.auth import Principal, session_store
 from shared.errors import ApiError
 from shared.service import ServiceContext
 
@@ -122,7 +122,10 @@ def update_cooperative(ctx: ServiceContext, principal: Principal, number: str, d
             if account is not None:
                 account.active = data["active"]  # no login while deactivated
         session.flush()
-        return _detail(session, cooperative)
+        answer = _detail(session, cooperative)
+    if data.get("active") is False:
+        session_store().close_all(number)  # a school signed in now is signed out too
+    return answer
 
 
 def cooperative_detail(ctx: ServiceContext, principal: Principal, number: str) -> dict:

@@ -180,15 +180,6 @@ class ResetIn(StrictSchema):
     login = fields.String(required=True, validate=validate.Length(1, 100))
 
 
-class ResetConfirmIn(StrictSchema):
-    token = fields.String(required=True, validate=validate.Length(1, 200))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
-
-
-class ResetConfirmOut(Schema):
-    login = fields.String()
-
-
 class Accepted(Schema):
     status = fields.String()
 

@@ -64,10 +64,31 @@ def validated_school(stack, staff, number, town, email):
     return validated.json()["registration_code"]
 
 
-def other_departments_calls(number):
+def statement_and_slip(stack, staff, label):
+    """A bank statement and a cheque slip of the department."""
+    body = f"date;label;amount\n2025-09-12;VIR {label};439,25\n".encode()
+    statement = stack.call("post", "/api/payment/statements", staff, files={"file": ("releve.csv", body, "text/csv")})
+    assert statement.status_code == 201, statement.text
+    slip = stack.call("post", "/api/payment/cheque-slips", staff, json={})
+    assert slip.status_code == 201, slip.text
+    return statement.json()["id"], slip.json()["id"]
+
+
+def other_departments_calls(number, statement, slip):
     """Every call a staff member could make on one cooperative, in every service."""
     a = f"/api/adhesion/adhesions/{number}/{YEAR}"
+    book = f"/api/ledger/books/{number}/{YEAR}"
     return [
+        ("get", f"/api/payment/statements/{statement}/lines", None),
+        ("post", f"/api/payment/statements/{statement}/confirm-suggested", {}),
+        ("get", f"/api/payment/cheque-slips/{slip}", None),
+        ("post", f"/api/payment/cheque-slips/{slip}/cheques", {"cooperative": number, "year": YEAR, "amount": "1.00",
+                                                              "cheque_number": "1", "bank": "B", "drawer": "D"}),
+        ("post", f"/api/payment/cheque-slips/{slip}/close", None),
+        ("get", f"/api/payment/cheque-slips/{slip}.pdf", None),
+        ("get", book, None),
+        ("get", f"{book}/adhesion-entry", None),
+        ("get", f"{book}/export.csv", None),
         ("get", f"/api/adhesion/cooperatives/{number}", None),
         ("get", f"/api/adhesion/cooperatives/{number}/detail", None),
         ("patch", f"/api/adhesion/cooperatives/{number}", {"town": "AILLEURS"}),
@@ -105,8 +126,9 @@ def test_two_departments_side_by_side(stack):
     # the Drôme's certificate names its own association and insurer contract
     assert stack.call("get", f"/api/adhesion/cooperatives/{DROME}", drome).json()["department"] == "26"
 
+    papers = {ISERE: statement_and_slip(stack, isere, ISERE), DROME: statement_and_slip(stack, drome, DROME)}
     for staff, theirs in ((drome, ISERE), (isere, DROME)):
-        for method, path, body in other_departments_calls(theirs):
+        for method, path, body in other_departments_calls(theirs, *papers[theirs]):
             response = stack.call(method, path, staff, json=body) if body is not None else stack.call(method, path, staff)
             assert response.status_code == 403, (method, path, response.status_code, response.text)
         assert theirs not in [c["number"] for c in stack.call("get", "/api/adhesion/cooperatives", staff).json()["items"]]

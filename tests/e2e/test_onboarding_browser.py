@@ -130,8 +130,8 @@ def test_lost_password_by_email(new_page, stack):
     mail = wait_for(lambda: mails_to(stack, "perdu@navigateur.test"), what="the reset email")[0]
     page.goto(link_in(mail, "mot-de-passe/nouveau"))
     accessible(page)
-    page.get_by_label("Mot de passe", exact=True).fill("nouveau-mdp-ecole")
-    page.get_by_label("Le même mot de passe, une seconde fois").fill("nouveau-mdp-ecole")
+    page.get_by_label("Nouveau mot de passe", exact=True).fill("nouveau-mdp-ecole")
+    page.get_by_label("Nouveau mot de passe, une seconde fois").fill("nouveau-mdp-ecole")
     page.get_by_role("button", name="Enregistrer le mot de passe").click()
     assert stack.call("post", "/api/auth/login", json={"login": "0384444R00", "password": "ancien-mdp-ecole"}).status_code == 401
     assert stack.login("0384444R00", "nouveau-mdp-ecole")
