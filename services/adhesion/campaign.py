@@ -4,16 +4,17 @@ department chose."""
 import csv
 import io
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, noload
 
 from services.adhesion import domain, events
-from services.adhesion.models import Adhesion, Cooperative, RateCard, ReminderDate
+from services.adhesion.models import Adhesion, AdhesionClass, Cooperative, RateCard, ReminderDate
 from services.adhesion.registration import next_reminder_round
-from services.adhesion.repository import amounts_for, rates_of, totals_for
+from services.adhesion.repository import rates_of
 from shared.auth import Principal
 from shared.errors import ApiError
 from shared.service import ServiceContext
@@ -36,30 +37,57 @@ def _card(session: Session, department: str, year: str) -> RateCard:
     return card
 
 
-def _year_rows(session: Session, department: str, year: str):
-    """Each active cooperative of the department with its adhesion of the year (or None)."""
-    adhesions = {a.cooperative: a for a in session.scalars(
-        select(Adhesion).where(Adhesion.department == department, Adhesion.year == year))}
+@dataclass(frozen=True)
+class Figures:
+    """An adhesion with its totals and amounts, read without loading its class rows."""
+
+    adhesion: Adhesion
+    totals: domain.Totals
+    amounts: domain.Amounts
+
+
+def year_figures(session: Session, department: str, year: str, rates: domain.Rates | None) -> dict[str, Figures]:
+    """Every adhesion of the department and year by cooperative: two queries (the
+    adhesions, and the class counts summed by the database) however many there are."""
+    sums = {adhesion_id: (int(teachers or 0), int(students or 0)) for adhesion_id, teachers, students in session.execute(
+        select(AdhesionClass.adhesion_id, func.sum(AdhesionClass.teacher_count), func.sum(AdhesionClass.student_count))
+        .join(Adhesion, Adhesion.id == AdhesionClass.adhesion_id)
+        .where(Adhesion.department == department, Adhesion.year == year)
+        .group_by(AdhesionClass.adhesion_id))}
+    figures = {}
+    for adhesion in session.scalars(select(Adhesion).options(noload(Adhesion.classes)).where(
+            Adhesion.department == department, Adhesion.year == year)):
+        teachers, students = sums.get(adhesion.id, (0, 0))
+        totals = domain.Totals(teachers=teachers, students=students, cooperators=teachers + students)
+        amounts = domain.amounts_of(rates, totals, adhesion.insurance, adhesion.goods_value,
+                                    adhesion.instruments_value) if rates else None
+        figures[adhesion.cooperative] = Figures(adhesion, totals, amounts)
+    return figures
+
+
+def _year_rows(session: Session, department: str, year: str, rates: domain.Rates):
+    """Each active cooperative of the department with its adhesion's figures (or None)."""
+    figures = year_figures(session, department, year, rates)
     cooperatives = session.scalars(select(Cooperative).where(
         Cooperative.department == department, Cooperative.active.is_(True)).order_by(Cooperative.number)).all()
-    return [(c, adhesions.get(c.number)) for c in cooperatives]
+    return [(c, figures.get(c.number)) for c in cooperatives]
 
 
 def stats(ctx: ServiceContext, principal: Principal, year: str) -> dict:
     with ctx.database.session() as session:
         card = _card(session, principal.department, year)
         rates = rates_of(card)
-        rows = _year_rows(session, principal.department, year)
+        rows = _year_rows(session, principal.department, year, rates)
         by_status = {status: 0 for status in domain.STATUSES}
         late = unpaid = cooperators = 0
         submitted_on, validated_on = Counter(), Counter()
-        for _, adhesion in rows:
-            if adhesion is None:
+        for _, figures in rows:
+            if figures is None:
                 continue
+            adhesion, totals, amounts = figures.adhesion, figures.totals, figures.amounts
             by_status[adhesion.status] += 1
             if adhesion.status == domain.DRAFT:
                 continue
-            totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
             cooperators += totals.cooperators
             late += adhesion.late
             unpaid += adhesion.amount_paid < amounts.total
@@ -106,12 +134,12 @@ def adhesions_csv(ctx: ServiceContext, principal: Principal, year: str) -> bytes
     with ctx.database.session() as session:
         rates = rates_of(_card(session, principal.department, year))
         lines = []
-        for cooperative, adhesion in _year_rows(session, principal.department, year):
+        for cooperative, figures in _year_rows(session, principal.department, year, rates):
             start = [cooperative.number, cooperative.name, cooperative.town, cooperative.email]
-            if adhesion is None:
+            if figures is None:
                 lines.append(start + [STATUS_FR["not_started"], "", 0, 0, 0] + ["0,00"] * 6 + [""])
                 continue
-            totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
+            adhesion, totals, amounts = figures.adhesion, figures.totals, figures.amounts
             lines.append(start + [
                 STATUS_FR[adhesion.status], "oui" if adhesion.late else "non",
                 totals.teachers, totals.students, totals.cooperators,
@@ -129,10 +157,10 @@ def declaration_csv(ctx: ServiceContext, principal: Principal, year: str) -> byt
     with ctx.database.session() as session:
         rates = rates_of(_card(session, principal.department, year))
         lines = []
-        for cooperative, adhesion in _year_rows(session, principal.department, year):
-            if adhesion is None or adhesion.status != domain.VALIDATED or not adhesion.insurance:
+        for cooperative, figures in _year_rows(session, principal.department, year, rates):
+            if figures is None or figures.adhesion.status != domain.VALIDATED or not figures.adhesion.insurance:
                 continue
-            totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
+            adhesion, totals, amounts = figures.adhesion, figures.totals, figures.amounts
             premium = amounts.insurance + amounts.goods + amounts.instruments
             lines.append([cooperative.number, cooperative.name, cooperative.town, adhesion.registration_code,
                           totals.cooperators, _french(adhesion.goods_value), _french(adhesion.instruments_value),

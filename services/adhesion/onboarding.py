@@ -8,9 +8,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.adhesion import domain, importing, passwords
-from services.adhesion.models import Account, Adhesion, Cooperative, CooperativeChange, Department, RateCard
-from services.adhesion.repository import amounts_for, rates_of, totals_for
+from services.adhesion import campaign, domain, importing, passwords
+from services.adhesion.models import Account, Cooperative, CooperativeChange, Department, RateCard
+from services.adhesion.repository import rates_of
 from shared.auth import Principal, session_store
 from shared.errors import ApiError
 from shared.service import ServiceContext
@@ -170,10 +170,8 @@ def search_cooperatives(ctx: ServiceContext, principal: Principal, query: dict, 
         cooperatives = session.scalars(select(Cooperative).where(Cooperative.department == principal.department)).all()
         card = session.scalars(select(RateCard).where(RateCard.department == principal.department,
                                                       RateCard.year == year)).first()
-        adhesions = {a.cooperative: a for a in session.scalars(
-            select(Adhesion).where(Adhesion.department == principal.department, Adhesion.year == year))}
-        rates = rates_of(card) if card else None
-        rows = [_row(c, adhesions.get(c.number), rates) for c in cooperatives]
+        figures = campaign.year_figures(session, principal.department, year, rates_of(card) if card else None)
+        rows = [_row(c, figures.get(c.number)) for c in cooperatives]
     if query.get("q"):
         words = folded(query["q"]).split()
         rows = [r for r in rows if all(w in folded(f"{r['number']} {r['name']} {r['town']}") for w in words)]
@@ -199,17 +197,16 @@ def search_cooperatives(ctx: ServiceContext, principal: Principal, query: dict, 
             "pages": pages, "per_page": per_page, "totals": totals}
 
 
-def _row(cooperative: Cooperative, adhesion: Adhesion | None, rates) -> dict:
+def _row(cooperative: Cooperative, figures) -> dict:
     row = {"number": cooperative.number, "name": cooperative.name, "town": cooperative.town,
            "email": cooperative.email, "department": cooperative.department, "active": cooperative.active,
            "status": "not_started", "submitted_at": None, "cooperators": 0, "due": ZERO, "paid": ZERO}
-    if adhesion is not None:
-        row.update(status=adhesion.status, paid=adhesion.amount_paid, submitted_at=_aware(adhesion.submitted_at))
-        if rates is not None:
-            totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
-            row["cooperators"] = totals.cooperators
-            if adhesion.status != domain.DRAFT:  # a draft owes nothing yet
-                row["due"] = amounts.total
+    if figures is not None:
+        adhesion = figures.adhesion
+        row.update(status=adhesion.status, paid=adhesion.amount_paid, submitted_at=_aware(adhesion.submitted_at),
+                   cooperators=figures.totals.cooperators)
+        if figures.amounts is not None and adhesion.status != domain.DRAFT:  # a draft owes nothing yet
+            row["due"] = figures.amounts.total
     return row
 
 

@@ -14,7 +14,7 @@ from web.staff import bp
 
 SORTS = {"numero": "number", "nom": "name", "commune": "town", "statut": "status", "date": "date"}
 LIST_STATUS_LABELS = {"not_started": "Non commencée", **STATUS_LABELS}
-ACTION_LABELS = {"created": "créée (invitation envoyée)", "updated": "modifiée", "unchanged": "inchangée"}
+ACTION_LABELS = {"created": "à créer (invitation par e-mail)", "updated": "à modifier", "unchanged": "inchangée"}
 IMPORT_LIMIT = 2 * 1024 * 1024
 TOKEN_LENGTH = 22
 
