@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from shared.smtp_sink import MailSink
+from deploy.smtp_sink import MailSink
 from tests.integration.test_departments import number_of, school_file
-from tests.stack import Stack, free_port
+from deploy.stack import Stack, free_port
 from tests.support import GUIDE, wait_for
 
 YEAR = "2025-2026"

@@ -13,11 +13,11 @@ import redis
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from shared.smtp_sink import MailSink
+from deploy.smtp_sink import MailSink
 from tests.e2e.test_browser import (PHONE, SHOTS, STAFF, browser, new_page, no_horizontal_scroll,  # noqa: F401
                                     reload_until, shot, sign_in)
 from tests.integration.test_departments import school_file
-from tests.stack import Stack, free_port
+from deploy.stack import Stack, free_port
 from tests.support import GUIDE, fresh_postgres_database, wait_for
 
 YEAR = "2025-2026"
