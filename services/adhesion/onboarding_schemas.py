@@ -3,7 +3,7 @@ campaign (SPEC §8)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.adhesion.domain import STATUSES
-from shared.fields import Money, StrictBoolean, StrictSchema, Text
+from shared.fields import EmailAddress, Money, StrictBoolean, StrictSchema, Text
 
 DEPARTMENT_RE = r"^(?:\d{2,3}|2[AB])$"  # 38, 974, and Corsica's 2A / 2B
 IBAN_RE = r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$"
@@ -41,7 +41,7 @@ class DepartmentSettingsIn(StrictSchema):
     @validates("email")
     def email_or_empty(self, value, **kwargs):
         if value:
-            validate.Email(error="Adresse email invalide.")(value)
+            EmailAddress().deserialize(value)
 
     @validates("iban")
     def iban_valid(self, value, **kwargs):
@@ -78,7 +78,7 @@ class StaffIn(StrictSchema):
                                                                   error="3 à 100 caractères : lettres, chiffres, . _ @ -"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
     department = fields.String(required=True, validate=validate.Regexp(DEPARTMENT_RE, error="Numéro de département."))
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True)
 
 
 class StaffOut(Schema):
@@ -154,7 +154,7 @@ class CooperativePage(Schema):
 class CooperativePatch(StrictSchema):
     name = Text(validate=validate.Length(1, 200))
     town = Text(validate=validate.Length(1, 100))
-    email = fields.Email(validate=validate.Length(max=254))
+    email = EmailAddress()
     active = StrictBoolean()
 
 

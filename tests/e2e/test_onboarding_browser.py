@@ -74,7 +74,7 @@ def test_import_then_invitation_to_first_login(new_page, stack, tmp_path):
     page.goto("/personnel/cooperatives/import")
     accessible(page)
     csv = tmp_path / "ecoles.csv"
-    csv.write_bytes(school_file(3, email_of=lambda i: f"ecole{i}@navigateur.test"))
+    csv.write_bytes(school_file(3, email_of=lambda i: f"ecole{i}@ecoles-isere.fr"))
     page.get_by_label("Fichier CSV").set_input_files(str(csv))
     page.get_by_role("button", name="Vérifier le fichier").click()
     expect(page.locator(".status-line")).to_contain_text("3 à créer")
@@ -88,7 +88,7 @@ def test_import_then_invitation_to_first_login(new_page, stack, tmp_path):
     accessible(page)
     shot(page, "21-personnel-import-invitations")
 
-    invitation = wait_for(lambda: mails_to(stack, "ecole1@navigateur.test"), what="the invitation")[0]
+    invitation = wait_for(lambda: mails_to(stack, "ecole1@ecoles-isere.fr"), what="the invitation")[0]
     assert invitation["Subject"] == "Votre accès à l'adhésion OCCE"
     school = new_page()
     school.goto(link_in(invitation, "invitation"))
@@ -117,7 +117,7 @@ def test_import_then_invitation_to_first_login(new_page, stack, tmp_path):
 def test_lost_password_by_email(new_page, stack):
     staff = stack.login(*STAFF)
     assert stack.call("post", "/api/adhesion/cooperatives", staff, json={
-        "number": "0384444R00", "name": "École du Moulin", "town": "GRENOBLE", "email": "perdu@navigateur.test",
+        "number": "0384444R00", "name": "École du Moulin", "town": "GRENOBLE", "email": "perdu@ecole-du-moulin.fr",
         "password": "ancien-mdp-ecole"}).status_code == 201
     page = new_page()
     page.goto("/connexion")
@@ -127,7 +127,7 @@ def test_lost_password_by_email(new_page, stack):
     page.get_by_label("Identifiant").fill("0384444R00")
     page.get_by_role("button", name="Recevoir un lien").click()
     expect(page.get_by_role("status")).to_contain_text("Si cet identifiant existe")
-    mail = wait_for(lambda: mails_to(stack, "perdu@navigateur.test"), what="the reset email")[0]
+    mail = wait_for(lambda: mails_to(stack, "perdu@ecole-du-moulin.fr"), what="the reset email")[0]
     page.goto(link_in(mail, "mot-de-passe/nouveau"))
     accessible(page)
     page.get_by_label("Nouveau mot de passe", exact=True).fill("nouveau-mdp-ecole")
@@ -142,7 +142,7 @@ def test_campaign_page_matches_the_database(new_page, stack):
     numbers = [f"03855{i:02d}C00" for i in range(1, 6)]
     for number in numbers:
         assert stack.call("post", "/api/adhesion/cooperatives", staff, json={
-            "number": number, "name": f"École {number}", "town": "VOIRON", "email": f"{number.lower()}@navigateur.test",
+            "number": number, "name": f"École {number}", "town": "VOIRON", "email": f"{number.lower()}@ecoles-isere.fr",
             "password": "ecole-secret"}).status_code == 201
     for number in numbers[:4]:
         school = stack.login(number, "ecole-secret")
