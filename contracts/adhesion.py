@@ -54,17 +54,31 @@ class ReminderDue(Schema):
     round = fields.Integer(required=True, strict=True)
 
 
-class PasswordResetRequested(Schema):
+class _PasswordLink(Schema):
+    """A single-use link to choose a password: only its token's hash is stored, the link
+    travels once, to the account's mailbox."""
+
     login = fields.String(required=True)
-    reason = fields.String(required=True, validate=validate.OneOf(["lockout", "requested"]))
-    cooperative = fields.Nested(CooperativeRef, required=True)
+    to = fields.String(required=True)  # the account's mailbox: the cooperative's, or a staff member's own
+    cooperative = fields.Nested(CooperativeRef, required=True, allow_none=True)  # None for a staff account
     department = fields.Nested(DepartmentRef, required=True)
-    reset_url = fields.String(required=True)  # single use, valid until expires_at; only its hash is stored
     expires_at = fields.String(required=True)
     year = Year()  # the school year of the request: the email log files every message under one
-    sequence = fields.Integer(required=True, strict=True)  # the account's reset requests, counted from 1
+    sequence = fields.Integer(required=True, strict=True)  # the login's links, counted from 1: one email each
 
 
+class PasswordResetRequested(_PasswordLink):
+    reason = fields.String(required=True, validate=validate.OneOf(["lockout", "requested", "staff"]))
+    reset_url = fields.String(required=True)  # valid one hour
+
+
+class Invited(_PasswordLink):
+    invitation_url = fields.String(required=True)  # valid 14 days
+
+
+_LINK = {"login": "0382296P00", "to": "ce.0382296p@ac-grenoble.fr", "cooperative": COOPERATIVE_EXAMPLE,
+         "department": DEPARTMENT_EXAMPLE, "expires_at": "2025-09-15T09:30:00+00:00", "year": "2025-2026",
+         "sequence": 1}
 _ABOUT = {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026", "revision": 3}
 
 SUBMITTED = Contract(
@@ -91,10 +105,13 @@ REMINDER_DUE = Contract(
     "a cooperative has not renewed: one reminder per round",
 )
 
+INVITED = Contract(
+    "cooperative.invited", 1, Invited,
+    {**_LINK, "invitation_url": "http://127.0.0.1:8000/invitation/q8Zs0yHn3m6Vb1Kx"},
+    "a cooperative was created by the bulk import: email it a single-use link to choose its password (14 days)",
+)
 PASSWORD_RESET_REQUESTED = Contract(
     "password_reset.requested", 1, PasswordResetRequested,
-    {"login": "0382296P00", "reason": "lockout", "cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE,
-     "reset_url": "http://127.0.0.1:8000/mot-de-passe/nouveau/q8Zs0yHn3m6Vb1Kx",
-     "expires_at": "2025-09-15T09:30:00+00:00", "year": "2025-2026", "sequence": 1},
-    "a school's login was locked by failures (or a reset was asked): email it a single-use link",
+    {**_LINK, "reason": "lockout", "reset_url": "http://127.0.0.1:8000/mot-de-passe/nouveau/q8Zs0yHn3m6Vb1Kx"},
+    "a login was locked by failures, or a reset was asked (by its owner or by staff): email a single-use link",
 )

@@ -34,6 +34,11 @@ def commands(settings) -> dict[str, list[str]]:
             "-c", str(WORKER_CONCURRENCY.get(service, 1)), "-n", f"{service}@%h", "-l", "WARNING",
             "--without-gossip", "--without-mingle", *extra,
         ]
+    # the scheduler of the reminder rounds: one process, its state file under DATA_DIR
+    procs["beat"] = [
+        python, "-m", "celery", "-A", "services.adhesion.worker", "beat", "-l", "WARNING",
+        "-s", str(settings.data_dir / "celerybeat-schedule"),
+    ]
     procs["web"] = [
         python, "-m", "gunicorn", "-b", f"127.0.0.1:{settings.port}", "-w", "2", "--threads", "4",
         "--graceful-timeout", "5", "deploy.wsgi:app",

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # the API token's own lifetime
         MAX_CONTENT_LENGTH=256 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
+        IMPORT_DIR=str(settings.data_dir / "imports"),  # a CSV file between its preview and its import
     )
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
@@ -57,15 +58,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.staff import slips, statements
 
     app.before_request(statements.allow_statement_upload)  # before the CSRF check reads the form
+    app.before_request(allow_import_upload)  # before the CSRF check reads the form
     app.before_request(check_csrf)
     app.after_request(security_headers)
 
     from web.auth import bp as auth_bp
     from web.ledger import bp as ledger_bp
+    from web.passwords import bp as passwords_bp
     from web.school import bp as school_bp
     from web.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(passwords_bp)
     app.register_blueprint(school_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(ledger_bp)
@@ -102,6 +106,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         return error_page(500, ERROR_TEXTS[500])
 
     return app
+
+
+IMPORT_UPLOAD_LIMIT = 2 * 1024 * 1024 + 64 * 1024
+
+
+def allow_import_upload() -> None:
+    """The staff's CSV import takes files up to 2 MB; every other form stays at 256 KB."""
+    if request.endpoint == "staff.import_cooperatives" and request.method == "POST":
+        request.max_content_length = IMPORT_UPLOAD_LIMIT
 
 
 def error_page(status: int, message: str, title: str | None = None):

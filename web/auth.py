@@ -30,7 +30,7 @@ def login():
     if request.method == "GET":
         if signed_in():
             return redirect(url_for("auth.index"))
-        return render_template("login.html", login="")
+        return render_template("login.html", login=request.args.get("identifiant", "")[:100])
     name = request.form.get("login", "").strip()
     password = request.form.get("password", "")
     errors = {}
@@ -57,7 +57,13 @@ def login():
     session.update(
         token=seal(answer["token"]), role=answer["role"], login=name,
         cooperative=answer.get("cooperative"), department=answer.get("department"),
+        national=bool(answer.get("national")),
     )
+    try:  # the association's own name on every page (its row, not a table in the code)
+        session["department_name"] = client.get(f"/api/adhesion/departments/{answer['department']}",
+                                                token=answer["token"])["name"]
+    except ApiFailure:
+        pass
     response = redirect(back or url_for("auth.index"))
     if answer.get("device"):
         kept = [answer["device"]] + devices.split()[: DEVICES_KEPT - 1]

@@ -3,6 +3,7 @@ import os
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from flask import has_request_context, session
 from markupsafe import Markup, escape
 
 from shared.money import format_count_fee, format_eur
@@ -40,6 +41,8 @@ MAIL_KIND_LABELS = {
     "correction_requested": "demande de correction",
     "validation_confirmation": "confirmation de validation",
     "renewal_reminder": "relance",
+    "invitation": "invitation",
+    "password_reset": "lien de mot de passe",
 }
 MAIL_STATUS_LABELS = {"queued": "en attente", "sent": "envoyé", "failed": "échec"}
 
@@ -77,6 +80,9 @@ def year_label(year: str) -> str:
 
 
 def department_name(code: str | None) -> str:
+    """The signed-in user's association as its row names it (read at login), else a default."""
+    if has_request_context() and code and code == session.get("department") and session.get("department_name"):
+        return session["department_name"]
     return DEPARTMENTS.get(code or "", f"OCCE {code}" if code else "OCCE")
 
 

@@ -4,7 +4,10 @@ from datetime import date
 
 from flask_smorest import Blueprint
 
+from services.adhesion import onboarding
 from services.adhesion import service as use_cases
+from services.adhesion.onboarding_schemas import CooperativePage, CooperativeQuery
+from services.adhesion.passwords import school_year
 from services.adhesion.schemas import (
     AdhesionFilter,
     AdhesionIn,
@@ -12,7 +15,6 @@ from services.adhesion.schemas import (
     AdhesionOut,
     ChecklistIn,
     CooperativeIn,
-    CooperativeList,
     CooperativeOut,
     CorrectionIn,
     RatesSchema,
@@ -40,9 +42,11 @@ def create_cooperative(data):
 
 @blp.get("/cooperatives")
 @staff_required
-@blp.response(200, CooperativeList)
-def list_cooperatives():
-    return {"items": use_cases.list_cooperatives(service(), current_principal())}
+@blp.arguments(CooperativeQuery, location="query")
+@blp.response(200, CooperativePage)
+def list_cooperatives(query):
+    """Searched by number, name or town; ``?page=`` for pages of 50 (all without it)."""
+    return onboarding.search_cooperatives(service(), current_principal(), query, school_year(today()))
 
 
 @blp.get("/cooperatives/<number>")

@@ -3,6 +3,8 @@ from pathlib import Path
 
 from services.adhesion import handlers  # noqa: F401  (registers the Celery tasks)
 from services.adhesion.api import blp as adhesion_blp
+from services.adhesion.departments_api import auth_blp as password_links_blp
+from services.adhesion.departments_api import blp as departments_blp
 from services.adhesion.login import blp as auth_blp
 from services.adhesion.models import OutboxEvent
 from services.adhesion.seed import seed
@@ -16,6 +18,8 @@ def create_app(settings=None):
     app, api = create_service_app("adhesion", OutboxEvent, settings)
     api.register_blueprint(auth_blp)
     api.register_blueprint(adhesion_blp)
+    api.register_blueprint(password_links_blp)
+    api.register_blueprint(departments_blp)
     return app
 
 

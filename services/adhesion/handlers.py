@@ -1,11 +1,12 @@
 """Celery tasks the adhesion service consumes."""
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from contracts import payment as payment_events
+from services.adhesion import campaign
 from services.adhesion import service as use_cases
 from services.adhesion.models import ProcessedEvent
 from shared.consumer import consume_once
@@ -27,6 +28,12 @@ def on_payment_received(envelope: dict) -> bool:
 
     event = payment_events.RECEIVED.load(envelope)
     return consume_once(service().database, ProcessedEvent, "adhesion.on_payment_received", event, apply)
+
+
+@shared_task(name="adhesion.send_scheduled_reminders", **RETRY)
+def send_scheduled_reminders() -> int:
+    """Celery beat's tick: send every reminder round whose date has come, once."""
+    return len(campaign.send_due_rounds(service(), campaign.local_day(datetime.now(timezone.utc))))
 
 
 SUBSCRIPTIONS = {payment_events.RECEIVED: on_payment_received}

@@ -12,20 +12,17 @@ and a browser that logged in successfully before (a signed device token, kept by
 pages in a cookie) is never refused with the right password. A refusal comes before
 the password is hashed, so a flood of refused logins costs a query, not scrypt.
 """
-import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_smorest import Blueprint
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select
 
-from services.adhesion.models import Account, Cooperative, Department, LoginFailure, OutboxEvent, PasswordReset
+from services.adhesion import passwords
+from services.adhesion.models import Account, LoginFailure, PasswordReset
 from services.adhesion.schemas import LoginIn, LoginOut, PasswordChangeIn, PasswordChangeOut, PasswordResetConfirmIn
-from services.adhesion.views import cooperative_data, department_data
-from contracts import adhesion as contracts
-from shared import outbox
 from shared.auth import (
     Principal,
     burn_password_time,
@@ -48,7 +45,6 @@ WINDOW = timedelta(minutes=15)
 LOGIN_LIMIT = 100
 LOGIN_WINDOW = timedelta(hours=1)
 DEVICE_MAX_AGE = 400 * 24 * 3600
-RESET_LIFETIME = timedelta(hours=1)
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 TOO_MANY = "Trop de tentatives : réessayez dans 15 minutes."
 LOGIN_LOCKED = ("Trop de tentatives pour cet identifiant depuis une heure. Un lien pour choisir un nouveau mot "
@@ -116,9 +112,11 @@ def login(credentials):
         if account is None:
             burn_password_time(credentials["password"])
         ok = account is not None and verify_password(credentials["password"], account.password_hash)
+        ok = ok and account.active  # a deactivated cooperative keeps its history, not its login
         if ok:
             session.execute(delete(LoginFailure).where(LoginFailure.login == name, LoginFailure.address == address))
             principal = Principal(account.login, account.role, account.department, account.cooperative)
+            national = account.national
         else:
             session.add(LoginFailure(login=name, address=address, at=now))
             session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOGIN_WINDOW))
@@ -136,6 +134,7 @@ def login(credentials):
         "cooperative": principal.cooperative,
         "department": principal.department,
         "device": issue_device(secret_key, principal.login),
+        "national": national,
     }
 
 
@@ -154,29 +153,9 @@ def _lockout_reset(session, account: Account, now: datetime) -> bool:
 
 
 def record_reset(session, account: Account, reason: str, now: datetime) -> None:
-    """A single-use reset token (kept hashed) and its ``password_reset.requested`` event."""
-    token = secrets.token_urlsafe(32)
-    sequence = 1 + session.scalar(select(func.count()).where(PasswordReset.login == account.login))
-    session.add(PasswordReset(
-        token_hash=hashlib.sha256(token.encode()).hexdigest(), login=account.login, reason=reason,
-        created_at=now, expires_at=now + RESET_LIFETIME,
-    ))
-    cooperative = session.get(Cooperative, account.cooperative)
-    outbox.record(session, OutboxEvent, contracts.PASSWORD_RESET_REQUESTED, {
-        "login": account.login,
-        "reason": reason,
-        "cooperative": cooperative_data(cooperative),
-        "department": department_data(session.get(Department, cooperative.department)),
-        "reset_url": f"{service().settings.public_base_url}/mot-de-passe/nouveau/{token}",
-        "expires_at": (now + RESET_LIFETIME).isoformat(),
-        "year": school_year(now.date()),  # the email log files every message under a year
-        "sequence": sequence,
-    })
-
-
-def school_year(day) -> str:
-    first = day.year if day.month >= 9 else day.year - 1
-    return f"{first}-{first + 1}"
+    """A single-use reset link (kept hashed) and its ``password_reset.requested`` event:
+    the one mechanism of services/adhesion/passwords.py (invitations, lost passwords)."""
+    passwords.issue_link(session, service().settings.public_base_url, account, reason, now)
 
 
 @blp.post("/logout")
@@ -224,19 +203,6 @@ def change_password(data):
 def confirm_reset(data):
     """The link's new password: the token works once, within the hour; every session of
     the account is closed (whoever was guessing may have got in)."""
-    now = datetime.now(timezone.utc)
-    token_hash = hashlib.sha256(data["token"].encode()).hexdigest()
-    with service().database.session() as session:
-        reset = session.scalars(select(PasswordReset).where(PasswordReset.token_hash == token_hash).with_for_update()).first()
-        expires = reset and (reset.expires_at if reset.expires_at.tzinfo else reset.expires_at.replace(tzinfo=timezone.utc))
-        if reset is None or reset.used_at is not None or expires < now:
-            raise ApiError(400, "Ce lien n'est plus valable : demandez-en un nouveau.",
-                           {"token": ["Lien inconnu, déjà utilisé ou expiré."]})
-        account = session.get(Account, reset.login)
-        account.password_hash = hash_password(data["password"])
-        session.execute(update(PasswordReset).where(
-            PasswordReset.login == reset.login, PasswordReset.used_at.is_(None)).values(used_at=now))
-        session.execute(delete(LoginFailure).where(LoginFailure.login == reset.login))
-        login = reset.login
+    login = passwords.confirm(service(), data["token"], data["password"], datetime.now(timezone.utc))
     closed = session_store().close_all(login)
-    return {"closed_sessions": closed}
+    return {"closed_sessions": closed, "login": login}

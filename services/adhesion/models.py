@@ -38,6 +38,11 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(10))
     department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
     cooperative: Mapped[str | None] = mapped_column(ForeignKey("cooperatives.number"))
+    # staff: their own mailbox (a school's is its cooperative's); the national
+    # administrator creates departments and the staff of any department
+    email: Mapped[str | None] = mapped_column(String(254))
+    national: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 
 class LoginFailure(Base):
@@ -49,12 +54,13 @@ class LoginFailure(Base):
 
 
 class PasswordReset(Base):
-    """A single-use link to choose a new password: only the hash of its token is kept."""
+    """A single-use link to choose a password (a reset, or the invitation of a new
+    cooperative): only the hash of its token is kept."""
 
     __tablename__ = "password_resets"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     login: Mapped[str] = mapped_column(String(100), index=True)
-    reason: Mapped[str] = mapped_column(String(16))  # "lockout" | "requested"
+    reason: Mapped[str] = mapped_column(String(16))  # "lockout" | "requested" | "staff" | "invitation"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -67,6 +73,21 @@ class Cooperative(Base):
     town: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(254))
     department: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    # a deactivated cooperative cannot log in and gets no reminder; its history stays
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+
+
+class CooperativeChange(Base):
+    """Who changed what on a cooperative (a new mailbox receives the school's emails)."""
+
+    __tablename__ = "cooperative_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cooperative: Mapped[str] = mapped_column(ForeignKey("cooperatives.number"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    old: Mapped[str] = mapped_column(String(254))
+    new: Mapped[str] = mapped_column(String(254))
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class RateCard(Base):
@@ -148,6 +169,19 @@ class ReminderRound(Base):
     department: Mapped[str] = mapped_column(String(3), primary_key=True)
     year: Mapped[str] = mapped_column(String(9), primary_key=True)
     last_round: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReminderDate(Base):
+    """A day on which the department's reminder round goes out (set by its staff)."""
+
+    __tablename__ = "reminder_dates"
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
+    year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # filled by the one beat run that sent it: the primary key makes a second run a no-op
+    round: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int | None] = mapped_column(Integer)
 
 
 class OutboxEvent(OutboxRowMixin, Base):

@@ -24,6 +24,7 @@ class LoginOut(Schema):
     cooperative = fields.String(allow_none=True)
     department = fields.String()
     device = fields.String()
+    national = fields.Boolean()  # the first account: creates departments and staff anywhere
 
 
 class PasswordChangeIn(StrictSchema):
@@ -33,6 +34,7 @@ class PasswordChangeIn(StrictSchema):
 
 class PasswordChangeOut(Schema):
     closed_sessions = fields.Integer()
+    login = fields.String()  # after a reset link: whose password it was (the page pre-fills it)
 
 
 class PasswordResetConfirmIn(StrictSchema):

@@ -44,7 +44,11 @@ def _seed(database, settings: Settings) -> None:
                 ))
         if session.scalars(select(Account).where(Account.role == "staff")).first() is None:
             password = settings.admin_password or _saved_admin_password(settings)
-            session.add(Account(login=settings.admin_login, password_hash=hash_password(password), role="staff", department="38"))
+            session.add(Account(login=settings.admin_login, password_hash=hash_password(password), role="staff",
+                                department="38", national=True))
+        admin = session.get(Account, settings.admin_login)
+        if admin is not None and admin.role == "staff" and not admin.national:
+            admin.national = True  # a store made before departments: its first account is the national one
 
 
 def current_school_year_start(today: date | None = None) -> int:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.adhesion import domain, events
+from services.adhesion import campaign, domain, events
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
-from services.adhesion.registration import allocate_code, code_in_use, next_reminder_round
+from services.adhesion.registration import allocate_code, code_in_use
 from services.adhesion.repository import amounts_for, classes_of, find_adhesion, new_draft, rates_of
 from services.adhesion.views import adhesion_answer
 from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
@@ -300,20 +300,11 @@ def reopen(ctx: ServiceContext, principal: Principal, number: str, year: str) ->
 
 
 def send_reminders(ctx: ServiceContext, principal: Principal, year: str) -> dict:
-    """One ``adhesion.reminder_due`` per cooperative of the department not renewed for
-    ``year`` (no adhesion, or a draft never sent), all under a new reminder round."""
+    """One ``adhesion.reminder_due`` per active cooperative of the department not renewed
+    for ``year`` (no adhesion, or a draft never sent), all under a new reminder round."""
     with ctx.database.session() as session:
         rate_card(session, principal.department, year)
-        round_ = next_reminder_round(session, principal.department, year)  # row lock: concurrent calls queue here
-        renewed = select(Adhesion.cooperative).where(Adhesion.year == year, Adhesion.status != domain.DRAFT)
-        cooperatives = session.scalars(
-            select(Cooperative)
-            .where(Cooperative.department == principal.department, Cooperative.number.not_in(renewed))
-            .order_by(Cooperative.number)
-        ).all()
-        for cooperative in cooperatives:
-            events.reminder_due(session, cooperative, year, round_)
-        reminded = [cooperative.number for cooperative in cooperatives]
+        round_, reminded = campaign.remind(session, principal.department, year)
     ctx.publish()
     return {"round": round_, "reminded": reminded, "count": len(reminded)}
 

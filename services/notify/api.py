@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from services.notify.models import Message
 from services.notify.schemas import MessageFilter, MessageList
-from shared.auth import current_principal, staff_required
+from shared.auth import current_principal, ensure_access, staff_required
 from shared.service import service
 
 blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Emails envoyés")
@@ -17,10 +17,16 @@ blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Email
 @blp.response(200, MessageList)
 def list_messages(filters):
     """The department's emails, newest first; ``?cooperative=`` for one cooperative."""
-    query = select(Message).where(Message.department == current_principal().department)
+    principal = current_principal()
+    query = select(Message).where(Message.department == principal.department)
     for name in ("cooperative", "year", "kind", "status"):
         if name in filters:
             query = query.where(getattr(Message, name) == filters[name])
     query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(filters["limit"])
     with service().database.session() as session:
+        if filters.get("cooperative"):  # another department's cooperative: refused, not an empty list
+            department = session.scalar(select(Message.department).where(
+                Message.cooperative == filters["cooperative"]).limit(1))
+            if department is not None:
+                ensure_access(principal, filters["cooperative"], department)
         return {"items": session.scalars(query).all()}

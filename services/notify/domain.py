@@ -8,6 +8,7 @@ SMTP answer and the commit reads as the same message to the receiving side.
 """
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,14 +17,17 @@ SUBMISSION_ACK = "submission_ack"
 CORRECTION_REQUESTED = "correction_requested"
 VALIDATION_CONFIRMATION = "validation_confirmation"
 RENEWAL_REMINDER = "renewal_reminder"
+INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"
-KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, PASSWORD_RESET)
+KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, INVITATION, PASSWORD_RESET)
+LINK_KINDS = (INVITATION, PASSWORD_RESET)
 
 KIND_OF_EVENT = {
     "adhesion.submitted": SUBMISSION_ACK,
     "adhesion.correction_requested": CORRECTION_REQUESTED,
     "documents.generated": VALIDATION_CONFIRMATION,
     "adhesion.reminder_due": RENEWAL_REMINDER,
+    "cooperative.invited": INVITATION,
     "password_reset.requested": PASSWORD_RESET,
 }
 
@@ -41,6 +45,7 @@ _PARTS = {
     CORRECTION_REQUESTED: ("correction", "r"),
     VALIDATION_CONFIRMATION: ("validation", "v"),
     RENEWAL_REMINDER: ("reminder", "round"),
+    INVITATION: ("invitation", "n"),  # nth link of the login
     PASSWORD_RESET: ("password-reset", "n"),
 }
 # kinds whose sequences are compared to find a stale event: acknowledgements and
@@ -50,7 +55,8 @@ STREAMS = {
     CORRECTION_REQUESTED: (SUBMISSION_ACK, CORRECTION_REQUESTED),
     VALIDATION_CONFIRMATION: (VALIDATION_CONFIRMATION,),
     RENEWAL_REMINDER: (RENEWAL_REMINDER,),
-    PASSWORD_RESET: (PASSWORD_RESET,),
+    INVITATION: (),  # every link is its own email: none is ever stale
+    PASSWORD_RESET: (),
 }
 
 # Transient SMTP failures: Celery retries with exponential backoff (1, 2, 4 … 60 s, with
@@ -97,13 +103,14 @@ def email_for(event_type: str, data: dict) -> Email:
     kind = KIND_OF_EVENT.get(event_type)
     if kind is None:
         raise InvalidEvent(f"no email for event {event_type!r}")
+    if kind in LINK_KINDS:
+        return _link_email(kind, event_type, data)
     try:
         cooperative = data["cooperative"]
         number, year = cooperative["number"], data["year"]
         sequence = int(
             data["version"] if kind == VALIDATION_CONFIRMATION
             else data["round"] if kind == RENEWAL_REMINDER
-            else data["sequence"] if kind == PASSWORD_RESET
             else data["revision"]
         )
         context = {
@@ -119,8 +126,6 @@ def email_for(event_type: str, data: dict) -> Email:
             context["message"] = data["message"]
         elif kind == RENEWAL_REMINDER:
             pass  # the common context is all a reminder needs
-        elif kind == PASSWORD_RESET:
-            context.update(reset_url=data["reset_url"], reason=data["reason"])
         else:
             context.update(registration_code=data["registration_code"], amount_paid=Decimal(data["amount_paid"]))
             attachments = [
@@ -144,6 +149,29 @@ def email_for(event_type: str, data: dict) -> Email:
         to=to,
         context=context,
         attachments=attachments,
+    )
+
+
+def _link_email(kind: str, event_type: str, data: dict) -> Email:
+    """An invitation or a reset link: filed under the login (a staff member has no
+    cooperative), one email per link."""
+    try:
+        login, year, sequence, to = data["login"], data["year"], int(data["sequence"]), data["to"]
+        cooperative = data.get("cooperative")
+        context = {"cooperative": cooperative, "department": data["department"], "year": year,
+                   "url": data["invitation_url"] if kind == INVITATION else data["reset_url"], "login": login,
+                   "reason": data.get("reason", "")}
+        department = data["department"]["code"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
+    if not to:
+        raise InvalidEvent(f"{event_type}: login {login} has no email address")
+    # logins of staff run to 100 characters: a digest keeps the key within its column
+    name = login if len(login) <= 40 else hashlib.sha256(login.encode()).hexdigest()[:24]
+    return Email(
+        kind=kind, key=message_key(kind, name, year, sequence), message_id=message_id(kind, name, year, sequence),
+        cooperative=cooperative["number"] if cooperative else "", department=department, year=year,
+        sequence=sequence, to=to, context=context,
     )
 
 

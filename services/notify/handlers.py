@@ -63,9 +63,15 @@ def on_reminder_due(envelope: dict) -> str:
     return deliver("notify.on_reminder_due", adhesion_events.REMINDER_DUE, envelope)
 
 
+@shared_task(name="notify.on_cooperative_invited", **RETRY)
+def on_cooperative_invited(envelope: dict) -> str:
+    """« Votre accès à l'adhésion OCCE »: the new cooperative's link to choose its password."""
+    return deliver("notify.on_cooperative_invited", adhesion_events.INVITED, envelope)
+
+
 @shared_task(name="notify.on_password_reset_requested", **RETRY)
 def on_password_reset_requested(envelope: dict) -> str:
-    """Send the school its single-use link to choose a new password."""
+    """The single-use link to choose a new password."""
     return deliver("notify.on_password_reset_requested", adhesion_events.PASSWORD_RESET_REQUESTED, envelope)
 
 
@@ -74,6 +80,7 @@ SUBSCRIPTIONS = {
     adhesion_events.CORRECTION_REQUESTED: on_correction_requested,
     documents_events.GENERATED: on_documents_generated,
     adhesion_events.REMINDER_DUE: on_reminder_due,
+    adhesion_events.INVITED: on_cooperative_invited,
     adhesion_events.PASSWORD_RESET_REQUESTED: on_password_reset_requested,
 }
 

@@ -19,9 +19,12 @@ KINDS = {
         ("registration_code", "amount_paid"),
     ),
     "renewal_reminder": ("Retkoop – Renouvelez votre adhésion {year}", ()),
-    "password_reset": ("Retkoop : choisir un nouveau mot de passe", ("reset_url",)),
+    "invitation": ("Votre accès à l'adhésion OCCE", ("url", "login")),
+    "password_reset": ("Retkoop : choisir un nouveau mot de passe", ("url", "login")),
 }
 COMMON_KEYS = ("cooperative", "department", "year")
+# a staff member's own link has no cooperative
+WITHOUT_COOPERATIVE = {"password_reset"}
 # the guide's three payment questions, as an answer reads back
 PAYMENT_MEANS = {
     "transfer": "par la collecte et/ou par virement",
@@ -64,7 +67,8 @@ def compose(
     if kind not in KINDS:
         raise ValueError(f"unknown email kind: {kind!r}")
     subject_template, required = KINDS[kind]
-    missing = [key for key in COMMON_KEYS + required if context.get(key) is None]
+    missing = [key for key in COMMON_KEYS + required if context.get(key) is None
+               and not (key == "cooperative" and kind in WITHOUT_COOPERATIVE)]
     if missing:
         raise ValueError(f"{kind}: missing context {', '.join(missing)}")
     if not (message_id.startswith("<") and message_id.endswith(">") and "@" in message_id):

@@ -83,6 +83,10 @@ def list_payments(principal: Principal, cooperative: str | None = None, year: st
     if year:
         query = query.where(Payment.year == year)
     with _database().session() as session:
+        if cooperative:  # another department's cooperative: refused, not an empty list
+            department = session.scalar(select(Due.department).where(Due.cooperative == cooperative).limit(1))
+            if department is not None:
+                ensure_access(principal, cooperative, department)
         return list(session.scalars(query.order_by(Payment.received_on, Payment.id)))
 
 

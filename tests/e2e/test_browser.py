@@ -155,7 +155,7 @@ def test_whole_journey(stack, new_page):
     staff.goto("/")
     expect(staff).to_have_url(re.compile(r"/connexion$"))
     expect(staff.get_by_role("heading", name="S'IDENTIFIER")).to_be_visible()
-    expect(staff.get_by_text("Identifiant ou mot de passe perdus, contactez l'OCCE 38")).to_be_visible()
+    expect(staff.get_by_role("link", name="Identifiant ou mot de passe perdus")).to_be_visible()
     shot(staff, "01-connexion")
     sign_in(staff, *STAFF)
     expect(staff).to_have_url(re.compile(r"/personnel/adhesions$"))
@@ -163,6 +163,7 @@ def test_whole_journey(stack, new_page):
     cookie = next(c for c in staff.context.cookies() if c["name"] == "retkoop_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
 
+    staff.get_by_role("link", name="Coopératives", exact=True).click()
     staff.get_by_role("link", name="Nouvelle coopérative", exact=True).click()
     staff.get_by_label("Numéro de la coopérative (identifiant)").fill(NUMBER.lower())
     staff.get_by_label("Nom", exact=True).fill(NAME)

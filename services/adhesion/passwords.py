@@ -1,0 +1,139 @@
+"""Single-use links to choose a password: the invitation of a new cooperative (14 days)
+and the lost password, « Identifiant ou mot de passe perdus » (one hour).
+
+One mechanism for both: a random token goes once to the account's mailbox (in the
+event), only its SHA-256 is stored; confirming sets the password and spends every open
+link of the login, so a used or older link is dead."""
+import hashlib
+import secrets
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from contracts import adhesion as contracts
+from services.adhesion.models import Account, Cooperative, Department, LoginFailure, OutboxEvent, PasswordReset
+from services.adhesion.views import cooperative_data, department_data
+from shared import outbox
+from shared.auth import hash_password
+from shared.errors import ApiError
+from shared.service import ServiceContext
+
+LIFETIME = {"invitation": timedelta(days=14), "requested": timedelta(hours=1), "staff": timedelta(hours=1),
+            "lockout": timedelta(hours=1)}
+# links asked for one login within an hour, beyond which a request answers the same 202
+# and sends nothing (a mailbox is not flooded by someone typing its login)
+MAX_REQUESTS_PER_HOUR = 3
+# an address that failed this often within 15 minutes is throttled here as at login
+ADDRESS_LIMIT = 30
+ADDRESS_WINDOW = timedelta(minutes=15)
+DEAD_LINK = "Ce lien n'est plus valable : demandez-en un nouveau."
+
+
+def school_year(day: date) -> str:
+    first = day.year if day.month >= 9 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mailbox(session: Session, account: Account) -> tuple[str, Cooperative | None]:
+    cooperative = session.get(Cooperative, account.cooperative) if account.cooperative else None
+    return (cooperative.email if cooperative else account.email or ""), cooperative
+
+
+def issue_link(session: Session, public_base_url: str, account: Account, reason: str, now: datetime,
+               known: tuple[Cooperative, Department] | None = None) -> bool:
+    """Store a new link for ``account`` and write its email's event; False when the
+    account has no mailbox (nothing to send). A bulk import passes the login's
+    cooperative and department (``known``): its first link, without a query per line."""
+    if known:
+        cooperative, department = known
+        to, sequence = cooperative.email, 1
+    else:
+        to, cooperative = mailbox(session, account)
+        department = session.get(Department, account.department)
+        sequence = 1 + session.scalar(select(func.count()).where(PasswordReset.login == account.login))
+    if not to:
+        return False
+    token = secrets.token_urlsafe(32)
+    expires = now + LIFETIME[reason]
+    session.add(PasswordReset(token_hash=token_hash(token), login=account.login, reason=reason, created_at=now,
+                              expires_at=expires))
+    data = {
+        "login": account.login,
+        "to": to,
+        "cooperative": cooperative_data(cooperative) if cooperative else None,
+        "department": department_data(department),
+        "expires_at": expires.isoformat(),
+        "year": school_year(now.date()),
+        "sequence": sequence,
+    }
+    if reason == "invitation":
+        outbox.record(session, OutboxEvent, contracts.INVITED,
+                      {**data, "invitation_url": f"{public_base_url}/invitation/{token}"})
+    else:
+        outbox.record(session, OutboxEvent, contracts.PASSWORD_RESET_REQUESTED,
+                      {**data, "reason": reason, "reset_url": f"{public_base_url}/mot-de-passe/nouveau/{token}"})
+    return True
+
+
+def request_reset(ctx: ServiceContext, login: str, address: str, now: datetime) -> None:
+    """The lost password: the same silence whether the login exists or not; an address
+    the login throttle holds is refused here too (429)."""
+    with ctx.database.session() as session:
+        failures = session.scalar(select(func.count()).where(
+            LoginFailure.address == address[:64], LoginFailure.at >= now - ADDRESS_WINDOW))
+        if failures >= ADDRESS_LIMIT:
+            raise ApiError(429, "Trop de tentatives : réessayez dans 15 minutes.")
+        account = session.get(Account, login)
+        if account is None or not account.active or not _cooperative_active(session, account):
+            return
+        recent = session.scalar(select(func.count()).where(
+            PasswordReset.login == login, PasswordReset.reason != "invitation",
+            PasswordReset.created_at >= now - timedelta(hours=1)))
+        if recent >= MAX_REQUESTS_PER_HOUR:
+            return
+        issue_link(session, ctx.settings.public_base_url, account, "requested", now)
+    ctx.publish()
+
+
+def send_reset_by_staff(ctx: ServiceContext, account_login: str, now: datetime) -> bool:
+    with ctx.database.session() as session:
+        account = session.get(Account, account_login)
+        sent = account is not None and issue_link(session, ctx.settings.public_base_url, account, "staff", now)
+    ctx.publish()
+    return sent
+
+
+def confirm(ctx: ServiceContext, token: str, password: str, now: datetime) -> str:
+    """Set the password of a live link; every open link of the login dies with it.
+    Returns the login."""
+    with ctx.database.session() as session:
+        link = session.scalars(
+            select(PasswordReset).where(PasswordReset.token_hash == token_hash(token)).with_for_update()
+        ).first()
+        if link is None or link.used_at is not None or _aware(link.expires_at) <= now:
+            raise ApiError(400, DEAD_LINK, {"token": ["Lien inconnu, déjà utilisé ou expiré."]})
+        account = session.get(Account, link.login)
+        if account is None or not account.active:
+            raise ApiError(400, DEAD_LINK, {"token": ["Ce compte est désactivé."]})
+        account.password_hash = hash_password(password)
+        session.execute(update(PasswordReset).where(
+            PasswordReset.login == link.login, PasswordReset.used_at.is_(None)).values(used_at=now))
+        session.execute(delete(LoginFailure).where(LoginFailure.login == link.login))
+        return link.login
+
+
+def _cooperative_active(session: Session, account: Account) -> bool:
+    if account.cooperative is None:
+        return True
+    cooperative = session.get(Cooperative, account.cooperative)
+    return cooperative is not None and cooperative.active
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every stored one is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,67 @@
+"""The cooperatives' CSV file read without I/O: separators, encodings, line numbers."""
+import pytest
+
+from services.adhesion import importing
+from services.adhesion.onboarding_schemas import iban_ok
+from services.notify import domain
+from services.notify.mail import compose
+from contracts import adhesion as contracts
+
+HEADER = "number;name;town;email"
+
+
+def test_semicolon_cp1252_with_accents():
+    body = f"{HEADER}\r\n0382296P00;École Jean Moulin;Saint-Égrève;ce.0382296p@ac-grenoble.fr\r\n".encode("cp1252")
+    rows, problems = importing.parse(body)
+    assert problems == []
+    assert rows == [importing.Row(2, "0382296P00", "École Jean Moulin", "Saint-Égrève", "ce.0382296p@ac-grenoble.fr")]
+
+
+def test_comma_utf8_with_bom_quotes_and_columns_in_any_order():
+    body = ('\ufeffemail,number,name,town\n'
+            'a@b.fr,0382296p00,"Coopérative ""Les Pré-Verts"", école",Vienne\n\n').encode("utf-8")
+    rows, problems = importing.parse(body)
+    assert problems == []
+    assert (rows[0].number, rows[0].name, rows[0].town) == ("0382296P00", 'Coopérative "Les Pré-Verts", école', "Vienne")
+
+
+def test_every_error_by_line_and_field():
+    body = (f"{HEADER}\n0382296P00;A;B;a@b.fr\n\n0382-96;;B;pas-une-adresse\n0382296P00;C;D;c@d.fr\n"
+            "0382297P00;E;F\n").encode()
+    rows, problems = importing.parse(body)
+    assert {(p.line, p.field) for p in problems} == {(4, "number"), (4, "name"), (4, "email"), (5, "number"), (6, "line")}
+    assert [r.line for r in rows] == [2]
+
+
+def test_header_and_limits():
+    assert importing.parse(b"numero;nom\n")[1][0].field == "header"
+    with pytest.raises(importing.TooLarge):
+        importing.parse((HEADER + "\n" + "0382296P00;A;B;a@b.fr\n" * 5001).encode())
+    with pytest.raises(importing.TooLarge):
+        importing.parse(b"x" * (2 * 1024 * 1024 + 1))
+
+
+def test_iban_check_digits():
+    assert iban_ok("FR7630006000011234567890189")
+    assert not iban_ok("FR7630006000011234567890188")
+
+
+@pytest.mark.parametrize("contract", [contracts.INVITED, contracts.PASSWORD_RESET_REQUESTED])
+def test_link_emails_are_keyed_per_link_and_composed_in_french(contract):
+    data = contract.build(contract.example).data
+    wanted = domain.email_for(contract.name, data)
+    assert wanted.to == "ce.0382296p@ac-grenoble.fr" and wanted.key.endswith(":n1")
+    assert domain.email_for(contract.name, {**data, "sequence": 2}).key != wanted.key
+    message = compose(wanted.kind, wanted.to, wanted.context, wanted.message_id, "Retkoop <r@occe.local>")
+    text = message.get_body(("plain",)).get_content()
+    assert data.get("invitation_url", data.get("reset_url")) in text
+    if contract is contracts.INVITED:
+        assert message["Subject"] == "Votre accès à l'adhésion OCCE" and "14 jours" in text
+
+
+def test_a_staff_members_reset_link_has_no_cooperative():
+    data = {**contracts.PASSWORD_RESET_REQUESTED.example, "login": "marie.dupont", "to": "marie@occe26.fr",
+            "cooperative": None, "reason": "requested"}
+    wanted = domain.email_for("password_reset.requested", contracts.PASSWORD_RESET_REQUESTED.build(data).data)
+    message = compose(wanted.kind, wanted.to, wanted.context, wanted.message_id, "Retkoop <r@occe.local>")
+    assert "marie.dupont" in message.get_body(("plain",)).get_content() and wanted.cooperative == ""
