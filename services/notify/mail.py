@@ -75,7 +75,7 @@ def compose(
         raise ValueError(f"Message-ID must look like <id@domain>: {message_id!r}")
 
     year = str(context["year"])
-    cooperative = context["cooperative"]
+    cooperative = context["cooperative"] or {}  # a staff account's reset link has none
     subject = subject_template.format(year=year, school=cooperative.get("name", ""), number=cooperative.get("number", ""))
     department = context["department"]
     payment = context.get("payment") or {}
