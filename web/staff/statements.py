@@ -3,7 +3,7 @@ probably pays (score and reasons), confirm one, confirm every sure one, split, s
 from decimal import Decimal
 
 import requests
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from shared.auth import CLIENT_ADDRESS_HEADER, signed_client_address
 from shared.identifiers import is_valid_number, is_valid_year
@@ -171,11 +171,14 @@ def signed_eur(value) -> str:
     return eur(value)
 
 
-@bp.post("/paiements/<int:payment_id>/annuler")
+@bp.post("/paiements/annuler")
 @staff_required
-def reverse_payment(payment_id):
+def reverse_payment():
     """A payment typed wrong, a cheque returned unpaid, an overpayment refunded: reversed, never deleted."""
     number, year = request.form.get("number", ""), request.form.get("year", "")
+    payment_id = request.form.get("payment", "")
+    if not payment_id.isdigit():
+        abort(400)
     amount = request.form.get("amount", "").strip()
     body = {"reason": request.form.get("reason", "")}
     if amount:
