@@ -19,7 +19,8 @@ class ApiFailure(Exception):
         self.body = body or {}
 
 
-def call(method: str, path: str, *, json=None, params=None, token: str | None = None, raw: bool = False):
+def call(method: str, path: str, *, json=None, params=None, token: str | None = None, raw: bool = False,
+         files=None):
     """``call("get", "/api/adhesion/rates/2025-2026")`` → the decoded JSON answer.
 
     The token defaults to the session's. Errors raise ``ApiFailure`` carrying the
@@ -35,7 +36,8 @@ def call(method: str, path: str, *, json=None, params=None, token: str | None = 
     try:
         # One connection per call: a kept-alive one that the server has just closed would make a
         # POST fail (or, retried, happen twice); on the loopback or the gateway a connect is cheap.
-        response = requests.request(method, url, json=json, params=params, headers=headers, timeout=TIMEOUT)
+        response = requests.request(method, url, json=json, params=params, files=files, headers=headers,
+                                    timeout=TIMEOUT)
     except requests.RequestException as error:
         current_app.logger.warning("API unreachable: %s %s: %s", method.upper(), path, error)
         raise ApiFailure(503, UNAVAILABLE)
