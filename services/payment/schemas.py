@@ -1,6 +1,7 @@
 """marshmallow schemas of the payment service: the one definition of its input
 validation, its output shape and its OpenAPI document."""
 from datetime import date
+from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
