@@ -27,7 +27,7 @@ from services.payment import domain  # noqa: E402
 from services.payment.app import create_app, prepare  # noqa: E402
 from services.payment.models import Due  # noqa: E402
 from services.payment.statements import read_statement  # noqa: E402
-from shared.auth import Principal, issue_token  # noqa: E402
+from shared.auth import Principal, open_session  # noqa: E402
 from shared.service import shutdown  # noqa: E402
 from tests.statement_files import Movement, camt053  # noqa: E402
 from tests.support import fresh_postgres_database, test_settings  # noqa: E402
@@ -116,8 +116,9 @@ def main() -> None:
                                     cooperative_town=c["town"], amount_due=c["amount_due"], revision=1,
                                     updated_at=now) for c in coops)
             client = app.test_client()
-            headers = {"Authorization": "Bearer " + issue_token(settings.secret_key,
-                                                                Principal("bench", "staff", "38"))}
+            with app.app_context():
+                token, _ = open_session(app.extensions["auth_sessions"], Principal("bench", "staff", "38"))
+            headers = {"Authorization": f"Bearer {token}"}
             store = "SQLite" if args.sqlite else "PostgreSQL"
             started = time.perf_counter()
             answer = client.post("/api/payment/statements", headers=headers,

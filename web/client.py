@@ -20,7 +20,7 @@ class ApiFailure(Exception):
 
 
 def call(method: str, path: str, *, json=None, params=None, token: str | None = None, raw: bool = False,
-         data: bytes | None = None, content_type: str | None = None):
+         data: bytes | None = None, content_type: str | None = None, files=None):
     """``call("get", "/api/adhesion/rates/2025-2026")`` → the decoded JSON answer.
 
     The token defaults to the session's. Errors raise ``ApiFailure`` carrying the
@@ -38,7 +38,7 @@ def call(method: str, path: str, *, json=None, params=None, token: str | None = 
     try:
         # One connection per call: a kept-alive one that the server has just closed would make a
         # POST fail (or, retried, happen twice); on the loopback or the gateway a connect is cheap.
-        response = requests.request(method, url, json=json, data=data, params=params, headers=headers,
+        response = requests.request(method, url, json=json, data=data, params=params, files=files, headers=headers,
                                     timeout=TIMEOUT)
     except requests.RequestException as error:
         current_app.logger.warning("API unreachable: %s %s: %s", method.upper(), path, error)

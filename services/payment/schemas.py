@@ -147,7 +147,7 @@ class LineList(Schema):
 
 class ConfirmIn(StrictSchema):
     allocations = fields.List(fields.Nested(AllocationIn), validate=validate.Length(min=1, max=50))
-    slip = fields.Integer(strict=True)
+    slip = fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647))
 
     @validates_schema
     def one_of(self, data, **kwargs):

@@ -333,3 +333,17 @@ def test_same_file_imported_twice_at_once_stores_each_line_once(app):
     assert sorted(a.status_code for a in answers) in ([201, 201], [201, 409])
     assert count(app, StatementLine) == 300
     assert sum(a.json.get("new_lines", 0) for a in answers) == 300
+
+
+def test_validated_arriving_before_submitted_makes_the_due_and_a_late_submitted_changes_nothing(app, client):
+    example = adhesion_events.VALIDATED.example
+    number = "0384444D00"
+    validated = adhesion_events.VALIDATED.build({
+        **example, "cooperative": {**example["cooperative"], "number": number}, "year": YEAR, "revision": 2,
+        "registration_code": "26/0040 A"}).to_dict()
+    with app.app_context():
+        assert on_adhesion_validated(validated)
+    answer = dues(client, number)
+    assert (answer["amount_due"], answer["validated"]) == (example["amounts"]["total"], True)
+    submit(app, number, "Ancien nom", "12.00", revision=1)  # the older state, delivered late
+    assert dues(client, number)["amount_due"] == example["amounts"]["total"]

@@ -2,13 +2,11 @@
 probably pays (score and reasons), confirm one, confirm every sure one, split, set aside."""
 from decimal import Decimal
 
-import requests
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from shared.auth import CLIENT_ADDRESS_HEADER, signed_client_address
 from shared.identifiers import is_valid_number, is_valid_year
 from web import client, forms
-from web.client import UNAVAILABLE, ApiFailure
+from web.client import ApiFailure
 from web.formatting import eur
 from web.security import staff_required
 
@@ -72,16 +70,7 @@ def upload():
 
 
 def _post_file(filename: str, data: bytes) -> dict:
-    headers = {"Accept": "application/json", "Authorization": f"Bearer {session.get('token')}",
-               CLIENT_ADDRESS_HEADER: signed_client_address(current_app.config["SECRET_KEY"], request.remote_addr or "")}
-    url = current_app.config["API_BASE_URL"] + "/api/payment/statements"
-    try:
-        response = requests.post(url, files={"file": (filename, data)}, headers=headers, timeout=120)
-    except requests.RequestException:
-        raise ApiFailure(503, UNAVAILABLE)
-    if response.status_code >= 400:
-        raise client.failure_of(response)
-    return response.json()
+    return client.post("/api/payment/statements", files={"file": (filename, data)})
 
 
 @bp.get("/<int:statement_id>")
@@ -171,11 +160,14 @@ def signed_eur(value) -> str:
     return eur(value)
 
 
-@bp.post("/paiements/<int:payment_id>/annuler")
+@bp.post("/paiements/annuler")
 @staff_required
-def reverse_payment(payment_id):
+def reverse_payment():
     """A payment typed wrong, a cheque returned unpaid, an overpayment refunded: reversed, never deleted."""
     number, year = request.form.get("number", ""), request.form.get("year", "")
+    payment_id = request.form.get("payment", "")
+    if not payment_id.isdigit():
+        abort(400)
     amount = request.form.get("amount", "").strip()
     body = {"reason": request.form.get("reason", "")}
     if amount:
