@@ -1,7 +1,7 @@
 """paid_on: the day the latest payment was received
 
 Revision ID: f74f42e5f2e9
-Revises: b7fdd34b81ea
+Revises: ee0085ac6d7d
 Create Date: 2026-11-29 19:53:08.747229
 """
 from alembic import op
@@ -10,7 +10,7 @@ import shared.types
 
 
 revision = 'f74f42e5f2e9'
-down_revision = 'b7fdd34b81ea'
+down_revision = 'ee0085ac6d7d'
 branch_labels = None
 depends_on = None
 
