@@ -2,6 +2,13 @@
 publishes pending rows right after commit (``Relay.poke``) and on a periodic sweep, so a
 broker outage delays events but never loses them. Consumers are idempotent, so a row
 published twice after a crash between send and mark is harmless.
+
+A row marked published is only as safe as the broker that accepted it: a Redis restarted
+without its data (no persistence, a failover to an empty replica, an AOF that lost its
+last second) has forgotten every queued event and every retry waiting in it. The relay
+notices (``Relay.check_broker``: a marker key gone, or a new server ``run_id``) and
+publishes again the rows published shortly before — consumers drop what they already
+applied.
 """
 import json
 import logging
@@ -9,7 +16,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import DateTime, Integer, String, Text, delete, select
+from sqlalchemy import DateTime, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.events import Contract, Event, queue_of, subscribers
@@ -51,6 +58,14 @@ class Relay:
     # otherwise grow the table without end.
     RETENTION = timedelta(days=30)
     PRUNE_EVERY_SECONDS = 3600
+    # After the broker lost its data, rows published this long before are published again:
+    # longer than any queue backlog or retry chain of a normal day (a longer one is the
+    # case that needs a persistent broker, as compose's appendonly Redis).
+    REPUBLISH_WINDOW = timedelta(hours=1)
+    # A broker restarted with its data (AOF fsync every second) may still miss its last
+    # moments: rows published this long before its start are published again.
+    RESTART_MARGIN = timedelta(seconds=10)
+    CHECK_BROKER_EVERY_SECONDS = 1.0
 
     def __init__(self, database, model, celery_app, sweep_seconds: float = 5.0, batch: int = 100):
         self.database = database
@@ -63,6 +78,8 @@ class Relay:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pruned_at = 0.0
+        self._redis = None
+        self._checked_at = 0.0
 
     def publish_pending(self) -> int:
         """Publish what is pending; returns how many rows were published."""
@@ -100,6 +117,56 @@ class Relay:
                 done += 1
             return done
 
+    def check_broker(self) -> int:
+        """Publish again what a Redis broker may have lost; returns how many rows.
+
+        A marker key per service holds the server's ``run_id``. Key missing: the broker
+        lost its data (or is new) — the REPUBLISH_WINDOW is published again; the one
+        process whose ``SET NX`` wins does it. Key present with another ``run_id``: the
+        server restarted with its data — only the moments before its start are sent again.
+        """
+        client = self._broker_client()
+        if client is None:
+            return 0
+        key = f"retkoop:outbox-broker:{self.database.service}"
+        server = client.info("server")
+        run_id, uptime = server["run_id"], int(server["uptime_in_seconds"])
+        now = datetime.now(timezone.utc)
+        if client.set(key, run_id, nx=True):
+            since = now - self.REPUBLISH_WINDOW
+            reason = "broker without the marker (new, or restarted without its data)"
+        else:
+            known = client.get(key)
+            if known is None or known.decode() == run_id:
+                return 0
+            client.set(key, run_id)
+            since = now - timedelta(seconds=uptime) - self.RESTART_MARGIN
+            reason = "broker restarted"
+        try:
+            with self.database.session() as session:
+                count = session.execute(
+                    update(self.model)
+                    .where(self.model.published_at.is_not(None), self.model.published_at >= since)
+                    .values(published_at=None)
+                ).rowcount or 0
+        except Exception:  # database down too: forget the marker so the next sweep does it
+            client.delete(key)
+            raise
+        if count:
+            log.warning("outbox %s: %s; %d events published since %s sent again",
+                        self.database.service, reason, count, since.isoformat(timespec="seconds"))
+        return count
+
+    def _broker_client(self):
+        url = self.celery.conf.broker_url or ""
+        if not url.startswith(("redis://", "rediss://")):
+            return None  # the embedded SQLite broker lives in a file: it keeps what it accepted
+        if self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        return self._redis
+
     def prune(self, now: datetime | None = None) -> int:
         """Delete rows published longer ago than RETENTION; returns how many."""
         cutoff = (now or datetime.now(timezone.utc)) - self.RETENTION
@@ -136,6 +203,12 @@ class Relay:
             self._wake.clear()
             if self._stopped.is_set():
                 return
+            try:
+                if time.monotonic() - self._checked_at >= self.CHECK_BROKER_EVERY_SECONDS:
+                    self._checked_at = time.monotonic()
+                    self.check_broker()
+            except Exception as exc:  # broker down: the publish below fails and is retried too
+                log.debug("outbox relay: broker check failed (%s)", exc)
             try:
                 self.publish_pending()
                 if time.monotonic() - self._pruned_at > self.PRUNE_EVERY_SECONDS:
