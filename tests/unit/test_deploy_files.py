@@ -202,3 +202,15 @@ def test_every_referenced_module_exists_on_disk(services):
     assert len(modules) == 2 * len(SERVICES)
     missing = sorted(m for m in modules if not (ROOT / (m.replace(".", "/") + ".py")).is_file())
     assert not missing, f"referenced but not on disk: {missing}"
+
+
+def test_every_container_comes_back_after_a_crash(services):
+    """A worker lost in a broker restart, or any process that dies, is restarted by Docker."""
+    for name, service in services.items():
+        assert service.get("restart") in {"always", "unless-stopped", "on-failure"}, name
+
+
+def test_the_broker_keeps_its_queues_across_a_restart(services):
+    words = command_words(services["redis"])
+    assert option(words, "--appendonly") == "yes"
+    assert any(str(volume).endswith(":/data") for volume in services["redis"]["volumes"])
