@@ -7,6 +7,7 @@ import time
 
 from celery import Celery, Task
 from celery.exceptions import Ignore, Reject, Retry
+from celery.worker.request import Request
 
 from shared.config import Settings
 from shared.errors import is_outage
@@ -28,6 +29,31 @@ def backoff(retries: int) -> float:
     return random.uniform(0.5, 1) * min(RETRY_BACKOFF_MAX, 2 ** retries)
 
 
+class OutageTolerantRequest(Request):
+    """A task's message whose ack or reject fails because the broker is gone (a Redis
+    restart) stays unacked in the broker and comes back after the visibility timeout;
+    kombu re-raises some of these errors (``BrokenPipeError``), which stopped a worker."""
+
+    def acknowledge(self):
+        try:
+            super().acknowledge()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.acknowledged = True
+            log.warning("%s[%s]: ack lost with the broker (%s); it may run again", self.name, self.id, exc)
+
+    def reject(self, requeue=False):
+        try:
+            super().reject(requeue=requeue)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.acknowledged = True
+            log.warning("%s[%s]: reject lost with the broker (%s); it comes back after the visibility timeout",
+                        self.name, self.id, exc)
+
+
 class ReliableTask(Task):
     """A task whose message is never lost to an outage.
 
@@ -39,7 +65,10 @@ class ReliableTask(Task):
       if even that fails the broker still holds it unacked and hands it out again after
       the visibility timeout.
     * Countdowns are capped below the visibility timeout.
+    * An ack or reject lost with the broker does not stop the worker (OutageTolerantRequest).
     """
+
+    Request = OutageTolerantRequest
 
     def __call__(self, *args, **kwargs):
         return self.run_retrying_outages(*args, **kwargs)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import DateTime, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.errors import is_outage
 from shared.events import Contract, Event, queue_of, subscribers
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Relay:
         self._pruned_at = 0.0
         self._redis = None
         self._checked_at = 0.0
+        self._in_outage = False
 
     def publish_pending(self) -> int:
         """Publish what is pending; returns how many rows were published."""
@@ -214,5 +216,14 @@ class Relay:
                 if time.monotonic() - self._pruned_at > self.PRUNE_EVERY_SECONDS:
                     self._pruned_at = time.monotonic()
                     self.prune()
-            except Exception:  # a database hiccup must not kill the relay thread
-                log.exception("outbox relay sweep failed")
+            except Exception as exc:  # a database hiccup must not kill the relay thread
+                if not is_outage(exc):
+                    log.exception("outbox relay sweep failed")
+                elif not self._in_outage:  # one line per outage, not one per sweep
+                    log.warning("outbox %s: database unreachable (%s); the sweep goes on",
+                                self.database.service, str(exc).splitlines()[0])
+                self._in_outage = is_outage(exc)
+            else:
+                if self._in_outage:
+                    log.warning("outbox %s: database back, pending events published", self.database.service)
+                self._in_outage = False
