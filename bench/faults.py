@@ -50,28 +50,30 @@ def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServ
         validations = Validations(stack, staff, patience=300)
         faults = []
 
-        def at(share):
-            wait_for(lambda: validations.done >= share * n, timeout=300, interval=0.01, what=f"{share:.0%}")
+        def at(share, fault, what):
+            def run():
+                wait_for(lambda: validations.done >= share * n, timeout=300, interval=0.005, what=f"{share:.0%}")
+                faults.append((what, validations.done))
+                fault()
+            return threading.Thread(target=run, daemon=True)
 
-        def inject():
-            at(0.30)
+        def kill_documents_worker():
             stack.workers["documents"].kill()
             stack.start_worker("documents", concurrency=2)
-            faults.append(("worker SIGKILL", validations.done))
-            at(0.45)
-            postgres.restart()
-            faults.append(("PostgreSQL restart", validations.done))
-            at(0.60)
+
+        def restart_redis():
             redis_server.stop()
             time.sleep(0.5)
             redis_server.start()
-            faults.append(("Redis restart", validations.done))
 
-        injector = threading.Thread(target=inject, daemon=True)
+        injectors = [at(0.30, kill_documents_worker, "worker SIGKILL"), at(0.45, postgres.restart, "PostgreSQL restart"),
+                     at(0.60, restart_redis, "Redis restart")]
         started = time.time()
-        injector.start()
+        for injector in injectors:  # each its own thread: a slow fault does not delay the next
+            injector.start()
         validations.run(cooperatives)
-        injector.join(60)
+        for injector in injectors:
+            injector.join(60)
         counts = wait_for_confirmations(sink.directory, cooperatives, timeout=300)
         arrivals = [p.stat().st_mtime for p in Path(sink.directory).glob("*.eml")]
         statuses = validations.statuses()
