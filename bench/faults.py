@@ -25,10 +25,10 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 
 from deploy.redis_server import RedisServer, free_port  # noqa: E402
-from shared.smtp_sink import MailSink  # noqa: E402
+from deploy.smtp_sink import MailSink  # noqa: E402
+from deploy.stack import Stack  # noqa: E402
 from tests.faults import Validations, numbers, prepare, wait_for_confirmations  # noqa: E402
 from tests.pg_cluster import PostgresCluster  # noqa: E402
-from tests.stack import Stack  # noqa: E402
 from tests.support import wait_for  # noqa: E402
 
 
