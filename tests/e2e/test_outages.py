@@ -50,13 +50,13 @@ def test_postgresql_restarted_during_a_burst_of_validations(tmp_path, postgres, 
     stack = start_stack(tmp_path, postgres, redis_url, sink)
     try:
         staff = stack.login("admin", "admin-password")
-        cooperatives = numbers(30)
+        cooperatives = numbers(20)
         prepare(stack, staff, cooperatives)
         validations = Validations(stack, staff)
         restarted_after = []
 
         def restart_in_the_middle():
-            wait_for(lambda: validations.done >= 8, timeout=60, interval=0.01, what="a third of the burst")
+            wait_for(lambda: validations.done >= 6, timeout=60, interval=0.01, what="a third of the burst")
             restarted_after.append(validations.done)
             postgres.restart()
 
@@ -113,7 +113,7 @@ def test_postgresql_and_redis_down_together(tmp_path, postgres, redis_server, re
 
 
 def test_documents_worker_killed_while_redis_is_down(tmp_path, postgres, redis_server, redis_url, sink):
-    stack = start_stack(tmp_path, postgres, redis_url, sink, DOCUMENTS_RENDER_DELAY_SECONDS="3")
+    stack = start_stack(tmp_path, postgres, redis_url, sink, DOCUMENTS_RENDER_DELAY_SECONDS="2")
     try:
         staff = stack.login("admin", "admin-password")
         cooperatives = numbers(2)
