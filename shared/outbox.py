@@ -6,9 +6,9 @@ published twice after a crash between send and mark is harmless.
 A row marked published is only as safe as the broker that accepted it: a Redis restarted
 without its data (no persistence, a failover to an empty replica, an AOF that lost its
 last second) has forgotten every queued event and every retry waiting in it. The relay
-notices (``Relay.check_broker``: a marker key gone, or a new server ``run_id``) and
-publishes again the rows published shortly before — consumers drop what they already
-applied.
+notices (``Relay.check_broker``: a new server ``run_id``, and a marker key made again
+after it) and publishes again the rows published shortly before — consumers drop what
+they already applied.
 """
 import json
 import logging
@@ -80,6 +80,7 @@ class Relay:
         self._lock = threading.Lock()
         self._pruned_at = 0.0
         self._redis = None
+        self._run_id: str | None = None
         self._checked_at = 0.0
         self._in_outage = False
 
@@ -120,30 +121,35 @@ class Relay:
             return done
 
     def check_broker(self) -> int:
-        """Publish again what a Redis broker may have lost; returns how many rows.
+        """Publish again what a restarted Redis broker may have lost; returns how many rows.
 
-        A marker key per service holds the server's ``run_id``. Key missing: the broker
-        lost its data (or is new) — the REPUBLISH_WINDOW is published again; the one
-        process whose ``SET NX`` wins does it. Key present with another ``run_id``: the
-        server restarted with its data — only the moments before its start are sent again.
+        Each relay remembers the server's ``run_id``; a new one means a restart. A marker
+        key, set once (``SET NX``) with the time it was made, tells what the restart kept:
+        made after the server started, the data was lost and the REPUBLISH_WINDOW is sent
+        again; older, the data survived and only the moments before the start are. One
+        relay per service and restart does it (another ``SET NX``). The first look of a
+        process republishes nothing: a new broker is not a lost one.
         """
         client = self._broker_client()
         if client is None:
             return 0
-        key = f"retkoop:outbox-broker:{self.database.service}"
+        service = self.database.service
         server = client.info("server")
-        run_id, uptime = server["run_id"], int(server["uptime_in_seconds"])
+        run_id = server["run_id"]
         now = datetime.now(timezone.utc)
-        if client.set(key, run_id, nx=True):
-            since = now - self.REPUBLISH_WINDOW
-            reason = "broker without the marker (new, or restarted without its data)"
+        started = now - timedelta(seconds=int(server["uptime_in_seconds"]))
+        marker = f"retkoop:outbox-broker:{service}"
+        client.set(marker, now.timestamp(), nx=True)
+        known, self._run_id = self._run_id, run_id
+        if known is None or known == run_id:
+            return 0
+        if not client.set(f"retkoop:outbox-republished:{service}:{run_id}", now.timestamp(), nx=True):
+            return 0  # another process of this service took care of this restart
+        marker_made = datetime.fromtimestamp(float(client.get(marker) or now.timestamp()), timezone.utc)
+        if marker_made >= started - self.RESTART_MARGIN:
+            since, reason = now - self.REPUBLISH_WINDOW, "broker restarted without its data"
         else:
-            known = client.get(key)
-            if known is None or known.decode() == run_id:
-                return 0
-            client.set(key, run_id)
-            since = now - timedelta(seconds=uptime) - self.RESTART_MARGIN
-            reason = "broker restarted"
+            since, reason = started - self.RESTART_MARGIN, "broker restarted"
         try:
             with self.database.session() as session:
                 count = session.execute(
@@ -151,12 +157,13 @@ class Relay:
                     .where(self.model.published_at.is_not(None), self.model.published_at >= since)
                     .values(published_at=None)
                 ).rowcount or 0
-        except Exception:  # database down too: forget the marker so the next sweep does it
-            client.delete(key)
+        except Exception:  # database down too: the next sweep tries again
+            client.delete(f"retkoop:outbox-republished:{service}:{run_id}")
+            self._run_id = known
             raise
         if count:
             log.warning("outbox %s: %s; %d events published since %s sent again",
-                        self.database.service, reason, count, since.isoformat(timespec="seconds"))
+                        service, reason, count, since.isoformat(timespec="seconds"))
         return count
 
     def _broker_client(self):
