@@ -17,8 +17,9 @@ def free_port() -> int:
 class RedisServer:
     """``redis-server`` on 127.0.0.1 and a free port, its files in a private folder."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, appendonly: bool = False):
         self.port = port or free_port()
+        self.appendonly = appendonly  # True: queues survive a restart, as compose's broker
         self.dir = Path(tempfile.mkdtemp(prefix="retkoop-redis-"))
         self.process: subprocess.Popen | None = None
 
@@ -28,7 +29,8 @@ class RedisServer:
 
     def start(self) -> "RedisServer":
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "yes" if self.appendonly else "no",
              "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
         )

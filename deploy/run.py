@@ -1,8 +1,10 @@
 """`make run`: the whole system in the foreground on the embedded defaults.
 
 Starts the web server (every service behind one address), one Celery worker per service
-queue as real processes, and a local SMTP sink when SMTP_HOST is unset. Ctrl-C or
-SIGTERM stops every process it started.
+queue as real processes, and a local SMTP sink when SMTP_HOST is unset. A child that
+dies (a crash, a worker lost in a broker restart) is started again after a pause that
+doubles with each quick death (1 s … 30 s), and the console says so; the others keep
+running. Ctrl-C or SIGTERM stops every process it started.
 """
 import ctypes
 import os
@@ -20,6 +22,8 @@ from shared.events import service_names
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_CONCURRENCY = {"documents": 2}  # PDF rendering is the CPU-bound step
 PR_SET_PDEATHSIG = 1
+RESTART_PAUSE_FIRST, RESTART_PAUSE_MAX = 1.0, 30.0
+STABLE_AFTER_SECONDS = 60  # a child that ran this long starts again from the shortest pause
 
 
 def commands(settings) -> dict[str, list[str]]:
@@ -95,8 +99,17 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for name, command in commands(settings).items():
-        children[name] = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=_own_group_dying_with_us)
+    wanted = commands(settings)
+    started_at: dict[str, float] = {}
+    pauses = {name: RESTART_PAUSE_FIRST for name in wanted}
+    restart_at: dict[str, float] = {}
+
+    def launch(name):
+        children[name] = subprocess.Popen(wanted[name], cwd=ROOT, env=env, preexec_fn=_own_group_dying_with_us)
+        started_at[name] = time.monotonic()
+
+    for name in wanted:
+        launch(name)
     _wait_until_serving(settings.port, children, lambda: stopping)
     print(f"Retkoop adhésion : http://127.0.0.1:{settings.port}  (données : {settings.data_dir}; "
           f"Ctrl-C pour tout arrêter)", flush=True)
@@ -104,11 +117,22 @@ def main() -> int:
         print(framed_admin_line(settings), flush=True)
     code = 0
     while not stopping:
+        now = time.monotonic()
         for name, child in children.items():
-            if child.poll() is not None:
-                print(f"{name} s'est arrêté (code {child.returncode}) : arrêt de tous les processus.", file=sys.stderr)
-                stopping, code = True, 1
-                break
+            if name in restart_at or child.poll() is None:
+                continue
+            if now - started_at[name] >= STABLE_AFTER_SECONDS:
+                pauses[name] = RESTART_PAUSE_FIRST
+            pause = pauses[name]
+            pauses[name] = min(pause * 2, RESTART_PAUSE_MAX)
+            restart_at[name] = now + pause
+            print(f"{name} s'est arrêté (code {child.returncode}) : redémarrage dans {pause:.0f} s.",
+                  file=sys.stderr, flush=True)
+        for name, when in list(restart_at.items()):
+            if now >= when and not stopping:
+                del restart_at[name]
+                launch(name)
+                print(f"{name} redémarré.", file=sys.stderr, flush=True)
         time.sleep(0.5)
     for child in children.values():
         if child.poll() is None:  # the main process only: Celery and gunicorn stop their own children

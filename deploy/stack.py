@@ -165,6 +165,9 @@ class Stack:
         return worker
 
     def stop(self) -> None:
+        for worker in self.workers.values():  # all at once: their warm shutdowns overlap
+            if worker.process and worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
         for worker in self.workers.values():
             worker.stop()
         if self.web and self.web.poll() is None:

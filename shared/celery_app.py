@@ -1,31 +1,121 @@
 """The Celery app every service uses: one queue per service, routed by task name
 (``<service>.<handler>`` goes to queue ``<service>``), late acks and
 re-queue on a lost worker so a killed worker's task runs again."""
+import logging
+import random
+import time
+
 from celery import Celery, Task
+from celery.exceptions import Ignore, Reject, Retry
+from celery.worker.request import Request
 
 from shared.config import Settings
+from shared.errors import is_outage
 from shared.events import queue_of
 
-# Retries of transient failures back off up to this delay; the Redis visibility
-# timeout must stay longer so a delayed retry is not re-delivered as well.
-RETRY_BACKOFF_MAX = 60
+log = logging.getLogger(__name__)
+
+# Retries of transient failures wait at most this long. A retry waiting for its countdown
+# is held unacked by the worker, so this stays well under the Redis visibility timeout
+# (BROKER_VISIBILITY_TIMEOUT, 45 s): otherwise the waiting retry is handed out twice.
+RETRY_BACKOFF_MAX = 20
+# When a retry cannot be published (broker down too), the task waits this long at most
+# before putting its own message back, so a double outage does not spin.
+REQUEUE_PAUSE_MAX = 5
+
+
+def backoff(retries: int) -> float:
+    """1, 2, 4 … seconds with full jitter, capped at RETRY_BACKOFF_MAX."""
+    return random.uniform(0.5, 1) * min(RETRY_BACKOFF_MAX, 2 ** retries)
+
+
+class OutageTolerantRequest(Request):
+    """A task's message whose ack or reject fails because the broker is gone (a Redis
+    restart) stays unacked in the broker and comes back after the visibility timeout;
+    kombu re-raises some of these errors (``BrokenPipeError``), which stopped a worker."""
+
+    def acknowledge(self):
+        try:
+            super().acknowledge()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.acknowledged = True
+            log.warning("%s[%s]: ack lost with the broker (%s); it may run again", self.name, self.id, exc)
+
+    def reject(self, requeue=False):
+        try:
+            super().reject(requeue=requeue)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.acknowledged = True
+            log.warning("%s[%s]: reject lost with the broker (%s); it comes back after the visibility timeout",
+                        self.name, self.id, exc)
+
+
+class ReliableTask(Task):
+    """A task whose message is never lost to an outage.
+
+    * Any outage (database or broker unreachable, see ``shared.errors.is_outage``) is
+      retried with backoff, whatever the handler's ``autoretry_for`` lists.
+    * Celery's ``retry()`` publishes a new message and acknowledges the current one; when
+      that publish fails (broker down) it raises ``Reject(requeue=False)``, which drops a
+      late-acked message for good. Here the message is put back instead (``requeue=True``);
+      if even that fails the broker still holds it unacked and hands it out again after
+      the visibility timeout.
+    * Countdowns are capped below the visibility timeout.
+    * An ack or reject lost with the broker does not stop the worker (OutageTolerantRequest).
+    """
+
+    Request = OutageTolerantRequest
+
+    def __call__(self, *args, **kwargs):
+        return self.run_retrying_outages(*args, **kwargs)
+
+    def run_retrying_outages(self, *args, **kwargs):
+        try:
+            return self.run(*args, **kwargs)
+        except (Retry, Reject, Ignore):
+            raise
+        except Exception as exc:
+            if not is_outage(exc) or self.request.called_directly:
+                raise
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries))
+
+    def retry(self, args=None, kwargs=None, exc=None, throw=True, eta=None, countdown=None, max_retries=None,
+              **options):
+        if eta is None and countdown is not None:
+            countdown = min(countdown, RETRY_BACKOFF_MAX)
+        try:
+            return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
+        except Reject as reject:
+            if reject.requeue:
+                raise
+            log.warning("%s[%s]: retry not published (%s); message put back after a pause",
+                        self.name, self.request.id, reject.reason)
+            time.sleep(min(countdown or 1, REQUEUE_PAUSE_MAX))
+            raise Reject(reject.reason, requeue=True) from None
 
 
 def route_by_service(name, args, kwargs, options, task=None, **kw):
     return {"queue": queue_of(name)} if "." in name else None
 
 
-def make_celery(name: str, settings: Settings, task_cls=Task) -> Celery:
+def make_celery(name: str, settings: Settings, task_cls=ReliableTask) -> Celery:
     app = Celery(name, broker=settings.broker_url, task_cls=task_cls)
     transport_options = {}
     if settings.broker_url.startswith("redis"):
-        # A task taken by a worker that then dies (SIGKILL, power loss) comes back after
-        # the visibility timeout; keep it above RETRY_BACKOFF_MAX so that a retry waiting
-        # for its countdown is not handed out a second time (harmless, but wasted work).
+        # A task taken by a worker that then dies (SIGKILL, power loss), or whose re-queue
+        # was lost in a broker outage, comes back after the visibility timeout (checked
+        # every few seconds): within a minute by default. It stays above RETRY_BACKOFF_MAX
+        # and the longest task (a render: well under a second; an SMTP send: its timeout),
+        # else a task still running or waiting is handed out a second time (harmless:
+        # consumers are idempotent, but wasted work).
         visibility = settings.broker_visibility_timeout
         transport_options.update(
             visibility_timeout=visibility,
-            unacked_restore_interval=max(1, min(10, visibility // 5)),
+            unacked_restore_interval=max(1, min(5, visibility // 5)),
             unacked_restore_throttle=1,
             socket_connect_timeout=3,
             socket_timeout=10,
@@ -51,10 +141,10 @@ def make_celery(name: str, settings: Settings, task_cls=Task) -> Celery:
 def celery_init_app(flask_app, service: str, settings: Settings) -> Celery:
     """pallets/flask examples/celery: tasks run inside the service's app context."""
 
-    class FlaskTask(Task):
+    class FlaskTask(ReliableTask):
         def __call__(self, *args, **kwargs):
             with flask_app.app_context():
-                return self.run(*args, **kwargs)
+                return self.run_retrying_outages(*args, **kwargs)
 
     app = make_celery(service, settings, task_cls=FlaskTask)
     app.set_default()

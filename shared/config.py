@@ -94,6 +94,6 @@ def load() -> Settings:
         public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         secret_key=env.get("SECRET_KEY") or persistent_secret(data_dir, "secret_key"),
         outbox_sweep_seconds=float(env.get("OUTBOX_SWEEP_SECONDS", "5")),
-        broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "300")),
+        broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "45")),
         trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
     )

@@ -5,6 +5,7 @@ concurrent writers queue instead of failing on a lock upgrade. PostgreSQL gets o
 schema per service, selected through ``search_path`` so models stay schema-free.
 """
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
@@ -13,6 +14,11 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+# Units of work committed in the current request (or task): a request that failed on an
+# outage is re-run whole only while this is 0, so nothing is ever done twice.
+commits: ContextVar[int] = ContextVar("commits", default=0)
+
 
 class Database:
     def __init__(self, service: str, url: str, migrations: Path | None = None):
@@ -33,6 +39,7 @@ class Database:
         try:
             yield session
             session.commit()
+            commits.set(commits.get() + 1)
         except BaseException:
             session.rollback()
             raise

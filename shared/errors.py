@@ -5,6 +5,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared.identifiers import path_problems
 
+# An outage answers 503 with this hint; a short one is first waited out inside the request.
+RETRY_AFTER_SECONDS = 5
+
 SLUGS = {
     400: "bad_request",
     401: "unauthorized",
@@ -86,3 +89,25 @@ def checked_path(number: str | None = None, year: str | None = None) -> None:
     fields = path_problems(number, year)
     if fields:
         raise ApiError(400, "Adresse invalide.", fields)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database or the broker could not be reached (restart, failover, network): the
+    same step can succeed a moment later, unlike a bug or a constraint violation."""
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (BrokerUnreachable, RedisConnectionError, RedisTimeout, ConnectionError, TimeoutError))
+
+
+def outage_response():
+    """503 with ``Retry-After``: nothing was changed, the client may send the same request again."""
+    response = jsonify(error_body(503, "Service momentanément indisponible : réessayez dans quelques secondes."))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

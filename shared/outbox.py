@@ -2,6 +2,13 @@
 publishes pending rows right after commit (``Relay.poke``) and on a periodic sweep, so a
 broker outage delays events but never loses them. Consumers are idempotent, so a row
 published twice after a crash between send and mark is harmless.
+
+A row marked published is only as safe as the broker that accepted it: a Redis restarted
+without its data (no persistence, a failover to an empty replica, an AOF that lost its
+last second) has forgotten every queued event and every retry waiting in it. The relay
+notices (``Relay.check_broker``: a new server ``run_id``, and a marker key made again
+after it) and publishes again the rows published shortly before — consumers drop what
+they already applied.
 """
 import json
 import logging
@@ -9,9 +16,10 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import DateTime, Integer, String, Text, delete, select
+from sqlalchemy import DateTime, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.errors import is_outage
 from shared.events import Contract, Event, queue_of, subscribers
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,14 @@ class Relay:
     # otherwise grow the table without end.
     RETENTION = timedelta(days=30)
     PRUNE_EVERY_SECONDS = 3600
+    # After the broker lost its data, rows published this long before are published again:
+    # longer than any queue backlog or retry chain of a normal day (a longer one is the
+    # case that needs a persistent broker, as compose's appendonly Redis).
+    REPUBLISH_WINDOW = timedelta(hours=1)
+    # A broker restarted with its data (AOF fsync every second) may still miss its last
+    # moments: rows published this long before its start are published again.
+    RESTART_MARGIN = timedelta(seconds=10)
+    CHECK_BROKER_EVERY_SECONDS = 1.0
 
     def __init__(self, database, model, celery_app, sweep_seconds: float = 5.0, batch: int = 100):
         self.database = database
@@ -63,6 +79,10 @@ class Relay:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pruned_at = 0.0
+        self._redis = None
+        self._run_id: str | None = None
+        self._checked_at = 0.0
+        self._in_outage = False
 
     def publish_pending(self) -> int:
         """Publish what is pending; returns how many rows were published."""
@@ -99,6 +119,62 @@ class Relay:
                 session.flush()
                 done += 1
             return done
+
+    def check_broker(self) -> int:
+        """Publish again what a restarted Redis broker may have lost; returns how many rows.
+
+        Each relay remembers the server's ``run_id``; a new one means a restart. A marker
+        key, set once (``SET NX``) with the time it was made, tells what the restart kept:
+        made after the server started, the data was lost and the REPUBLISH_WINDOW is sent
+        again; older, the data survived and only the moments before the start are. One
+        relay per service and restart does it (another ``SET NX``). The first look of a
+        process republishes nothing: a new broker is not a lost one.
+        """
+        client = self._broker_client()
+        if client is None:
+            return 0
+        service = self.database.service
+        server = client.info("server")
+        run_id = server["run_id"]
+        now = datetime.now(timezone.utc)
+        started = now - timedelta(seconds=int(server["uptime_in_seconds"]))
+        marker = f"retkoop:outbox-broker:{service}"
+        client.set(marker, now.timestamp(), nx=True)
+        known, self._run_id = self._run_id, run_id
+        if known is None or known == run_id:
+            return 0
+        if not client.set(f"retkoop:outbox-republished:{service}:{run_id}", now.timestamp(), nx=True):
+            return 0  # another process of this service took care of this restart
+        marker_made = datetime.fromtimestamp(float(client.get(marker) or now.timestamp()), timezone.utc)
+        if marker_made >= started - self.RESTART_MARGIN:
+            since, reason = now - self.REPUBLISH_WINDOW, "broker restarted without its data"
+        else:
+            since, reason = started - self.RESTART_MARGIN, "broker restarted"
+        try:
+            with self.database.session() as session:
+                count = session.execute(
+                    update(self.model)
+                    .where(self.model.published_at.is_not(None), self.model.published_at >= since)
+                    .values(published_at=None)
+                ).rowcount or 0
+        except Exception:  # database down too: the next sweep tries again
+            client.delete(f"retkoop:outbox-republished:{service}:{run_id}")
+            self._run_id = known
+            raise
+        if count:
+            log.warning("outbox %s: %s; %d events published since %s sent again",
+                        service, reason, count, since.isoformat(timespec="seconds"))
+        return count
+
+    def _broker_client(self):
+        url = self.celery.conf.broker_url or ""
+        if not url.startswith(("redis://", "rediss://")):
+            return None  # the embedded SQLite broker lives in a file: it keeps what it accepted
+        if self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        return self._redis
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete rows published longer ago than RETENTION; returns how many."""
@@ -137,9 +213,24 @@ class Relay:
             if self._stopped.is_set():
                 return
             try:
+                if time.monotonic() - self._checked_at >= self.CHECK_BROKER_EVERY_SECONDS:
+                    self._checked_at = time.monotonic()
+                    self.check_broker()
+            except Exception as exc:  # broker down: the publish below fails and is retried too
+                log.debug("outbox relay: broker check failed (%s)", exc)
+            try:
                 self.publish_pending()
                 if time.monotonic() - self._pruned_at > self.PRUNE_EVERY_SECONDS:
                     self._pruned_at = time.monotonic()
                     self.prune()
-            except Exception:  # a database hiccup must not kill the relay thread
-                log.exception("outbox relay sweep failed")
+            except Exception as exc:  # a database hiccup must not kill the relay thread
+                if not is_outage(exc):
+                    log.exception("outbox relay sweep failed")
+                elif not self._in_outage:  # one line per outage, not one per sweep
+                    log.warning("outbox %s: database unreachable (%s); the sweep goes on",
+                                self.database.service, str(exc).splitlines()[0])
+                self._in_outage = is_outage(exc)
+            else:
+                if self._in_outage:
+                    log.warning("outbox %s: database back, pending events published", self.database.service)
+                self._in_outage = False

@@ -1,5 +1,7 @@
 """The common inside of every service's Flask app: settings, database, Celery, outbox
 relay, JSON errors, OpenAPI, health."""
+import logging
+import time
 from dataclasses import dataclass
 
 from celery import Celery
@@ -7,14 +9,49 @@ from flask import Flask, current_app, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from shared import db, guard
 from shared.config import Settings, load
 from shared.db import Database
-from shared import guard
-from shared.errors import ServiceApi
+from shared.errors import ServiceApi, is_outage, outage_response
 from shared.outbox import Relay
 from shared.sessions import SessionStore
 
 MAX_BODY = 256 * 1024
+# A request whose database or broker drops out is re-run for this long before answering
+# 503: a PostgreSQL restart (about a second) is then invisible to the caller.
+OUTAGE_PATIENCE_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
+
+
+class ServiceFlask(Flask):
+    """Waits out short outages: a request that failed because the database or the broker
+    could not be reached is run again from the start, as long as it has committed
+    nothing (each unit of work rolled back, so re-running it is the same request again).
+    A longer outage raises on, and the error handler answers 503."""
+
+    def dispatch_request(self):
+        deadline = time.monotonic() + OUTAGE_PATIENCE_SECONDS
+        pause = 0.1
+        while True:
+            token = db.commits.set(0)
+            try:
+                return super().dispatch_request()
+            except Exception as exc:
+                if not is_outage(exc) or db.commits.get() or time.monotonic() + pause > deadline:
+                    raise
+                log.warning("outage during %s (%s); running it again in %.1f s", self.name, exc, pause)
+            finally:
+                db.commits.reset(token)
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+def _answer_outage(exc):
+    if not is_outage(exc):  # a handler registered for a broad class: keep the normal 500
+        raise exc
+    log.warning("answering 503: %s", exc)
+    return outage_response()
 
 
 class RowId(IntegerConverter):
@@ -46,7 +83,7 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
     from shared.celery_app import celery_init_app
 
     settings = settings or load()
-    app = Flask(f"services.{name}")
+    app = ServiceFlask(f"services.{name}")
     app.url_map.converters["int"] = RowId
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -73,6 +110,7 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
         app.before_request(relay.start)
     api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
+    _answer_outages_with_503(app)
 
     @app.get(f"/api/{name}/health")
     def health():
@@ -83,6 +121,15 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
         return jsonify(body), status
 
     return app, api
+
+
+def _answer_outages_with_503(app: Flask) -> None:
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
+    from sqlalchemy.exc import DBAPIError
+
+    for error in (DBAPIError, BrokerUnreachable, RedisConnectionError, RedisTimeout, ConnectionError, TimeoutError):
+        app.register_error_handler(error, _answer_outage)
 
 
 def service() -> ServiceContext:

@@ -59,6 +59,7 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
         return requests.request(method, base + path, headers=headers, timeout=30, **kwargs)
 
     staff = call("post", "/api/auth/login", json={"login": "admin", "password": password}).json()["token"]
+    restarted_documents_worker(process, data_dir.parent / "run.log")  # the pipeline below then needs it
     assert call("post", "/api/adhesion/cooperatives", staff, json={
         "number": NUMBER, "name": "Coopérative Scolaire Jean Moulin", "town": "VIENNE",
         "email": "ce.0382296p@ac-grenoble.fr", "password": "ecole-secret"}).status_code == 201
@@ -119,3 +120,22 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
     assert process.wait(30) == 0
     alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
     assert alive == [], "processes left running after SIGTERM"
+
+
+def restarted_documents_worker(process, log_path):
+    """A child that crashes is started again after a pause, the console says so, and the
+    supervisor and the other children keep running."""
+    def documents_worker():
+        for pid in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split():
+            if b"services.documents.worker" in open(f"/proc/{pid}/cmdline", "rb").read():
+                return int(pid)
+        return None
+
+    crashed = documents_worker()
+    os.killpg(crashed, signal.SIGKILL)  # the worker and its pool, as a crash would
+    wait_for(lambda: "worker-documents redémarré" in log_path.read_text(errors="replace"), timeout=30,
+             what="the supervisor to restart the worker")
+    text = log_path.read_text(errors="replace")
+    assert "worker-documents s'est arrêté (code -9) : redémarrage dans 1 s." in text
+    assert process.poll() is None
+    assert documents_worker() not in (None, crashed)

@@ -202,3 +202,20 @@ def test_every_referenced_module_exists_on_disk(services):
     assert len(modules) == 2 * len(SERVICES)
     missing = sorted(m for m in modules if not (ROOT / (m.replace(".", "/") + ".py")).is_file())
     assert not missing, f"referenced but not on disk: {missing}"
+
+
+def test_every_container_comes_back_after_a_crash(services):
+    """A worker lost in a broker restart, or any process that dies, is restarted by Docker;
+    only the one-shot start-up step (others wait for it to complete) runs once."""
+    one_shots = {dependency for service in services.values() for dependency, condition in
+                 (service.get("depends_on") or {}).items() if condition.get("condition") == "service_completed_successfully"}
+    assert one_shots <= {"setup"}
+    for name, service in services.items():
+        if name not in one_shots:
+            assert service.get("restart") in {"always", "unless-stopped", "on-failure"}, name
+
+
+def test_the_broker_keeps_its_queues_across_a_restart(services):
+    words = command_words(services["redis"])
+    assert option(words, "--appendonly") == "yes"
+    assert any(str(volume).endswith(":/data") for volume in services["redis"]["volumes"])
