@@ -208,10 +208,13 @@ def test_what_comes_next_payment_engagement_and_late(stack, new_page, tmp_path):
     expect(steps).to_contain_text(DEPARTMENT["address"])
     expect(steps).to_contain_text("Engagement du mandataire pas encore reçu")
     expect(school.locator("#etat-retard")).to_contain_text("Adhésion envoyée en retard")  # after 30 September
-    dues = stack.call("get", f"/api/payment/dues/{number}/{YEAR}", token)
-    reference = dues.json().get("reference_display") or dues.json().get("reference") if dues.ok else None
-    if reference:  # the payment reference arrives with issue 8's reconciliation
-        expect(steps).to_contain_text(f"Référence à indiquer sur votre virement : {reference}")
+    # the payment service learns the dues from adhesion.submitted, a moment after the page
+    dues = wait_for(lambda: (lambda r: r.ok and r.json())(stack.call("get", f"/api/payment/dues/{number}/{YEAR}",
+                                                                      token)), what="the dues")
+    reference = dues.get("reference_display") or dues.get("reference")
+    assert reference, "the payment reference (issue 8)"
+    reload_until(school, lambda: steps.locator(".payment-reference").count() == 1, "the payment reference")
+    expect(steps).to_contain_text(f"Référence à indiquer sur votre virement : {reference}")
     footer = school.locator("#contact")
     for part in ("OCCE de l'Isère", DEPARTMENT["address"], DEPARTMENT["phone"], DEPARTMENT["email"]):
         expect(footer).to_contain_text(part)
