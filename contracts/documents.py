@@ -6,10 +6,16 @@ from shared.events import Contract
 
 
 class GeneratedDocument(Schema):
+    """A claim check: where to fetch one PDF, never the PDF itself (the broker carries
+    kilobytes, even through a day of SMTP outage)."""
+
     kind = fields.String(required=True, validate=validate.OneOf(("attestation", "certificate")))
     number = fields.String(required=True)
     filename = fields.String(required=True)
-    pdf_base64 = fields.String(required=True)
+    # a path under the documents API, fetched with a service credential
+    url = fields.String(required=True, validate=validate.Regexp(r"/api/documents/[^\s]+\Z"))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"[0-9a-f]{64}\Z"))
 
 
 class Generated(Schema):
@@ -23,11 +29,14 @@ class Generated(Schema):
     documents = fields.List(fields.Nested(GeneratedDocument), required=True)
 
 
+# Version 2: v1 carried each PDF base64 (``pdf_base64``); v2 carries where to fetch it.
 GENERATED = Contract(
-    "documents.generated", 1, Generated,
+    "documents.generated", 2, Generated,
     {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026",
      "registration_code": "26/0001 A", "version": 1, "insurance": True, "amount_paid": "439.25",
-     "documents": [{"kind": "attestation", "number": "ATT-38-2026-000001",
-                    "filename": "attestation-0382296P00-2025-2026.pdf", "pdf_base64": "JVBERi0xLjQK"}]},
-    "the PDFs of a validation are rendered and stored",
+     "documents": [{"kind": "attestation", "number": "ATT-2026-38-000001",
+                    "filename": "attestation-0382296P00-2025-2026.pdf",
+                    "url": "/api/documents/files/ATT-2026-38-000001.pdf", "size": 7012,
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]},
+    "the PDFs of a validation are rendered and stored (fetch them from the documents API)",
 )
