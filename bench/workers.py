@@ -56,6 +56,7 @@ def tree_cpu(pid: int) -> float:
 def run(count: int, workers: int, tmp: Path, redis_url: str) -> tuple[float, float]:
     with fresh_postgres_database() as database_url:
         settings = test_settings(tmp / f"n{workers}", database_url, broker_url=redis_url)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         app = prepared_app(create_app, settings)
         try:
             redis.Redis.from_url(redis_url).flushdb()
