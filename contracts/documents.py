@@ -1,4 +1,6 @@
 """Events the documents service produces."""
+import hashlib
+
 from marshmallow import Schema, fields, validate
 
 from contracts.fields import COOPERATIVE_EXAMPLE, DEPARTMENT_EXAMPLE, CooperativeRef, DepartmentRef, Money, Year
@@ -29,6 +31,10 @@ class Generated(Schema):
     documents = fields.List(fields.Nested(GeneratedDocument), required=True)
 
 
+# The example's PDF: its size and digest in the example are this file's (a consumer's test
+# can serve it from a real documents API and check what it fetched).
+EXAMPLE_PDF = b"%PDF-1.4\n% Retkoop example attestation\n%%EOF\n"
+
 # Version 2: v1 carried each PDF base64 (``pdf_base64``); v2 carries where to fetch it.
 GENERATED = Contract(
     "documents.generated", 2, Generated,
@@ -36,7 +42,7 @@ GENERATED = Contract(
      "registration_code": "26/0001 A", "version": 1, "insurance": True, "amount_paid": "439.25",
      "documents": [{"kind": "attestation", "number": "ATT-2026-38-000001",
                     "filename": "attestation-0382296P00-2025-2026.pdf",
-                    "url": "/api/documents/files/ATT-2026-38-000001.pdf", "size": 7012,
-                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]},
+                    "url": "/api/documents/files/ATT-2026-38-000001.pdf", "size": len(EXAMPLE_PDF),
+                    "sha256": hashlib.sha256(EXAMPLE_PDF).hexdigest()}]},
     "the PDFs of a validation are rendered and stored (fetch them from the documents API)",
 )
