@@ -20,18 +20,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import redis  # noqa: E402
+# The project root instead of bench/ (the script's folder): bench/http.py must not stand
+# in for the standard library's http package.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from services.documents import domain as documents_domain  # noqa: E402
 from services.documents.handlers import FRANCE, RENDERERS  # noqa: E402
+from deploy.redis_server import RedisServer  # noqa: E402
 from deploy.smtp_sink import MailSink  # noqa: E402
 from deploy.stack import Stack, free_port  # noqa: E402
 from tests.support import GUIDE, fresh_postgres_database, wait_for  # noqa: E402
 
 YEAR = "2025-2026"
-BROKER = "redis://127.0.0.1:6379/12"
 
 
 def prepare(stack: Stack, staff: str, numbers: list[str]) -> None:
@@ -162,11 +162,11 @@ def main() -> int:
     parser.add_argument("--documents-workers", type=int, default=2, help="documents worker processes")
     args = parser.parse_args()
 
-    redis.Redis.from_url(BROKER).flushdb()
+    redis_server = RedisServer().start()  # its own broker: the machine's Redis is never flushed
     with tempfile.TemporaryDirectory() as tmp, fresh_postgres_database() as database_url:
         sink = MailSink(Path(tmp) / "mailbox", port=free_port())
         sink.start()
-        stack = Stack(Path(tmp) / "data", database_url, BROKER, sink.port)
+        stack = Stack(Path(tmp) / "data", database_url, redis_server.url, sink.port)
         try:
             stack.start()
             stack.workers["documents"].stop()
@@ -189,7 +189,7 @@ def main() -> int:
         finally:
             stack.stop()
             sink.stop()
-            redis.Redis.from_url(BROKER).flushdb()
+            redis_server.close()
     raw_rate = raw_render_rate(args.n)
 
     print()

@@ -50,11 +50,15 @@ class RedisServer:
         except OSError:
             return False
 
-    def stop(self) -> None:
-        """Stop the server (a broker outage in a fault test); ``start`` brings it back on the same port."""
+    def stop(self, graceful: bool = False) -> None:
+        """Stop the server (a broker outage in a fault test); ``start`` brings it back on the same port.
+        ``graceful``: SIGTERM, as a restart of the service does (a persistent server writes its file first)."""
         if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+            if graceful:
+                self.process.terminate()
+            else:
+                self.process.kill()
+            self.process.wait(30)
         while self.answers():
             time.sleep(0.05)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from deploy.setup import prepare
 from shared.config import load
-from shared.events import service_names
+from shared.events import queues_of, service_names
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_CONCURRENCY = {"documents": 2}  # PDF rendering is the CPU-bound step
@@ -33,11 +33,12 @@ def commands(settings) -> dict[str, list[str]]:
         procs["mail-sink"] = [python, "-m", "deploy.smtp_sink"]
     for service in service_names():
         extra = ["--max-tasks-per-child", "200"] if service == "documents" else []
-        procs[f"worker-{service}"] = [
-            python, "-m", "celery", "-A", f"services.{service}.worker", "worker", "-Q", service,
-            "-c", str(WORKER_CONCURRENCY.get(service, 1)), "-n", f"{service}@%h", "-l", "WARNING",
-            "--without-gossip", "--without-mingle", *extra,
-        ]
+        for queue in queues_of(service):  # a lane (notify_bulk) gets its own worker process
+            procs[f"worker-{queue.replace('_', '-')}"] = [
+                python, "-m", "celery", "-A", f"services.{service}.worker", "worker", "-Q", queue,
+                "-c", str(WORKER_CONCURRENCY.get(queue, 1)), "-n", f"{queue}@%h", "-l", "WARNING",
+                "--without-gossip", "--without-mingle", *extra,
+            ]
     # the scheduler of the reminder rounds: one process, its state file under DATA_DIR
     procs["beat"] = [
         python, "-m", "celery", "-A", "services.adhesion.worker", "beat", "-l", "WARNING",

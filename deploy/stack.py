@@ -14,7 +14,7 @@ import requests
 
 from deploy.redis_server import free_port
 from shared.config import Settings, load
-from shared.events import service_names
+from shared.events import queues_of, service_names
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def stack_settings(data_dir: Path, database_url: str | None = None, broker_url: str | None = None, **overrides) -> Settings:
     """Settings for an app built inside the test process."""
     base = load()
+    # never another run's server on the default port: the test's own, when it gives one
+    overrides.setdefault("internal_api_url", f"http://127.0.0.1:{overrides.get('port', base.port)}")
     return dataclasses.replace(
         base,
         data_dir=Path(data_dir),
@@ -51,6 +53,8 @@ def env_for(settings: Settings, **extra) -> dict:
         SMTP_PORT=str(settings.smtp_port),
         PUBLIC_BASE_URL=settings.public_base_url,
         OUTBOX_SWEEP_SECONDS=str(settings.outbox_sweep_seconds),
+        INTERNAL_API_URL=settings.internal_api_url,
+        BULK_MAIL_RATE=str(settings.bulk_mail_rate),
         BROKER_VISIBILITY_TIMEOUT=str(settings.broker_visibility_timeout),
     )
     if settings.database_url:
@@ -62,19 +66,21 @@ def env_for(settings: Settings, **extra) -> dict:
 class Worker:
     """A real Celery worker process consuming one service's queue."""
 
-    def __init__(self, service: str, env: dict, concurrency: int = 1, log_dir: Path | None = None):
+    def __init__(self, service: str, env: dict, concurrency: int = 1, log_dir: Path | None = None,
+                 queue: str | None = None):
         self.service = service
+        self.queue = queue or service  # a lane of the service (notify_bulk) when given
         self.env = env
         self.concurrency = concurrency
-        self.log_path = Path(log_dir or env["DATA_DIR"]) / f"worker-{service}-{uuid.uuid4().hex[:6]}.log"
+        self.log_path = Path(log_dir or env["DATA_DIR"]) / f"worker-{self.queue}-{uuid.uuid4().hex[:6]}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", f"services.{self.service}.worker", "worker",
-             "-Q", self.service, "-c", str(self.concurrency), "--pool", "prefork", "-l", "INFO",
-             "-n", f"{self.service}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle"],
+             "-Q", self.queue, "-c", str(self.concurrency), "--pool", "prefork", "-l", "INFO",
+             "-n", f"{self.queue}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         return self
@@ -148,7 +154,8 @@ class Stack:
         )
         wait_for(self._healthy, timeout=60, what="the web server to answer")
         for service in service_names():
-            self.start_worker(service)
+            for queue in queues_of(service):  # a lane (notify_bulk) gets its own worker
+                self.start_worker(service, queue=queue)
         return self
 
     def _healthy(self) -> bool:
@@ -159,9 +166,9 @@ class Stack:
         except requests.RequestException:  # not up yet, or slow to answer on a busy machine
             return False
 
-    def start_worker(self, service: str, concurrency: int = 1) -> Worker:
-        worker = Worker(service, self.env, concurrency=concurrency).start()
-        self.workers[service] = worker
+    def start_worker(self, service: str, concurrency: int = 1, queue: str | None = None) -> Worker:
+        worker = Worker(service, self.env, concurrency=concurrency, queue=queue).start()
+        self.workers[queue or service] = worker
         return worker
 
     def stop(self) -> None:

@@ -19,6 +19,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from shared.errors import ApiError
 
 TOKEN_MAX_AGE = 12 * 3600
+# A service credential is made for each call: a short life bounds a leaked one.
+SERVICE_TOKEN_MAX_AGE = 300
+SERVICE = "service"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -88,6 +91,41 @@ def read_token(secret_key: str, token: str) -> Principal:
         raise ApiError(401, "Jeton d'authentification invalide.")
     return Principal(login=data["l"], role=data["r"], department=data["d"], cooperative=data["c"],
                      session=data.get("s"))
+
+
+def _service_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    # Its own salt: a service credential is never accepted as a user's token, nor the reverse.
+    return URLSafeTimedSerializer(secret_key, salt="retkoop-service")
+
+
+def issue_service_token(secret_key: str, service_name: str) -> str:
+    """The credential one service shows another's API (e.g. notify fetching a PDF)."""
+    return _service_serializer(secret_key).dumps({"l": service_name, "r": SERVICE})
+
+
+def service_required(view):
+    """Only another service of this install (a service credential signed with SECRET_KEY):
+    a school's or staff member's token is refused with 403, anything else with 401."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "Authentification requise.")
+        secret_key = current_app.config["SECRET_KEY"]
+        try:
+            data = _service_serializer(secret_key).loads(token, max_age=SERVICE_TOKEN_MAX_AGE)
+        except SignatureExpired:
+            raise ApiError(401, "Jeton de service expiré.")
+        except BadSignature:
+            read_token(secret_key, token)  # 401 unless it is a user's valid token
+            raise ApiError(403, "Réservé aux services internes.")
+        if data.get("r") != SERVICE:
+            raise ApiError(403, "Réservé aux services internes.")
+        g.principal = Principal(login=data["l"], role=SERVICE, department="")
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 CLIENT_ADDRESS_HEADER = "X-Retkoop-Client-Address"

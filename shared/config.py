@@ -23,6 +23,12 @@ class Settings:
     outbox_sweep_seconds: float
     broker_visibility_timeout: int
     trusted_proxies: int
+    # Where a service reaches another's API (the gateway, or every service behind one port).
+    internal_api_url: str = ""
+    # Renewal reminders (bulk mail) handed to SMTP per second by a bulk mail worker, per department.
+    bulk_mail_rate: float = 5.0
+    # Messages one SMTP connection carries before it is closed and opened again.
+    smtp_messages_per_connection: int = 100
 
     def database_url_for(self, service: str) -> str:
         """Each service its own store: a SQLite file, or its own schema in PostgreSQL."""
@@ -96,4 +102,7 @@ def load() -> Settings:
         outbox_sweep_seconds=float(env.get("OUTBOX_SWEEP_SECONDS", "5")),
         broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "45")),
         trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
+        internal_api_url=(env.get("INTERNAL_API_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        bulk_mail_rate=float(env.get("BULK_MAIL_RATE", "5")),
+        smtp_messages_per_connection=int(env.get("SMTP_MESSAGES_PER_CONNECTION", "100")),
     )

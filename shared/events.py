@@ -116,6 +116,14 @@ def service_names() -> list[str]:
     )
 
 
+def queues_of(service_name: str) -> tuple[str, ...]:
+    """The queues a service's workers consume: its own, then any lane its subscribed tasks
+    name (``notify_bulk.on_reminder_due`` runs on ``notify_bulk``), each for its own worker."""
+    handlers = importlib.import_module(f"{SERVICES_PACKAGE}.{service_name}.handlers")
+    lanes = {queue_of(task.name) for task in getattr(handlers, "SUBSCRIPTIONS", {}).values()}
+    return (service_name, *sorted(lanes - {service_name}))
+
+
 def queue_of(task_name: str) -> str:
     """A task runs on its service's queue: the part of its name before the first dot."""
     return task_name.split(".", 1)[0]

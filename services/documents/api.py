@@ -10,7 +10,7 @@ from services.documents import domain
 from services.documents.models import Document
 from services.documents.schemas import DocumentList
 from services.documents.storage import current_storage
-from shared.auth import current_principal, ensure_access, ensure_own_cooperative, login_required
+from shared.auth import current_principal, ensure_access, ensure_own_cooperative, login_required, service_required
 from shared.errors import ApiError, checked_path
 from shared.service import service
 
@@ -84,4 +84,25 @@ def download(number, year, kind):
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@blp.get("/files/<number>.pdf")
+@service_required
+@blp.doc(responses={"200": {"description": "Le PDF", "content": {"application/pdf": {}}}})
+def file_for_services(number):
+    """One generated PDF by its number, for the other services of the install (the claim
+    check of ``documents.generated``): a service credential only, superseded ones too."""
+    if not domain.is_document_number(number):
+        raise ApiError(404, "Document inconnu.")
+    with service().database.session() as session:
+        row = session.scalar(select(Document).where(Document.number == number, Document.generated_at.is_not(None)))
+    if row is None:
+        raise ApiError(404, "Document inconnu.")
+    pdf = current_storage().get(row.storage_key)
+    if pdf is None:
+        raise ApiError(503, "Le fichier du document est momentanément indisponible.")
+    response = send_file(BytesIO(pdf), mimetype="application/pdf", max_age=0,
+                         download_name=domain.filename(row.kind, row.cooperative, row.year, row.version))
+    response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -15,6 +15,7 @@ PREFIXES = {ATTESTATION: "ATT", CERTIFICATE: "CERT"}
 LABELS = {ATTESTATION: "Attestation d'adhésion", CERTIFICATE: "Certificat d'assurance"}
 DOWNLOAD_STEMS = {ATTESTATION: "attestation-adhésion", CERTIFICATE: "certificat-assurance"}
 
+NUMBER_RE = re.compile(r"(ATT|CERT)-\d{4}-[0-9A-Z]{2,3}-\d{6}")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 SERIAL_DIGITS = 6
 
@@ -39,6 +40,15 @@ def document_number(kind: str, year: str, department: str, serial: int) -> str:
     if serial < 1:
         raise ValueError("serials start at 1")
     return f"{PREFIXES[kind]}-{year[5:]}-{department}-{serial:0{SERIAL_DIGITS}d}"
+
+
+def is_document_number(number: str) -> bool:
+    return bool(NUMBER_RE.fullmatch(number or ""))
+
+
+def file_url(number: str) -> str:
+    """Where the documents API serves one PDF to other services (the claim check's reference)."""
+    return f"/api/documents/files/{number}.pdf"
 
 
 def serial_of(number: str) -> int:

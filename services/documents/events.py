@@ -1,6 +1,7 @@
-"""The events the documents service writes to its outbox. ``documents.generated`` carries
-the PDFs themselves (about 7 KB each), so notify never reads this service's store."""
-import base64
+"""The events the documents service writes to its outbox. ``documents.generated`` is a
+claim check: each PDF's number, file name, size, digest and where the documents API
+serves it to other services; the bytes stay in this service's store."""
+import hashlib
 
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,9 @@ def generated(session: Session, validated: dict, documents: list[Document], pdfs
                 "kind": row.kind,
                 "number": row.number,
                 "filename": domain.filename(row.kind, row.cooperative, row.year, row.version),
-                "pdf_base64": base64.b64encode(pdfs[row.kind]).decode("ascii"),
+                "url": domain.file_url(row.number),
+                "size": len(pdfs[row.kind]),
+                "sha256": hashlib.sha256(pdfs[row.kind]).hexdigest(),
             }
             for row in sorted(documents, key=lambda row: domain.KINDS.index(row.kind))
         ],

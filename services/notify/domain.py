@@ -6,8 +6,6 @@ is unique in the log, so a re-delivered or re-published event never makes a seco
 the Message-ID is derived from the same parts, so even a resend after a crash between the
 SMTP answer and the commit reads as the same message to the receiving side.
 """
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +33,14 @@ QUEUED = "queued"
 SENT = "sent"
 FAILED = "failed"
 STATUSES = (QUEUED, SENT, FAILED)
+
+# Mail lanes: bulk mail (reminder rounds, hundreds at once, paced) never queues in front
+# of transactional mail (a school waiting for its confirmation, a correction request).
+TRANSACTIONAL = "transactional"
+BULK = "bulk"
+LANES = {SUBMISSION_ACK: TRANSACTIONAL, CORRECTION_REQUESTED: TRANSACTIONAL,
+         VALIDATION_CONFIRMATION: TRANSACTIONAL, INVITATION: TRANSACTIONAL, PASSWORD_RESET: TRANSACTIONAL,
+         RENEWAL_REMINDER: BULK}
 
 MESSAGE_ID_DOMAIN = "retkoop.local"
 # key part and Message-ID part of each kind; the sequence is the adhesion's revision
@@ -72,6 +78,17 @@ class InvalidEvent(ValueError):
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A PDF to attach, still with its owner: fetched from the documents API, checked
+    against its size and SHA-256 before it goes into a message."""
+
+    filename: str
+    url: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Email:
     """What one event asks to send, before composition."""
 
@@ -85,6 +102,7 @@ class Email:
     to: str
     context: dict
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)  # attachments to fetch before composing
 
 
 def message_key(kind: str, cooperative: str, year: str, sequence: int) -> str:
@@ -119,7 +137,7 @@ def email_for(event_type: str, data: dict) -> Email:
             "year": year,
             "insurance": bool(data.get("insurance", False)),
         }
-        attachments = []
+        claims = []
         if kind == SUBMISSION_ACK:
             context.update(amount_due=Decimal(data["amount_due"]), payment=data.get("payment") or {})
         elif kind == CORRECTION_REQUESTED:
@@ -128,13 +146,15 @@ def email_for(event_type: str, data: dict) -> Email:
             pass  # the common context is all a reminder needs
         else:
             context.update(registration_code=data["registration_code"], amount_paid=Decimal(data["amount_paid"]))
-            attachments = [
-                (document["filename"], base64.b64decode(document["pdf_base64"], validate=True))
+            claims = [
+                Claim(document["filename"], document["url"], int(document["size"]), document["sha256"])
                 for document in data["documents"]
             ]
+            if not claims:
+                raise ValueError("a confirmation without documents")
         to = cooperative["email"]
         department = data["department"]["code"]
-    except (KeyError, TypeError, ValueError, ArithmeticError, binascii.Error) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
     if not to:
         raise InvalidEvent(f"{event_type}: cooperative {number} has no email address")
@@ -148,7 +168,7 @@ def email_for(event_type: str, data: dict) -> Email:
         sequence=sequence,
         to=to,
         context=context,
-        attachments=attachments,
+        claims=claims,
     )
 
 
@@ -173,6 +193,16 @@ def _link_email(kind: str, event_type: str, data: dict) -> Email:
         cooperative=cooperative["number"] if cooperative else "", department=department, year=year,
         sequence=sequence, to=to, context=context,
     )
+
+
+def pace(next_slots: dict[str, float], department: str, rate: float, now: float) -> float:
+    """Seconds to wait before the department's next bulk message, booking its slot:
+    at most ``rate`` messages a second per department (0 or less: no pacing)."""
+    if rate <= 0:
+        return 0.0
+    slot = max(now, next_slots.get(department, now))
+    next_slots[department] = slot + 1 / rate
+    return slot - now
 
 
 def is_stale(sequence: int, logged_sequences) -> bool:

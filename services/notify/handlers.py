@@ -8,11 +8,17 @@ Each task works in two transactions:
    to SMTP; a transient failure is recorded (attempts, last_error) and raised so Celery
    retries with backoff. Step 2 runs on every delivery, so a crash between the two
    steps is finished by the re-delivery or the retry.
+
+A confirmation's PDFs are fetched from the documents API before step 1 (the event only
+says where they are), and only when the email is not logged yet. Mail goes in two lanes:
+transactional tasks on queue ``notify``, reminder rounds on ``notify_bulk`` (the queue is
+the task name before its first dot), each with its own worker process, so a round of
+600 reminders never stands in front of a confirmation; the bulk lane is paced.
 """
-import email.policy
+import dataclasses
 import logging
+import time
 from datetime import datetime, timezone
-from email.parser import BytesParser
 
 from celery import shared_task
 from sqlalchemy import select
@@ -21,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
-from services.notify import domain, smtp
+from services.notify import claims, domain, smtp
 from services.notify.mail import compose
 from services.notify.models import Message, ProcessedEvent
 from shared.consumer import consume_once
@@ -31,7 +37,7 @@ from shared.service import service
 log = logging.getLogger(__name__)
 
 RETRY = dict(
-    autoretry_for=(smtp.TransientSmtpError, OperationalError),
+    autoretry_for=(smtp.TransientSmtpError, claims.DocumentsUnavailable, OperationalError),
     retry_backoff=domain.RETRY_BACKOFF,
     retry_backoff_max=domain.RETRY_BACKOFF_MAX,
     retry_jitter=True,
@@ -57,10 +63,11 @@ def on_documents_generated(envelope: dict) -> str:
     return deliver("notify.on_documents_generated", documents_events.GENERATED, envelope)
 
 
-@shared_task(name="notify.on_reminder_due", **RETRY)
+@shared_task(name="notify_bulk.on_reminder_due", **RETRY)
 def on_reminder_due(envelope: dict) -> str:
-    """Remind a school not renewed yet: once per cooperative, year and reminder round."""
-    return deliver("notify.on_reminder_due", adhesion_events.REMINDER_DUE, envelope)
+    """Remind a school not renewed yet: once per cooperative, year and reminder round.
+    Bulk lane (queue ``notify_bulk``), paced to ``BULK_MAIL_RATE`` per department."""
+    return deliver("notify_bulk.on_reminder_due", adhesion_events.REMINDER_DUE, envelope)
 
 
 @shared_task(name="notify.on_cooperative_invited", **RETRY)
@@ -89,9 +96,18 @@ def deliver(consumer: str, contract: Contract, envelope: dict) -> str:
     """Log the event's email once, then send it unless sent; returns the log status."""
     event = contract.load(envelope)
     wanted = domain.email_for(event.type, event.data)
-    database = service().database
-    consume_once(database, ProcessedEvent, consumer, event, lambda session, _: queue(session, wanted))
-    return send_queued(wanted.key)
+    context = service()
+    if wanted.claims and not is_logged(context.database, wanted.key):
+        settings = context.settings
+        wanted = dataclasses.replace(
+            wanted, attachments=claims.fetch(wanted.claims, settings.internal_api_url, settings.secret_key))
+    consume_once(context.database, ProcessedEvent, consumer, event, lambda session, _: queue(session, wanted))
+    return send_queued(wanted.key, paced=domain.LANES[wanted.kind] == domain.BULK)
+
+
+def is_logged(database, key: str) -> bool:
+    with database.session() as session:
+        return session.scalar(select(Message.id).where(Message.key == key)) is not None
 
 
 def queue(session: Session, wanted: domain.Email) -> None:
@@ -108,6 +124,8 @@ def queue(session: Session, wanted: domain.Email) -> None:
     if domain.is_stale(wanted.sequence, stream):
         log.info("%s: a newer email of this kind is logged; %s not sent", wanted.cooperative, wanted.key)
         return
+    if wanted.claims and not wanted.attachments:  # logged a moment ago, and gone since? never mail without
+        raise claims.DocumentsUnavailable(f"{wanted.key}: attachments not fetched")
     settings = service().settings
     message = compose(
         wanted.kind,
@@ -130,7 +148,7 @@ def queue(session: Session, wanted: domain.Email) -> None:
         attempts=0,
         message_id=wanted.message_id,
         created_at=datetime.now(timezone.utc),
-        raw=message.as_bytes(),
+        raw=smtp.as_stored(message),
     )
     try:
         with session.begin_nested():  # another event asking for the same email won the race
@@ -139,11 +157,14 @@ def queue(session: Session, wanted: domain.Email) -> None:
         log.info("%s already logged by a concurrent delivery", wanted.key)
 
 
-def send_queued(key: str) -> str:
+def send_queued(key: str, paced: bool = False) -> str:
     """Send the logged message unless it is sent or failed, holding its row lock meanwhile
-    so two deliveries of one event cannot both send."""
+    so two deliveries of one event cannot both send. The stored bytes go out as they are,
+    on this process's reused SMTP connection."""
     context = service()
     transient: smtp.TransientSmtpError | None = None
+    if paced:
+        _pace(context.database, key, context.settings.bulk_mail_rate)
     with context.database.session() as session:
         row = session.scalars(select(Message).where(Message.key == key).with_for_update()).one_or_none()
         if row is None:  # an outdated event: nothing was logged
@@ -152,7 +173,8 @@ def send_queued(key: str) -> str:
             return row.status
         row.attempts += 1
         try:
-            smtp.send(BytesParser(policy=email.policy.default).parsebytes(row.raw), smtp_settings(context.settings))
+            smtp.mailer_for(smtp_settings(context.settings)).send(
+                row.raw, smtp.envelope_sender(context.settings.mail_from), [row.to])
         except smtp.TransientSmtpError as exc:
             row.last_error = domain.error_text(exc)
             if domain.gives_up(_aware(row.created_at), datetime.now(timezone.utc)):
@@ -180,7 +202,22 @@ def smtp_settings(settings) -> smtp.SmtpSettings:
         user=settings.smtp_user,
         password=settings.smtp_password,
         starttls=settings.smtp_starttls,
+        messages_per_connection=settings.smtp_messages_per_connection,
     )
+
+
+_next_slots: dict[str, float] = {}  # department -> when this process may send its next bulk message
+
+
+def _pace(database, key: str, rate: float) -> None:
+    """Wait for the department's next bulk slot (only for a message still to send)."""
+    with database.session() as session:
+        row = session.execute(select(Message.department, Message.status).where(Message.key == key)).one_or_none()
+    if row is None or row.status != domain.QUEUED:
+        return
+    wait = domain.pace(_next_slots, row.department, rate, time.monotonic())
+    if wait > 0:
+        time.sleep(wait)
 
 
 def _aware(moment: datetime) -> datetime:

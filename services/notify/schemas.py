@@ -33,3 +33,17 @@ class MessageOut(Schema):
 
 class MessageList(Schema):
     items = fields.List(fields.Nested(MessageOut))
+
+
+class ReminderProgress(Schema):
+    """How far the department's latest reminder round (or ``?round=``) has gone."""
+
+    year = fields.String(metadata={"example": "2025-2026"})
+    round = fields.Integer(allow_none=True, metadata={"description": "null: no round sent yet"})
+    queued = fields.Integer()
+    sent = fields.Integer()
+    failed = fields.Integer()
+
+
+class RoundFilter(StrictSchema):
+    round = fields.Integer(validate=validate.Range(1, 10000, error="Entre {min} et {max}."))

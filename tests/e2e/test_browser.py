@@ -454,8 +454,18 @@ def test_staff_send_renewal_reminders(stack, new_page):
     button = staff.get_by_role("button", name=re.compile(r"^Envoyer un rappel par e-mail \(\d+\)$"))
     count = int(re.search(r"\((\d+)\)", button.inner_text()).group(1))
     assert count >= 1
+    button.click()  # not confirmed: the browser keeps the form (hundreds of emails are never a stray click)
+    expect(staff.locator("#rappel")).to_have_count(0)
+    confirm = staff.get_by_role("checkbox", name=re.compile(r"Je confirme l.envoi d.un rappel par e-mail"))
+    expect(confirm).to_have_accessible_name(re.compile(rf"à {count} coopératives?\.$"))
+    confirm.check()
     button.click()
     expect(staff.get_by_role("status").first).to_have_text(f"Rappel envoyé à {count} coopérative(s).")
+    # the round's progress, which staff reload until every reminder is sent
+    expect(staff.locator("#rappel h2")).to_contain_text(f"sur {count}")
+    reload_until(staff, lambda: re.search(rf": {count} e-mails? envoyés? sur {count}$",
+                                          staff.locator("#rappel h2").inner_text().strip()),
+                 "the round's progress to show every reminder sent")
     staff.goto("/personnel/emails?cooperative=0380005E00")
     reload_until(staff, lambda: staff.get_by_role("row").filter(has_text="relance")
                  .filter(has_text="envoyé").count() == 1, "the renewal reminder to be sent")

@@ -91,9 +91,11 @@ def assert_one_of_each(stack, sink, school, code):
     docs = wait_for(lambda: len(documents_of(stack, school)) == 2 and documents_of(stack, school),
                     timeout=60, what="both documents")
     assert sorted(d["kind"] for d in docs) == ["attestation", "certificate"]
+    stored = []
     for kind in ("attestation", "certificate"):
         response = stack.call("get", f"/api/documents/{NUMBER}/{YEAR}/{kind}.pdf", school)
         assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/pdf")
+        stored.append(response.content)
         # lines wrap wherever the layout breaks them: compare on single spaces
         text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages).split())
         for expected in (NAME, NUMBER, YEAR, code, "175", "439,25 €" if kind == "attestation" else "43,75 €"):
@@ -108,6 +110,8 @@ def assert_one_of_each(stack, sink, school, code):
     attachments = [part.get_filename() for part in mail.iter_attachments()]
     # the names the downloads give the same files
     assert attachments == [f"attestation-adhésion-{NUMBER}-{YEAR}.pdf", f"certificat-assurance-{NUMBER}-{YEAR}.pdf"]
+    # fetched by notify from the documents API (claim check): the very PDFs the school downloads
+    assert [part.get_content() for part in mail.iter_attachments()] == stored
     return mail
 
 

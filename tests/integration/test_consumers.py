@@ -2,8 +2,14 @@
 in-process against that service's real store (SQLite), a real broker and a real SMTP
 server, on the example the contract publishes."""
 import importlib
+import threading
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
 
 import pytest
+from werkzeug.serving import make_server
+
+from contracts import documents as documents_contracts
 
 from deploy.redis_server import free_port
 from deploy.smtp_sink import MailSink
@@ -24,11 +30,51 @@ def sink(tmp_path):
         yield running
 
 
+@contextmanager
+def documents_api_with_the_example(settings):
+    """The real documents app on a free port holding the documents.generated example's PDFs
+    (the claim check's consumer fetches them from there)."""
+    from services.documents.app import create_app
+    from services.documents.models import Document
+    from services.documents.storage import storage_for
+
+    example = documents_contracts.GENERATED.example
+    app = prepared_app(create_app, settings)
+    now = datetime.now(timezone.utc)
+    with app.extensions["service"].database.session() as session:
+        for document in example["documents"]:
+            key = f"example/{document['number']}.pdf"
+            storage_for(settings).put(key, documents_contracts.EXAMPLE_PDF)
+            session.add(Document(kind=document["kind"], number=document["number"],
+                                 cooperative=example["cooperative"]["number"], cooperative_name="x",
+                                 department=example["department"]["code"], year=example["year"],
+                                 version=example["version"], registration_code=example["registration_code"],
+                                 verify_token=f"example-{document['number']}", storage_key=key,
+                                 reserved_at=now, generated_at=now))
+    host, port = settings.internal_api_url.removeprefix("http://").split(":")
+    server = make_server(host, int(port), app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        shutdown(app)
+
+
 @pytest.mark.parametrize("service_name, contract, task", SUBSCRIBED, ids=[t.name for _, _, t in SUBSCRIBED])
 def test_consumer_accepts_the_contract_example(service_name, contract, task, tmp_path, redis_url, sink):
     module = importlib.import_module(f"{SERVICES_PACKAGE}.{service_name}.app")
-    settings = test_settings(tmp_path, None, broker_url=redis_url, smtp_host="127.0.0.1", smtp_port=sink.port)
-    app = prepared_app(module.create_app, settings)
+    settings = test_settings(tmp_path, None, broker_url=redis_url, smtp_host="127.0.0.1", smtp_port=sink.port,
+                             internal_api_url=f"http://127.0.0.1:{free_port()}")
+    documents_api = (documents_api_with_the_example(settings) if contract is documents_contracts.GENERATED
+                     else nullcontext())
+    with documents_api:
+        app = prepared_app(module.create_app, settings)
+        run_twice(service_name, contract, task, app, sink)
+
+
+def run_twice(service_name, contract, task, app, sink):
     try:
         envelope = contract.build(contract.example).to_dict()
         with app.app_context():

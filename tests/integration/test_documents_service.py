@@ -3,7 +3,7 @@ adhesion.validated consumer, the HTTP API, /verify, and real Celery workers (one
 in the middle of rendering)."""
 from contracts import adhesion as adhesion_events
 import uuid
-import base64
+import hashlib
 import io
 import json
 import os
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from services.documents.app import create_app
 from services.documents.handlers import on_adhesion_validated
 from services.documents.models import Document, OutboxEvent, ProcessedEvent
-from shared.auth import Principal
+from shared.auth import Principal, issue_service_token
 from shared.service import shutdown
 from tests.support import prepared_app, Worker, bearer_for, env_for, sessions_open, test_settings, wait_for
 
@@ -62,6 +62,7 @@ def bearer(role="school", department="38", cooperative=NUMBER) -> dict:
 
 SCHOOL = bearer()
 STAFF = bearer("staff")
+SERVICE = {"Authorization": f"Bearer {issue_service_token('test-secret', 'notify')}"}
 
 
 @pytest.fixture
@@ -138,13 +139,34 @@ def test_delivered_twice_one_document_of_each_kind_and_one_event(app):
         ("certificate", "CERT-2026-38-000001", f"certificat-assurance-{NUMBER}-{YEAR}.pdf"),
     ]
     for item in event["documents"]:
-        pdf = base64.b64decode(item["pdf_base64"])
+        # a claim check: where the PDF is, its size and digest; the bytes stay here
+        assert "pdf_base64" not in item and item["url"] == f"/api/documents/files/{item['number']}.pdf"
+        pdf = app.test_client().get(item["url"], headers=SERVICE).data
         assert pdf.startswith(b"%PDF-") and item["number"] in pdf_text(pdf)
-        # the emailed PDF is the stored one
+        assert (len(pdf), hashlib.sha256(pdf).hexdigest()) == (item["size"], item["sha256"])
+        # what notify fetches is what the school downloads
         stored = app.test_client().get(f"/api/documents/{NUMBER}/{YEAR}/{item['kind']}.pdf", headers=SCHOOL)
         assert stored.data == pdf
     files = sorted(p.name for p in (app.extensions["service"].settings.data_dir / "documents").rglob("*.pdf"))
     assert files == ["attestation-v1.pdf", "certificate-v1.pdf"]
+
+
+def test_files_are_for_services_only(app):
+    deliver(app, validated())
+    client = app.test_client()
+    url = "/api/documents/files/ATT-2026-38-000001.pdf"
+    response = client.get(url, headers=SERVICE)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+    for headers in (SCHOOL, STAFF):  # a school's or staff member's token is not a service credential
+        refused = client.get(url, headers=headers)
+        assert refused.status_code == 403 and refused.json["error"] == "forbidden"
+    outsiders = ({}, {"Authorization": "Bearer nope"},
+                 {"Authorization": f"Bearer {issue_service_token('another-secret', 'notify')}"})
+    for headers in outsiders:
+        assert client.get(url, headers=headers).status_code == 401
+    for unknown in ("ATT-2026-38-000009", "ATT-2026-38-1", "ATT-2026-38-000001x"):
+        assert client.get(f"/api/documents/files/{unknown}.pdf", headers=SERVICE).status_code == 404
 
 
 def test_without_insurance_only_the_attestation(app):

@@ -1,11 +1,18 @@
 """The notify service on SQLite and PostgreSQL, with the real Redis broker, a real Celery
-worker and a real aiosmtpd server (MailSink) to read the emails back."""
+worker, a real aiosmtpd server (MailSink) to read the emails back, and the real documents
+app served over HTTP on a free port, which notify fetches the PDFs from (claim check)."""
 from contracts import documents as documents_events
 from contracts import adhesion as adhesion_events
-import base64
+import asyncio
+import email.policy
+import hashlib
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
+from email.parser import BytesParser
+
+from werkzeug.serving import make_server
 
 import pytest
 
@@ -13,6 +20,9 @@ from deploy.redis_server import free_port
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from services.documents.app import create_app as create_documents_app
+from services.documents.models import Document
+from services.documents.storage import storage_for
 from services.notify.app import create_app
 from services.notify.handlers import on_adhesion_submitted, on_correction_requested, on_documents_generated
 from services.notify.models import Message, ProcessedEvent
@@ -49,16 +59,65 @@ def correction(revision=2, message="Merci de préciser le nombre d'élèves de C
     }).to_dict()
 
 
-def generated(version=1, insurance=True) -> dict:
-    documents = [("attestation", "ATT-38-2025-0001", ATTESTATION)]
+def pdfs(version=1, insurance=True, serial=None) -> list[tuple[str, str, bytes]]:
+    """The documents of an issue: kind, number, bytes (serial = version unless given)."""
+    serial = serial or version
+    documents = [("attestation", f"ATT-2026-38-{serial:06d}", ATTESTATION + b"v%d" % serial)]
     if insurance:
-        documents.append(("certificate", "CERT-38-2025-0001", CERTIFICATE))
+        documents.append(("certificate", f"CERT-2026-38-{serial:06d}", CERTIFICATE + b"v%d" % serial))
+    return documents
+
+
+def generated(version=1, insurance=True, cooperative=COOPERATIVE, serial=None) -> dict:
+    """documents.generated as the documents service writes it: where to fetch each PDF."""
+    number = cooperative["number"]
     return documents_events.GENERATED.build({
-        "cooperative": COOPERATIVE, "department": DEPARTMENT, "year": YEAR, "registration_code": "26/0001 A",
+        "cooperative": cooperative, "department": DEPARTMENT, "year": YEAR, "registration_code": "26/0001 A",
         "version": version, "insurance": insurance, "amount_paid": "439.25",
-        "documents": [{"kind": kind, "number": number, "filename": f"{kind}-{NUMBER}-{YEAR}.pdf",
-                       "pdf_base64": base64.b64encode(pdf).decode()} for kind, number, pdf in documents],
+        "documents": [{"kind": kind, "number": document, "filename": f"{kind}-{number}-{YEAR}.pdf",
+                       "url": f"/api/documents/files/{document}.pdf", "size": len(pdf),
+                       "sha256": hashlib.sha256(pdf).hexdigest()}
+                      for kind, document, pdf in pdfs(version, insurance, serial)],
     }).to_dict()
+
+
+class DocumentsApi:
+    """The documents app served by a real HTTP server on a free port, with the PDFs of
+    each issue (cooperative number, version, serial) in its own store and table, as its
+    worker would have left them; by default versions 1 and 2 of NUMBER."""
+
+    def __init__(self, settings, issues=((NUMBER, 1, 1), (NUMBER, 2, 2))):
+        self.settings = settings
+        self.app = prepared_app(create_documents_app, settings)
+        now = datetime.now(timezone.utc)
+        storage = storage_for(settings)
+        with self.app.extensions["service"].database.session() as session:
+            for cooperative, version, serial in issues:
+                for kind, number, pdf in pdfs(version, serial=serial):
+                    key = f"{YEAR}/{cooperative}/{kind}-v{version}.pdf"
+                    storage.put(key, pdf)
+                    session.add(Document(
+                        kind=kind, number=number, cooperative=cooperative, cooperative_name=COOPERATIVE["name"],
+                        department="38", year=YEAR, version=version, registration_code="26/0001 A",
+                        verify_token=f"token-{number}", storage_key=key, reserved_at=now, generated_at=now))
+        self.server = None
+        self.start()
+
+    def start(self):
+        host, port = self.settings.internal_api_url.removeprefix("http://").split(":")
+        self.server = make_server(host, int(port), self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def close(self):
+        self.stop()
+        shutdown(self.app)
 
 
 def token(**principal) -> dict:
@@ -78,11 +137,19 @@ def sink(tmp_path):
 
 @pytest.fixture
 def settings(tmp_path, database_url, redis_url, sink):
-    return test_settings(tmp_path, database_url, broker_url=redis_url, smtp_host="127.0.0.1", smtp_port=sink.port)
+    return test_settings(tmp_path, database_url, broker_url=redis_url, smtp_host="127.0.0.1", smtp_port=sink.port,
+                         internal_api_url=f"http://127.0.0.1:{free_port()}")
 
 
 @pytest.fixture
-def app(settings):
+def documents_api(settings):
+    api = DocumentsApi(settings)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def app(settings, documents_api):
     app = prepared_app(create_app, settings)
     with sessions_open(app):
         yield app
@@ -137,10 +204,10 @@ def test_confirmation_with_the_pdfs_of_the_event(app, sink, insurance):
     assert mail["Message-ID"] == f"<validation-{NUMBER}-{YEAR}-v1@retkoop.local>"
     assert "26/0001 A" in mail.get_body(("plain",)).get_content()
     attachments = {part.get_filename(): part.get_content() for part in mail.iter_attachments()}
-    expected = {f"attestation-{NUMBER}-{YEAR}.pdf": ATTESTATION}
+    expected = {f"attestation-{NUMBER}-{YEAR}.pdf": ATTESTATION + b"v1"}
     if insurance:
-        expected[f"certificate-{NUMBER}-{YEAR}.pdf"] = CERTIFICATE
-    assert attachments == expected
+        expected[f"certificate-{NUMBER}-{YEAR}.pdf"] = CERTIFICATE + b"v1"
+    assert attachments == expected  # fetched from the documents API, byte for byte
     assert all(part.get_content_type() == "application/pdf" for part in mail.iter_attachments())
     [row] = rows(app)
     assert (row.key, row.status, row.attempts) == (f"validation_confirmation:{NUMBER}:{YEAR}:v1", "sent", 1)
@@ -193,7 +260,7 @@ def test_outdated_acknowledgement_sends_nothing(app, sink):
     assert len(sink.messages()) == 2
 
 
-def test_permanent_refusal_is_failed_without_retry(tmp_path, database_url, redis_url):
+def test_permanent_refusal_is_failed_without_retry(tmp_path, database_url, redis_url, settings, documents_api):
     class Refuse:
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             return "550 5.1.1 mailbox unavailable"
@@ -201,7 +268,7 @@ def test_permanent_refusal_is_failed_without_retry(tmp_path, database_url, redis
     controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port(), server_hostname="refuser")
     controller.start()
     app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url, smtp_host="127.0.0.1",
-                                   smtp_port=controller.port))
+                                   smtp_port=controller.port, internal_api_url=settings.internal_api_url))
     try:
         assert deliver(app, on_documents_generated, generated()) == "failed"
         assert deliver(app, on_documents_generated, generated()) == "failed"  # not tried again
@@ -244,6 +311,23 @@ def test_smtp_down_then_up_with_a_real_worker(app, settings, sink):
         assert item["status"] == "sent" and item["attempts"] == row.attempts
 
 
+def test_documents_api_down_then_up_with_a_real_worker(app, settings, sink, documents_api):
+    """The PDFs are fetched over HTTP: while the documents API is unreachable the task is
+    retried with backoff and nothing is logged; once it answers, one email, both PDFs."""
+    documents_api.stop()
+    with Worker("notify", env_for(settings)) as worker, worker_log_on_failure(worker):
+        app.extensions["celery"].send_task("notify.on_documents_generated", args=[generated()], queue="notify")
+        wait_for(lambda: worker.log().count("DocumentsUnavailable") >= 2, timeout=60,
+                 what="the fetch to be retried while the documents API is down")
+        assert rows(app) == [] and sink.messages() == []
+        documents_api.start()
+        wait_for(lambda: rows(app) and rows(app)[0].status == "sent", timeout=90,
+                 what="the email once the documents API is back")
+        time.sleep(2)  # a duplicate would arrive right behind the first
+    [mail] = sink.messages()
+    assert sorted(part.get_content() for part in mail.iter_attachments()) == [ATTESTATION + b"v1", CERTIFICATE + b"v1"]
+
+
 def test_messages_api_is_for_the_staff_of_the_department(app, sink):
     other_coop = {**COOPERATIVE, "number": "0380001A00", "email": "ce.0380001a@ac-grenoble.fr"}
     elsewhere = {**COOPERATIVE, "number": "0690001B00", "department": "69"}
@@ -276,3 +360,77 @@ def test_health_and_openapi(app):
     assert client.get("/api/notify/health").json["status"] == "ok"
     spec = client.get("/api/notify/openapi.json").json
     assert "/api/notify/messages" in spec["paths"]
+
+
+# --- mail lanes under a reminder round, with a relay that accepts slowly -------------------
+
+ROUND = 600  # the reminder round of issue 12: 600 schools
+CONFIRMATIONS = 20  # validated while the round is being sent, one every half second
+SLOW = 0.2  # seconds the relay takes to accept each message
+
+
+class SlowRelay:
+    """A real SMTP server that takes SLOW seconds to accept each message (a busy relay);
+    it notes when each message arrived, its kind and Message-ID."""
+
+    def __init__(self):
+        self.arrivals = []
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(SLOW)
+        headers = BytesParser(policy=email.policy.default).parsebytes(envelope.original_content, headersonly=True)
+        self.arrivals.append((time.time(), headers["X-Retkoop-Kind"], headers["Message-ID"]))
+        return "250 OK"
+
+    def of_kind(self, kind):
+        return [(at, message_id) for at, found, message_id in list(self.arrivals) if found == kind]
+
+
+def school(index: int) -> dict:
+    number = f"0381{index:04d}A00"
+    return {**COOPERATIVE, "number": number, "email": f"ce.{number.lower()}@ac-grenoble.fr"}
+
+
+def test_confirmations_are_not_delayed_by_a_reminder_round(tmp_path, pg_url, redis_url):
+    """Issue 12: during a 600-school reminder round sent through a relay that takes 200 ms
+    a message, each confirmation reaches the relay within 5 s (p95) of its event: the
+    round waits in its own lane (queue notify_bulk, its own worker), never in front."""
+    relay = SlowRelay()
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port(), server_hostname="slow-relay")
+    controller.start()
+    settings = test_settings(tmp_path, pg_url, broker_url=redis_url, smtp_host="127.0.0.1", smtp_port=controller.port,
+                             internal_api_url=f"http://127.0.0.1:{free_port()}", bulk_mail_rate=0)  # unpaced: worst case
+    documents_api = DocumentsApi(settings, issues=[(school(i)["number"], 1, i + 1) for i in range(CONFIRMATIONS)])
+    app = prepared_app(create_app, settings)
+    celery = app.extensions["celery"]
+    env = env_for(settings)
+    transactional, bulk = Worker("notify", env), Worker("notify", env, queue="notify_bulk")
+    try:
+        with transactional, bulk, worker_log_on_failure(transactional), worker_log_on_failure(bulk):
+            for index in range(ROUND):
+                envelope = adhesion_events.REMINDER_DUE.build({
+                    "cooperative": school(1000 + index), "department": DEPARTMENT, "year": YEAR, "round": 1,
+                }).to_dict()
+                celery.send_task("notify_bulk.on_reminder_due", args=[envelope], queue="notify_bulk")
+            wait_for(lambda: relay.of_kind("renewal_reminder"), timeout=60, what="the round to start")
+            published = {}
+            for index in range(CONFIRMATIONS):
+                envelope = generated(cooperative=school(index), serial=index + 1)
+                published[f"<validation-{school(index)['number']}-{YEAR}-v1@retkoop.local>"] = time.time()
+                celery.send_task("notify.on_documents_generated", args=[envelope], queue="notify")
+                time.sleep(0.5)
+            wait_for(lambda: len(relay.of_kind("validation_confirmation")) >= CONFIRMATIONS, timeout=120,
+                     what="every confirmation")
+            confirmations = relay.of_kind("validation_confirmation")
+            reminders_by_then = len(relay.of_kind("renewal_reminder"))
+    finally:
+        controller.stop()
+        documents_api.close()
+        shutdown(app)
+    assert sorted(message_id for _, message_id in confirmations) == sorted(published)  # each once
+    latencies = sorted(at - published[message_id] for at, message_id in confirmations)
+    p95 = latencies[int(0.95 * len(latencies)) - 1]
+    print(f"confirmation latency during a {ROUND}-school round: p50 {latencies[len(latencies) // 2]:.2f} s, "
+          f"p95 {p95:.2f} s; {reminders_by_then} reminders sent meanwhile")
+    assert p95 < 5, latencies
+    assert 0 < reminders_by_then < ROUND  # the round was going on the whole time

@@ -14,7 +14,7 @@ from deploy.redis_server import free_port
 from aiosmtpd.controller import Controller
 
 from services.notify.mail import compose
-from services.notify.smtp import PermanentSmtpError, SmtpSettings, TransientSmtpError, send
+from services.notify.smtp import Mailer, PermanentSmtpError, SmtpSettings, TransientSmtpError, as_stored, send
 from deploy.smtp_sink import MailSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,3 +171,74 @@ def test_module_runs_in_foreground_and_stops_on_sigterm(tmp_path):
         if process.poll() is None:
             process.kill()
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+
+
+class Counting:
+    """A relay that accepts everything and notes which connection (client port) carried each message."""
+
+    def __init__(self):
+        self.peers = []
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.append(session.peer)
+        self.messages.append(envelope.original_content)
+        return "250 OK"
+
+
+@pytest.fixture
+def counting():
+    handler = Counting()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="counting")
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
+
+
+def mailed(mailer, versions) -> list[bytes]:
+    stored = []
+    for version in versions:
+        message = validation_mail(version)
+        stored.append(as_stored(message))
+        mailer.send(stored[-1], "retkoop@occe.local", [str(message["To"])])
+    return stored
+
+
+def test_one_connection_carries_many_messages_as_stored(counting):
+    handler, port = counting
+    mailer = Mailer(settings_for(port))
+    try:
+        stored = mailed(mailer, range(1, 6))
+    finally:
+        mailer.close()
+    assert len(handler.messages) == 5 and len(set(handler.peers)) == 1 and mailer.connections_opened == 1
+    # the stored bytes went out as they are: no parse and re-serialisation on the way
+    assert handler.messages == stored
+
+
+def test_a_connection_carries_at_most_its_cap(counting):
+    handler, port = counting
+    mailer = Mailer(settings_for(port, messages_per_connection=2))
+    try:
+        mailed(mailer, range(1, 6))
+    finally:
+        mailer.close()
+    assert len(handler.messages) == 5 and len(set(handler.peers)) == 3 and mailer.connections_opened == 3
+
+
+def test_reconnects_after_the_relay_restarts(sink):
+    mailer = Mailer(settings_for(sink.port))
+    try:
+        mailed(mailer, [1])
+        sink.stop()
+        sink.start()
+        try:  # the old connection is dead: this one fails as transient (Celery retries it), or the check caught it
+            mailed(mailer, [2])
+        except TransientSmtpError:
+            mailed(mailer, [2])
+        mailed(mailer, [3])
+    finally:
+        mailer.close()
+    assert [m["Message-ID"] for m in sink.messages()] == [
+        f"<validation-0382296P00-2025-2026-v{n}@retkoop.local>" for n in (1, 2, 3)]
+    assert mailer.connections_opened == 2

@@ -11,7 +11,9 @@ from shared.events import service_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = tuple(service_names())
-WORKERS = tuple(f"worker-{service}" for service in SERVICES)
+# a lane of a service: its own worker process on its own queue (bulk mail beside transactional)
+LANES = {"worker-notify-bulk": ("notify", "notify_bulk")}
+WORKERS = tuple(f"worker-{service}" for service in SERVICES) + tuple(LANES)
 APP_ENV = (
     "DATABASE_URL", "BROKER_URL", "SMTP_HOST", "SMTP_PORT", "MAIL_FROM", "SECRET_KEY",
     "ADMIN_LOGIN", "ADMIN_PASSWORD", "PUBLIC_BASE_URL", "DATA_DIR",
@@ -84,6 +86,7 @@ def test_each_app_and_worker_gets_the_run_configuration(services, name):
     assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")  # refuses to start without it
     assert env["ADMIN_PASSWORD"].startswith("${ADMIN_PASSWORD:?")
     assert env["PUBLIC_BASE_URL"].startswith("${PUBLIC_BASE_URL:-")
+    assert env["INTERNAL_API_URL"] == "http://gateway"  # notify fetches the PDFs through it
     assert "deploy/Dockerfile" in str(service["build"])
     assert any(str(volume).split(":")[1:2] == ["/data"] for volume in service["volumes"])
     assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
@@ -123,6 +126,13 @@ def test_worker_consumes_its_own_queue(services, name):
     assert option(words, "-Q") == name
     if name == "documents":
         assert "--max-tasks-per-child" in words
+
+
+@pytest.mark.parametrize("name", LANES)
+def test_each_lane_has_its_own_worker(services, name):
+    service, queue = LANES[name]
+    words = command_words(services[name])
+    assert option(words, "-A") == f"services.{service}.worker" and option(words, "-Q") == queue
 
 
 def test_gateway_publishes_port_and_mounts_its_config(services):
@@ -180,6 +190,9 @@ def test_procfile_lists_the_embedded_processes():
         words = processes[f"worker-{name}"]
         assert option(words, "-A") == f"services.{name}.worker"
         assert option(words, "-Q") == name
+    for name, (service, queue) in LANES.items():
+        assert option(processes[name], "-A") == f"services.{service}.worker"
+        assert option(processes[name], "-Q") == queue
     assert processes["mail-sink"][-1] == "deploy.smtp_sink"
 
 
@@ -219,3 +232,18 @@ def test_the_broker_keeps_its_queues_across_a_restart(services):
     words = command_words(services["redis"])
     assert option(words, "--appendonly") == "yes"
     assert any(str(volume).endswith(":/data") for volume in services["redis"]["volumes"])
+
+
+def test_the_embedded_run_starts_a_worker_per_lane():
+    """deploy/run.py reads the lanes from the services' subscriptions (imports, no I/O)."""
+    from types import SimpleNamespace
+
+    from deploy.run import commands
+    from shared.events import queues_of
+
+    assert queues_of("notify") == ("notify", "notify_bulk")
+    assert queues_of("documents") == ("documents",)
+    procs = commands(SimpleNamespace(port=8123, data_dir=ROOT / "var"))  # nothing read from disk
+    assert option(procs["worker-notify"], "-Q") == "notify"
+    assert option(procs["worker-notify-bulk"], "-Q") == "notify_bulk"
+    assert option(procs["worker-notify-bulk"], "-A") == "services.notify.worker"

@@ -1,4 +1,4 @@
-import base64
+import hashlib
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -22,7 +22,8 @@ def generated(**extra):
     data = {"cooperative": COOPERATIVE, "department": DEPARTMENT, "year": "2025-2026", "registration_code": "26/0001 A",
             "version": 2, "insurance": False, "amount_paid": "439.25",
             "documents": [{"kind": "attestation", "number": "ATT-1", "filename": "attestation-0382296P00-2025-2026.pdf",
-                           "pdf_base64": base64.b64encode(PDF).decode()}]}
+                           "url": "/api/documents/files/ATT-1.pdf", "size": len(PDF),
+                           "sha256": hashlib.sha256(PDF).hexdigest()}]}
     return {**data, **extra}
 
 
@@ -57,11 +58,13 @@ def test_correction_carries_the_staff_message():
     assert email.context["message"] == "Merci de préciser le nombre d'élèves."
 
 
-def test_confirmation_keyed_by_version_with_pdfs_decoded():
+def test_confirmation_keyed_by_version_with_pdfs_to_fetch():
     email = domain.email_for("documents.generated", generated())
     assert email.key == "validation_confirmation:0382296P00:2025-2026:v2"
     assert email.message_id == "<validation-0382296P00-2025-2026-v2@retkoop.local>"
-    assert email.attachments == [("attestation-0382296P00-2025-2026.pdf", PDF)]
+    assert email.attachments == []  # the event carries claim checks, not PDFs
+    assert email.claims == [domain.Claim("attestation-0382296P00-2025-2026.pdf", "/api/documents/files/ATT-1.pdf",
+                                         len(PDF), hashlib.sha256(PDF).hexdigest())]
     assert email.context["amount_paid"] == Decimal("439.25") and email.context["registration_code"] == "26/0001 A"
 
 
@@ -70,7 +73,8 @@ def test_confirmation_keyed_by_version_with_pdfs_decoded():
     ("adhesion.submitted", submitted(amount_due="beaucoup")),
     ("adhesion.submitted", {"year": "2025-2026"}),
     ("adhesion.submitted", submitted(cooperative={**COOPERATIVE, "email": ""})),
-    ("documents.generated", generated(documents=[{"filename": "a.pdf", "pdf_base64": "pas du base64 !"}])),
+    ("documents.generated", generated(documents=[{"filename": "a.pdf", "url": "/api/documents/files/a.pdf"}])),
+    ("documents.generated", generated(documents=[])),
 ])
 def test_malformed_events_are_refused(event_type, data):
     with pytest.raises(domain.InvalidEvent):
@@ -87,3 +91,17 @@ def test_gives_up_after_a_day():
     queued = datetime(2025, 9, 10, 8, 0, tzinfo=timezone.utc)
     assert not domain.gives_up(queued, queued + timedelta(hours=23, minutes=59))
     assert domain.gives_up(queued, queued + timedelta(hours=24))
+
+
+def test_only_reminder_rounds_go_in_the_bulk_lane():
+    assert {kind for kind, lane in domain.LANES.items() if lane == domain.BULK} == {"renewal_reminder"}
+    assert set(domain.LANES) == set(domain.KINDS)
+
+
+def test_bulk_pace_is_per_department():
+    slots = {}
+    # 2 a second: the first goes now, the next two of department 38 half a second apart
+    assert [domain.pace(slots, "38", 2, 10.0) for _ in range(3)] == [0.0, 0.5, 1.0]
+    assert domain.pace(slots, "69", 2, 10.0) == 0.0  # another department is not held back by 38
+    assert domain.pace(slots, "38", 2, 20.0) == 0.0  # an idle department starts again at once
+    assert domain.pace({}, "38", 0, 10.0) == 0.0  # 0: not paced

@@ -46,18 +46,31 @@ def adhesions():
     counts = listing.get("counts", {})
     # who a reminder reaches: no adhesion yet, or a draft never sent
     to_remind = len(missing) + counts.get("draft", 0) if not (status or late or unpaid) else 0
+    reminders = reminder_progress(year, request.args.get("rappels", type=int))
     return render_template(
         "staff/adhesions.html", year=year, years=recent_years(campaign_year()), items=listing["items"],
         counts=counts, total=sum(counts.values()), missing=missing,
         filters={"statut": status, "retard": late, "impaye": unpaid}, status_labels=STATUS_LABELS,
-        count_labels=COUNT_LABELS, to_remind=to_remind,
+        count_labels=COUNT_LABELS, to_remind=to_remind, reminders=reminders,
     )
+
+
+def reminder_progress(year: str, total: int | None) -> dict | None:
+    """The latest round's emails by status, with the round's size right after sending it."""
+    progress = client.get(f"/api/notify/reminders/{year}")
+    if progress["round"] is None and not total:
+        return None
+    logged = progress["queued"] + progress["sent"] + progress["failed"]
+    return {**progress, "total": max(total or 0, logged)}
 
 
 @bp.post("/adhesions/<year>/rappel")
 @staff_required
 def send_reminders(year):
     pages.checked(year=year)
+    if request.form.get("confirmer") != "oui":  # hundreds of emails: never on a stray click
+        flash("Cochez la case pour confirmer l'envoi du rappel.", "error")
+        return redirect(url_for("staff.adhesions", annee=year))
     try:
         answer = client.post(f"/api/adhesion/reminders/{year}")
     except ApiFailure as failure:
@@ -66,7 +79,7 @@ def send_reminders(year):
         flash(failure.message, "error")
         return redirect(url_for("staff.adhesions", annee=year))
     flash(f"Rappel envoyé à {answer['count']} coopérative(s).", "success")
-    return redirect(url_for("staff.adhesions", annee=year))
+    return redirect(url_for("staff.adhesions", annee=year, rappels=answer["count"]) + "#rappel")
 
 
 @bp.route("/cooperatives/nouvelle", methods=["GET", "POST"])
