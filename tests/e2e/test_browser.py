@@ -470,3 +470,30 @@ def test_staff_send_renewal_reminders(stack, new_page):
     reload_until(staff, lambda: staff.get_by_role("row").filter(has_text="relance")
                  .filter(has_text="envoyé").count() == 1, "the renewal reminder to be sent")
     shot(staff, "22-personnel-rappel")
+
+
+def test_school_changes_its_password_and_other_sessions_end(stack, new_page):
+    number, old, new = "0389876D00", "ancien-secret", "nouveau-secret"
+    create_cooperative_by_api(stack, number, old)
+    other = stack.login(number, old)  # the same school on another device
+    phone = new_page(PHONE)
+    sign_in(phone, number, old)
+    phone.get_by_role("link", name="Changer mon mot de passe").click()
+    expect(phone.get_by_role("heading", name="Changer mon mot de passe")).to_be_visible()
+    assert no_horizontal_scroll(phone), "the password page scrolls sideways on a 375 px screen"
+    phone.get_by_label("Mot de passe actuel").fill("pas-le-bon")
+    phone.get_by_label("Nouveau mot de passe", exact=True).fill(new)
+    phone.get_by_label("Nouveau mot de passe, une seconde fois").fill(new)
+    phone.get_by_role("button", name="Changer mon mot de passe").click()
+    expect(phone.locator("#current-error")).to_contain_text("Mot de passe incorrect")
+    phone.get_by_label("Mot de passe actuel").fill(old)
+    phone.get_by_label("Nouveau mot de passe", exact=True).fill(new)
+    phone.get_by_label("Nouveau mot de passe, une seconde fois").fill(new)
+    phone.get_by_role("button", name="Changer mon mot de passe").click()
+    expect(phone.get_by_role("status").first).to_contain_text("Votre mot de passe est changé")
+    shot(phone, "16-mot-de-passe-change-375px")
+    assert stack.call("get", f"/api/adhesion/cooperatives/{number}", other).status_code == 401
+    phone.get_by_role("button", name="Se déconnecter").click()
+    expect(phone.get_by_role("heading", name="S'IDENTIFIER")).to_be_visible()
+    sign_in(phone, number, new)
+    expect(phone.get_by_role("link", name="Changer mon mot de passe")).to_be_visible()
