@@ -1,5 +1,5 @@
 """Issue 13 against the real service apps (Flask test clients, SQLite and PostgreSQL, the
-session's Redis): odd JSON on every endpoint of the four OpenAPI documents, identifiers
+session's Redis): odd JSON on every endpoint of every service's OpenAPI document, identifiers
 matched whole, the lower findings, and the cost of a refused login."""
 import json
 import statistics
@@ -7,14 +7,11 @@ import time
 
 import pytest
 
-from services.adhesion.app import create_app as adhesion_app
 from services.adhesion.models import Account, Adhesion, Cooperative, Department
-from services.documents.app import create_app as documents_app
-from services.notify.app import create_app as notify_app
-from services.payment.app import create_app as payment_app
 from shared.auth import CLIENT_ADDRESS_HEADER, hash_password, signed_client_address
 from shared.guard import MAX_DEPTH
 from shared.service import shutdown
+from tests.integration.test_openapi_fuzz import FACTORIES
 from tests.integration.test_adhesion_api import NUMBER, YEAR, create_cooperative, pay, school, submitted_guide  # noqa: F401 (fixture)
 from tests.support import GUIDE, prepared_app, test_settings
 
@@ -25,10 +22,9 @@ DEEP = "[" * 3000 + "]" * 3000
 
 @pytest.fixture
 def services(tmp_path, redis_url):
-    """The four service apps on one DATA_DIR (one session store), and a staff token."""
+    """Every service app on one DATA_DIR (one session store), and a staff token."""
     settings = test_settings(tmp_path, None, broker_url=redis_url)
-    apps = {name: prepared_app(factory, settings) for name, factory in (
-        ("adhesion", adhesion_app), ("payment", payment_app), ("documents", documents_app), ("notify", notify_app))}
+    apps = {name: prepared_app(factory, settings) for name, factory in FACTORIES.items()}
     token = apps["adhesion"].test_client().post(
         "/api/auth/login", json={"login": "admin", "password": "admin-password"}).json["token"]
     yield apps, {"Authorization": f"Bearer {token}"}
@@ -182,3 +178,14 @@ def test_refused_login_costs_no_password_hash(client):
     checked_median = statistics.median(t for _, t in checked)
     refused_median = statistics.median(t for _, t in refused)
     assert refused_median < checked_median / 3, (refused_median, checked_median)
+
+
+def test_a_path_id_beyond_any_key_is_404_not_an_overflow(services):
+    """Found by schemathesis: ``/statements/9952143242797256248655872/...`` overflowed SQLite."""
+    apps, staff = services
+    client = apps["payment"].test_client()
+    for path in ("/api/payment/statements/9952143242797256248655872/lines",
+                 "/api/payment/statements/2147483648/lines"):
+        response = client.get(path, headers=staff)
+        assert response.status_code == 404 and response.json["error"] == "not_found", (path, response.json)
+    assert client.get("/api/payment/statements/2147483647/lines", headers=staff).status_code == 404
