@@ -109,10 +109,14 @@ def login(credentials):
         if refused:
             raise ApiError(429, refused)
         account = session.get(Account, name) or session.get(Account, name.upper())  # « 0382296p00 » too
-        if account is None:
-            burn_password_time(credentials["password"])
-        ok = account is not None and verify_password(credentials["password"], account.password_hash)
-        ok = ok and account.active  # a deactivated cooperative keeps its history, not its login
+        session.expunge_all()
+    # Hashed outside any transaction: scrypt takes tens of milliseconds, and on SQLite an
+    # open transaction holds the service's only write lock.
+    if account is None:
+        burn_password_time(credentials["password"])
+    ok = account is not None and verify_password(credentials["password"], account.password_hash)
+    ok = ok and account.active  # a deactivated cooperative keeps its history, not its login
+    with service().database.session() as session:
         if ok:
             session.execute(delete(LoginFailure).where(LoginFailure.login == name, LoginFailure.address == address))
             principal = Principal(account.login, account.role, account.department, account.cooperative)
@@ -182,15 +186,17 @@ def change_password(data):
         if pair >= PAIR_LIMIT or from_address >= ADDRESS_LIMIT:  # a stolen token is no oracle either
             raise ApiError(429, TOO_MANY)
         account = session.get(Account, principal.login)
-        if account is None or not verify_password(data["current"], account.password_hash):
+        session.expunge_all()
+    wrong = account is None or not verify_password(data["current"], account.password_hash)
+    if not wrong and data["new"] == data["current"]:
+        raise ApiError(422, "Le nouveau mot de passe doit être différent.",
+                       {"new": ["Choisissez un mot de passe différent de l'actuel."]})
+    new_hash = None if wrong else hash_password(data["new"])
+    with service().database.session() as session:
+        if wrong:
             session.add(LoginFailure(login=principal.login, address=address, at=now))
-            wrong = True
         else:
-            wrong = False
-            if data["new"] == data["current"]:
-                raise ApiError(422, "Le nouveau mot de passe doit être différent.",
-                               {"new": ["Choisissez un mot de passe différent de l'actuel."]})
-            account.password_hash = hash_password(data["new"])
+            session.get(Account, principal.login).password_hash = new_hash
     if wrong:
         raise ApiError(422, "Le mot de passe actuel est incorrect.", {"current": ["Mot de passe incorrect."]})
     closed = session_store().close_all(principal.login, keep=principal.session)
