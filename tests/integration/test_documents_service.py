@@ -62,7 +62,9 @@ def bearer(role="school", department="38", cooperative=NUMBER) -> dict:
 
 SCHOOL = bearer()
 STAFF = bearer("staff")
-SERVICE = {"Authorization": f"Bearer {issue_service_token('test-secret', 'notify')}"}
+def service_credential() -> dict:
+    """Made when used: a service token lives five minutes, less than the whole suite."""
+    return {"Authorization": f"Bearer {issue_service_token('test-secret', 'notify')}"}
 
 
 @pytest.fixture
@@ -141,7 +143,7 @@ def test_delivered_twice_one_document_of_each_kind_and_one_event(app):
     for item in event["documents"]:
         # a claim check: where the PDF is, its size and digest; the bytes stay here
         assert "pdf_base64" not in item and item["url"] == f"/api/documents/files/{item['number']}.pdf"
-        pdf = app.test_client().get(item["url"], headers=SERVICE).data
+        pdf = app.test_client().get(item["url"], headers=service_credential()).data
         assert pdf.startswith(b"%PDF-") and item["number"] in pdf_text(pdf)
         assert (len(pdf), hashlib.sha256(pdf).hexdigest()) == (item["size"], item["sha256"])
         # what notify fetches is what the school downloads
@@ -155,7 +157,7 @@ def test_files_are_for_services_only(app):
     deliver(app, validated())
     client = app.test_client()
     url = "/api/documents/files/ATT-2026-38-000001.pdf"
-    response = client.get(url, headers=SERVICE)
+    response = client.get(url, headers=service_credential())
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-")
     for headers in (SCHOOL, STAFF):  # a school's or staff member's token is not a service credential
@@ -166,7 +168,7 @@ def test_files_are_for_services_only(app):
     for headers in outsiders:
         assert client.get(url, headers=headers).status_code == 401
     for unknown in ("ATT-2026-38-000009", "ATT-2026-38-1", "ATT-2026-38-000001x"):
-        assert client.get(f"/api/documents/files/{unknown}.pdf", headers=SERVICE).status_code == 404
+        assert client.get(f"/api/documents/files/{unknown}.pdf", headers=service_credential()).status_code == 404
 
 
 def test_without_insurance_only_the_attestation(app):
