@@ -1,9 +1,6 @@
 """A private Redis server on a free port: each test session (or bench run) owns one, so
 two runs on one machine never flush or stop each other's broker."""
-import ctypes
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -15,16 +12,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _dies_with_its_owner() -> None:
-    """In the child before exec: its own session, and a SIGTERM when the test run or bench
-    that started it dies without cleaning up (Linux), so no server is left behind."""
-    os.setsid()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (AttributeError, OSError):
-        pass
 
 
 class RedisServer:
@@ -45,7 +32,7 @@ class RedisServer:
             ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
              "--appendonly", "yes" if self.appendonly else "no",
              "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, preexec_fn=_dies_with_its_owner,
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 15
         while not self.answers():
