@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from services.adhesion.domain import STATUSES
 from shared.fields import EmailAddress, Money, StrictBoolean, StrictSchema, Text
 
-DEPARTMENT_RE = r"^(?:\d{2,3}|2[AB])$"  # 38, 974, and Corsica's 2A / 2B
+DEPARTMENT_RE = r"(?:[0-9]{2,3}|2[AB])\Z"  # 38, 974, and Corsica's 2A / 2B
 IBAN_RE = r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$"
 BIC_RE = r"^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$"
 
@@ -74,7 +74,7 @@ class DepartmentList(Schema):
 
 
 class StaffIn(StrictSchema):
-    login = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._@-]{3,100}$",
+    login = fields.String(required=True, validate=validate.Regexp(r"[A-Za-z0-9._@-]{3,100}\Z",
                                                                   error="3 à 100 caractères : lettres, chiffres, . _ @ -"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
     department = fields.String(required=True, validate=validate.Regexp(DEPARTMENT_RE, error="Numéro de département."))
@@ -114,7 +114,7 @@ class ImportOut(Schema):
 
 class CooperativeQuery(StrictSchema):
     q = fields.String(validate=validate.Length(max=100))
-    year = fields.String(validate=validate.Regexp(r"^\d{4}-\d{4}$", error="Année au format 2025-2026."))
+    year = fields.String(validate=validate.Regexp(r"[0-9]{4}-[0-9]{4}\Z", error="Année au format 2025-2026."))
     page = fields.Integer(validate=validate.Range(1, 10000))
     per_page = fields.Integer(validate=validate.Range(1, 500))
     sort = fields.String(validate=validate.OneOf(("number", "name", "town", "status", "date")))
@@ -206,7 +206,7 @@ class StatsOut(Schema):
 
 
 class ExportQuery(StrictSchema):
-    year = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{4}$", error="Année au format 2025-2026."))
+    year = fields.String(required=True, validate=validate.Regexp(r"[0-9]{4}-[0-9]{4}\Z", error="Année au format 2025-2026."))
 
 
 class ScheduleIn(StrictSchema):

@@ -184,7 +184,7 @@ class ChequeIn(StrictSchema):
     cooperative = fields.String(required=True, **NUMBER_FIELD)
     year = fields.String(required=True, validate=_check_year)
     amount = Money(required=True, minimum="0.01")
-    cheque_number = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Za-z]{1,20}$",
+    cheque_number = fields.String(required=True, validate=validate.Regexp(r"[0-9A-Za-z]{1,20}\Z",
                                   error="Numéro de chèque : 1 à 20 chiffres ou lettres."))
     bank = Text(load_default="", validate=validate.Length(max=100))
     drawer = Text(load_default="", validate=validate.Length(max=200))

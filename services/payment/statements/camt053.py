@@ -9,7 +9,7 @@ from lxml import etree
 
 from services.payment.statements import BankLine, Statement, StatementError
 
-NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.\d{2}$")
+NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.[0-9]{2}\Z")
 
 
 @lru_cache(maxsize=512)
