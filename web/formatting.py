@@ -15,9 +15,6 @@ try:
 except Exception:  # no time zone database: show UTC
     FRANCE = timezone.utc
 
-# The department's association as screens name it; the API knows only the code.
-DEPARTMENTS = {"38": "OCCE de l'Isère"}
-
 STATUS_LABELS = {
     "draft": "Brouillon (non envoyée)",
     "submitted": "Saisie",
@@ -80,10 +77,11 @@ def year_label(year: str) -> str:
 
 
 def department_name(code: str | None) -> str:
-    """The signed-in user's association as its row names it (read at login), else a default."""
+    """The signed-in user's association as its row names it (read at login); a page that
+    has the department's row shows its name instead. Unknown: the neutral ``OCCE 38``."""
     if has_request_context() and code and code == session.get("department") and session.get("department_name"):
         return session["department_name"]
-    return DEPARTMENTS.get(code or "", f"OCCE {code}" if code else "OCCE")
+    return short_department(code)
 
 
 def short_department(code: str | None) -> str:

@@ -18,6 +18,7 @@ from services.adhesion.schemas import (
     CooperativeOut,
     CorrectionIn,
     RatesSchema,
+    ReminderReachOut,
     RemindersOut,
     ValidateIn,
 )
@@ -140,6 +141,14 @@ def validate(data, number, year):
 def reopen(number, year):
     checked_path(number, year)
     return use_cases.reopen(service(), current_principal(), number, year)
+
+
+@blp.get("/reminders/<year>")
+@staff_required
+@blp.response(200, ReminderReachOut)
+def reminder_reach(year):
+    checked_path(year=year)
+    return use_cases.reminder_reach(service(), current_principal(), year)
 
 
 @blp.post("/reminders/<year>")

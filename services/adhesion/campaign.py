@@ -172,16 +172,23 @@ def declaration_csv(ctx: ServiceContext, principal: Principal, year: str) -> byt
 # --- reminder rounds ----------------------------------------------------------------------------
 
 
-def remind(session: Session, department: str, year: str) -> tuple[int, list[str]]:
-    """A new round: one ``adhesion.reminder_due`` per active cooperative not renewed
-    (no adhesion, or a draft never sent)."""
-    round_ = next_reminder_round(session, department, year)  # row lock: concurrent rounds queue here
+def not_renewed(department: str, year: str):
+    """Who a reminder reaches: the department's active cooperatives not renewed for
+    ``year`` (no adhesion, or a draft never sent). The round and its preview both ask this."""
     renewed = select(Adhesion.cooperative).where(Adhesion.year == year, Adhesion.status != domain.DRAFT)
-    cooperatives = session.scalars(
-        select(Cooperative)
-        .where(Cooperative.department == department, Cooperative.active.is_(True), Cooperative.number.not_in(renewed))
-        .order_by(Cooperative.number)
-    ).all()
+    return select(Cooperative).where(
+        Cooperative.department == department, Cooperative.active.is_(True), Cooperative.number.not_in(renewed))
+
+
+def reminder_reach(session: Session, department: str, year: str) -> int:
+    """How many cooperatives a round sent now would reach."""
+    return session.scalar(select(func.count()).select_from(not_renewed(department, year).subquery()))
+
+
+def remind(session: Session, department: str, year: str) -> tuple[int, list[str]]:
+    """A new round: one ``adhesion.reminder_due`` per cooperative not renewed."""
+    round_ = next_reminder_round(session, department, year)  # row lock: concurrent rounds queue here
+    cooperatives = session.scalars(not_renewed(department, year).order_by(Cooperative.number)).all()
     for cooperative in cooperatives:
         events.reminder_due(session, cooperative, year, round_)
     return round_, [cooperative.number for cooperative in cooperatives]

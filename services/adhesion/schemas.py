@@ -206,3 +206,8 @@ class RemindersOut(Schema):
     round = fields.Integer()
     reminded = fields.List(fields.String())
     count = fields.Integer()
+
+
+class ReminderReachOut(Schema):
+    year = fields.String()
+    count = fields.Integer(metadata={"description": "cooperatives a reminder sent now would reach"})

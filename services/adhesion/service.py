@@ -309,6 +309,12 @@ def send_reminders(ctx: ServiceContext, principal: Principal, year: str) -> dict
     return {"round": round_, "reminded": reminded, "count": len(reminded)}
 
 
+def reminder_reach(ctx: ServiceContext, principal: Principal, year: str) -> dict:
+    """How many cooperatives ``send_reminders`` would reach now (the same rule)."""
+    with ctx.database.session() as session:
+        return {"year": year, "count": campaign.reminder_reach(session, principal.department, year)}
+
+
 # --- from other services' events --------------------------------------------------------------
 
 

@@ -79,6 +79,22 @@ def test_round_increments_and_follows_renewals(client, app, staff, cooperatives)
     assert client.post("/api/adhesion/reminders/2024-2025", headers=staff).json["round"] == 1
 
 
+def test_the_preview_counts_whom_the_round_reaches(client, app, staff, cooperatives):
+    """GET asks the rule POST sends by: no adhesion or a draft, active only; it sends nothing."""
+    assert client.get(f"/api/adhesion/reminders/{YEAR}", headers=staff).json == {"year": YEAR, "count": 2}
+    assert client.patch(f"/api/adhesion/cooperatives/{NO_ADHESION}", headers=staff,
+                        json={"active": False}).status_code == 200
+    assert client.get(f"/api/adhesion/reminders/{YEAR}", headers=staff).json["count"] == 1
+    assert reminder_events(app) == []
+    assert client.post(f"/api/adhesion/reminders/{YEAR}", headers=staff).json == {
+        "round": 1, "reminded": [DRAFT], "count": 1}  # the preview consumed no round
+    assert client.post(f"/api/adhesion/adhesions/{DRAFT}/{YEAR}/submit",
+                       headers=cooperatives["draft"]).status_code == 200
+    assert client.get(f"/api/adhesion/reminders/{YEAR}", headers=staff).json["count"] == 0
+    assert client.get(f"/api/adhesion/reminders/{YEAR}", headers=cooperatives["draft"]).status_code == 403
+    assert client.get("/api/adhesion/reminders/2025-2027", headers=staff).status_code == 400
+
+
 def test_rounds_are_per_department(client, app, staff, cooperatives):
     with app.extensions["service"].database.session() as session:
         session.add(Department(code="73", name="OCCE de la Savoie", insurer="", insurer_contract=""))

@@ -2,9 +2,10 @@
 the amounts beside a refusal are the API's arithmetic on the typed figures."""
 from decimal import Decimal
 
+from flask import Flask, session
 from werkzeug.datastructures import MultiDict
 
-from web import forms, pages
+from web import formatting, forms, pages
 
 RATES = {"fee_per_student": "2.26", "fee_per_adult": "2.26", "fee_per_cooperative": "0.00",
          "insurance_per_cooperator": "0.25", "goods_threshold": "2000.00", "goods_rate": "0.00688",
@@ -56,3 +57,17 @@ def test_next_steps_partial_payment_from_the_payment_service():
     assert steps["payment"] == {"status": "partial", "paid": "200,00 €", "due": "439,25 €", "balance": "239,25 €"}
     assert steps["ways"] == ["cheque"] and steps["reference"] == "RF80 2603 8001 5E00" and steps["late"]
     assert pages.next_steps(adhesion, None)["payment"]["status"] == "unpaid"  # payment unreachable: the copy
+
+
+def test_department_name_is_the_row_read_at_login_else_neutral():
+    """No table of names in the code: the row's name (read at sign-in), or « OCCE 26 »."""
+    app = Flask(__name__)
+    app.secret_key = "test"
+    with app.test_request_context():
+        session.update(department="38", department_name="OCCE de l'Isère")
+        assert formatting.department_name("38") == "OCCE de l'Isère"
+        assert formatting.department_name("26") == "OCCE 26"
+        session.pop("department_name")  # the departments API was unreachable at sign-in
+        assert formatting.department_name("38") == "OCCE 38"
+    assert formatting.department_name("38") == "OCCE 38"
+    assert formatting.department_name(None) == "OCCE"

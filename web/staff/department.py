@@ -44,8 +44,8 @@ def adhesions():
         cooperatives = client.get("/api/adhesion/cooperatives")["items"]
         missing = [c for c in cooperatives if c["number"] not in started]
     counts = listing.get("counts", {})
-    # who a reminder reaches: no adhesion yet, or a draft never sent
-    to_remind = len(missing) + counts.get("draft", 0) if not (status or late or unpaid) else 0
+    # who a reminder reaches is the adhesion service's rule (the round it sends asks the same)
+    to_remind = client.get(f"/api/adhesion/reminders/{year}")["count"] if not (status or late or unpaid) else 0
     reminders = reminder_progress(year, request.args.get("rappels", type=int))
     return render_template(
         "staff/adhesions.html", year=year, years=recent_years(campaign_year()), items=listing["items"],
