@@ -29,34 +29,10 @@ from services.documents.handlers import FRANCE, RENDERERS  # noqa: E402
 from deploy.redis_server import RedisServer  # noqa: E402
 from deploy.smtp_sink import MailSink  # noqa: E402
 from deploy.stack import Stack, free_port  # noqa: E402
-from tests.support import GUIDE, fresh_postgres_database, wait_for  # noqa: E402
+from tests.faults import prepare  # noqa: E402
+from tests.support import fresh_postgres_database, wait_for  # noqa: E402
 
 YEAR = "2025-2026"
-
-
-def prepare(stack: Stack, staff: str, numbers: list[str]) -> None:
-    """Each cooperative submitted, paid and signed: ready to validate."""
-
-    def one(number):
-        created = stack.call("post", "/api/adhesion/cooperatives", staff, json={
-            "number": number, "name": f"Coopérative Scolaire de l'École {number}", "town": "VIENNE",
-            "email": f"ce.{number.lower()}@ac-grenoble.fr", "password": "ecole-secret"})
-        assert created.status_code == 201, created.text
-        school = stack.login(number, "ecole-secret")
-        assert stack.call("put", f"/api/adhesion/adhesions/{number}/{YEAR}", school, json=GUIDE).ok
-        assert stack.call("post", f"/api/adhesion/adhesions/{number}/{YEAR}/submit", school).ok
-        wait_for(lambda: stack.call("get", f"/api/payment/dues/{number}/{YEAR}", school).ok, what="dues")
-        paid = stack.call("post", "/api/payment/payments", staff, json={
-            "cooperative": number, "year": YEAR, "amount": "439.25", "method": "cheque", "reference": "1",
-            "received_on": "2025-09-12"})
-        assert paid.status_code == 201, paid.text
-        wait_for(lambda: stack.call("get", f"/api/adhesion/adhesions/{number}/{YEAR}", staff).json()["checklist"][
-            "payment_received"], what="payment in checklist")
-        assert stack.call("patch", f"/api/adhesion/adhesions/{number}/{YEAR}/checklist", staff,
-                          json={"engagement_signed": True}).ok
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, numbers))
 
 
 def arrival_times(sink: MailSink) -> dict[str, float]:
@@ -175,7 +151,7 @@ def main() -> int:
             burst = [f"0381{i:04d}B00" for i in range(args.n)]
             paced = [f"0382{i:04d}P00" for i in range(args.paced)]
             print(f"preparing {args.n + args.paced} adhesions (submitted, paid, signed)…", flush=True)
-            prepare(stack, staff, burst + paced)
+            prepare(stack, staff, burst + paced, threads=4)
 
             groups = process_groups(stack)
             cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}

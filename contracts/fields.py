@@ -38,18 +38,13 @@ class DepartmentRef(Schema):
     email = fields.String()
 
 
-class AmountsRef(Schema):
-    membership = Money()
-    insurance = Money()
-    goods = Money()
-    instruments = Money()
-    total = Money()
+# The parts of an adhesion's figures, in the order its events and its API give them.
+AMOUNT_PARTS = ("membership", "insurance", "goods", "instruments", "total")
+TOTAL_PARTS = ("teachers", "students", "cooperators")
 
-
-class TotalsRef(Schema):
-    teachers = fields.Integer(required=True, strict=True)
-    students = fields.Integer(required=True, strict=True)
-    cooperators = fields.Integer(required=True, strict=True)
+AmountsRef = Schema.from_dict({part: Money() for part in AMOUNT_PARTS}, name="AmountsRef")
+TotalsRef = Schema.from_dict({part: fields.Integer(required=True, strict=True) for part in TOTAL_PARTS},
+                             name="TotalsRef")
 
 
 COOPERATIVE_EXAMPLE = {

@@ -3,10 +3,11 @@ transaction as the effect, so a re-delivered event changes nothing."""
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.columns import moment
 from shared.events import Event
 
 
@@ -15,7 +16,7 @@ class ProcessedEventMixin:
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime] = moment()
 
 
 def consume_once(database, model, consumer: str, event: Event, effect: Callable[[Session, Event], None]) -> bool:

@@ -17,9 +17,10 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import DateTime, Integer, String, Text, delete, select, update
+from sqlalchemy import Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.columns import moment, row_id
 from shared.errors import is_outage
 from shared.events import Contract, Event, queue_of, subscribers
 
@@ -29,12 +30,12 @@ log = logging.getLogger(__name__)
 class OutboxRowMixin:
     """Columns of a service's ``outbox`` table."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    occurred_at: Mapped[datetime] = moment()
+    published_at: Mapped[datetime | None] = moment(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -17,9 +17,10 @@ import secrets
 import threading
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import DateTime, String, select, text, update
+from sqlalchemy import String, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from shared.columns import login_name, moment
 from shared.db import _make_engine
 
 STORE = "auth"
@@ -32,10 +33,10 @@ class _Base(DeclarativeBase):
 class AuthSession(_Base):
     __tablename__ = "sessions"
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    login: Mapped[str] = mapped_column(String(100), index=True)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    login: Mapped[str] = login_name(index=True)
+    opened_at: Mapped[datetime] = moment()
+    expires_at: Mapped[datetime] = moment(index=True)
+    closed_at: Mapped[datetime | None] = moment()
 
 
 def _hash(session_id: str) -> str:

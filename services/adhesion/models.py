@@ -2,12 +2,13 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.columns import (DepartmentYearCounterMixin, cooperative_number, department_code, login_name, moment,
+                            money, row_id, school_year)
 from shared.consumer import ProcessedEventMixin
 from shared.outbox import OutboxRowMixin
-from shared.types import ExactDecimal
 
 
 class Base(DeclarativeBase):
@@ -16,7 +17,7 @@ class Base(DeclarativeBase):
 
 class Department(Base):
     __tablename__ = "departments"
-    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    code: Mapped[str] = department_code(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     insurer: Mapped[str] = mapped_column(String(200), default="")
     insurer_contract: Mapped[str] = mapped_column(String(100), default="")
@@ -33,7 +34,7 @@ class Department(Base):
 
 class Account(Base):
     __tablename__ = "accounts"
-    login: Mapped[str] = mapped_column(String(100), primary_key=True)
+    login: Mapped[str] = login_name(primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(10))
     department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
@@ -47,10 +48,10 @@ class Account(Base):
 
 class LoginFailure(Base):
     __tablename__ = "login_failures"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    login: Mapped[str] = mapped_column(String(100), index=True)
+    id: Mapped[int] = row_id()
+    login: Mapped[str] = login_name(index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = moment(index=True)
 
 
 class PasswordReset(Base):
@@ -59,16 +60,16 @@ class PasswordReset(Base):
 
     __tablename__ = "password_resets"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    login: Mapped[str] = mapped_column(String(100), index=True)
+    login: Mapped[str] = login_name(index=True)
     reason: Mapped[str] = mapped_column(String(16))  # "lockout" | "requested" | "staff" | "invitation"
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = moment()
+    expires_at: Mapped[datetime] = moment()
+    used_at: Mapped[datetime | None] = moment()
 
 
 class Cooperative(Base):
     __tablename__ = "cooperatives"
-    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    number: Mapped[str] = cooperative_number(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     town: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(254))
@@ -81,29 +82,29 @@ class CooperativeChange(Base):
     """Who changed what on a cooperative (a new mailbox receives the school's emails)."""
 
     __tablename__ = "cooperative_changes"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     cooperative: Mapped[str] = mapped_column(ForeignKey("cooperatives.number"), index=True)
     field: Mapped[str] = mapped_column(String(20))
     old: Mapped[str] = mapped_column(String(254))
     new: Mapped[str] = mapped_column(String(254))
-    by: Mapped[str] = mapped_column(String(100))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = login_name()
+    at: Mapped[datetime] = moment()
 
 
 class RateCard(Base):
     __tablename__ = "rates"
     __table_args__ = (UniqueConstraint("department", "year"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
-    year: Mapped[str] = mapped_column(String(9))
-    fee_per_student: Mapped[Decimal] = mapped_column(ExactDecimal(5))
-    fee_per_adult: Mapped[Decimal] = mapped_column(ExactDecimal(5))
-    fee_per_cooperative: Mapped[Decimal] = mapped_column(ExactDecimal(5))
-    insurance_per_cooperator: Mapped[Decimal] = mapped_column(ExactDecimal(5))
-    goods_threshold: Mapped[Decimal] = mapped_column(ExactDecimal(5))
-    goods_rate: Mapped[Decimal] = mapped_column(ExactDecimal(5))
-    instruments_threshold: Mapped[Decimal] = mapped_column(ExactDecimal(5))
-    instruments_rate: Mapped[Decimal] = mapped_column(ExactDecimal(5))
+    year: Mapped[str] = school_year()
+    fee_per_student: Mapped[Decimal] = money(5)
+    fee_per_adult: Mapped[Decimal] = money(5)
+    fee_per_cooperative: Mapped[Decimal] = money(5)
+    insurance_per_cooperator: Mapped[Decimal] = money(5)
+    goods_threshold: Mapped[Decimal] = money(5)
+    goods_rate: Mapped[Decimal] = money(5)
+    instruments_threshold: Mapped[Decimal] = money(5)
+    instruments_rate: Mapped[Decimal] = money(5)
     renewal_opens: Mapped[date] = mapped_column(Date)
     renewal_closes: Mapped[date] = mapped_column(Date)
 
@@ -114,14 +115,14 @@ class Adhesion(Base):
         UniqueConstraint("cooperative", "year"),
         UniqueConstraint("department", "registration_code"),
     )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     cooperative: Mapped[str] = mapped_column(ForeignKey("cooperatives.number"))
     department: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
-    year: Mapped[str] = mapped_column(String(9), index=True)
+    year: Mapped[str] = school_year(index=True)
     status: Mapped[str] = mapped_column(String(24), default="draft", index=True)
     insurance: Mapped[bool] = mapped_column(Boolean, default=False)
-    goods_value: Mapped[Decimal] = mapped_column(ExactDecimal(2))
-    instruments_value: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    goods_value: Mapped[Decimal] = money()
+    instruments_value: Mapped[Decimal] = money()
     pay_transfer: Mapped[bool] = mapped_column(Boolean, default=False)
     pay_cheque: Mapped[bool] = mapped_column(Boolean, default=False)
     pay_other: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -129,16 +130,16 @@ class Adhesion(Base):
     correction_message: Mapped[str | None] = mapped_column(Text)
     engagement_signed: Mapped[bool] = mapped_column(Boolean, default=False)
     change_form: Mapped[str] = mapped_column(String(16), default="not_required")
-    amount_paid: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    amount_paid: Mapped[Decimal] = money()
     payment_methods: Mapped[str] = mapped_column(String(200), default="")
     payments_seen: Mapped[int] = mapped_column(Integer, default=0)
     paid_on: Mapped[date | None] = mapped_column(Date)  # the latest payment's receipt (payment.received)
     registration_code: Mapped[str | None] = mapped_column(String(9))
     validation_count: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=0)
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = moment()
+    validated_at: Mapped[datetime | None] = moment()
+    updated_at: Mapped[datetime] = moment()
     classes: Mapped[list["AdhesionClass"]] = relationship(
         order_by="AdhesionClass.position", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -146,7 +147,7 @@ class Adhesion(Base):
 
 class AdhesionClass(Base):
     __tablename__ = "adhesion_classes"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     adhesion_id: Mapped[int] = mapped_column(ForeignKey("adhesions.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
@@ -155,19 +156,15 @@ class AdhesionClass(Base):
     student_count: Mapped[int] = mapped_column(Integer)
 
 
-class RegistrationSequence(Base):
+class RegistrationSequence(DepartmentYearCounterMixin, Base):
     __tablename__ = "registration_sequences"
-    department: Mapped[str] = mapped_column(String(3), primary_key=True)
-    year: Mapped[str] = mapped_column(String(9), primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ReminderRound(Base):
+class ReminderRound(DepartmentYearCounterMixin, Base):
     """How many renewal-reminder rounds the staff sent per department and year."""
 
     __tablename__ = "reminder_rounds"
-    department: Mapped[str] = mapped_column(String(3), primary_key=True)
-    year: Mapped[str] = mapped_column(String(9), primary_key=True)
     last_round: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -176,11 +173,11 @@ class ReminderDate(Base):
 
     __tablename__ = "reminder_dates"
     department: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
-    year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    year: Mapped[str] = school_year(primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     # filled by the one beat run that sent it: the primary key makes a second run a no-op
     round: Mapped[int | None] = mapped_column(Integer)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = moment()
     count: Mapped[int | None] = mapped_column(Integer)
 
 

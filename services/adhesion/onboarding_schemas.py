@@ -3,7 +3,9 @@ campaign (SPEC §8)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.adhesion.domain import STATUSES
+from services.adhesion.schemas import DEPARTMENT_CONTACT, CooperativeOut
 from shared.fields import EmailAddress, Money, StrictBoolean, StrictSchema, Text
+from shared.schemas import item_list
 
 DEPARTMENT_RE = r"(?:[0-9]{2,3}|2[AB])\Z"  # 38, 974, and Corsica's 2A / 2B
 IBAN_RE = r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$"
@@ -60,17 +62,12 @@ class DepartmentOut(Schema):
     name = fields.String()
     insurer = fields.String()
     contract = fields.String(attribute="insurer_contract")
-    sender_name = fields.String()
-    address = fields.String()
-    phone = fields.String()
-    email = fields.String()
-    payee = fields.String()
-    iban = fields.String()
-    bic = fields.String()
+
+    class Meta:
+        include = {name: fields.String() for name in DEPARTMENT_CONTACT}
 
 
-class DepartmentList(Schema):
-    items = fields.List(fields.Nested(DepartmentOut))
+DepartmentList = item_list(DepartmentOut)
 
 
 class StaffIn(StrictSchema):
@@ -89,8 +86,7 @@ class StaffOut(Schema):
     national = fields.Boolean()
 
 
-class StaffList(Schema):
-    items = fields.List(fields.Nested(StaffOut))
+StaffList = item_list(StaffOut)
 
 
 class ImportQuery(StrictSchema):
@@ -122,12 +118,7 @@ class CooperativeQuery(StrictSchema):
     status = fields.String(validate=validate.OneOf(STATUSES + ("not_started",)))
 
 
-class CooperativeRow(Schema):
-    number = fields.String()
-    name = fields.String()
-    town = fields.String()
-    email = fields.String()
-    department = fields.String()
+class CooperativeRow(CooperativeOut):
     active = fields.Boolean()
     status = fields.String()
     submitted_at = fields.DateTime(allow_none=True)
@@ -166,12 +157,7 @@ class CooperativeChangeOut(Schema):
     at = fields.DateTime()
 
 
-class CooperativeDetail(Schema):
-    number = fields.String()
-    name = fields.String()
-    town = fields.String()
-    email = fields.String()
-    department = fields.String()
+class CooperativeDetail(CooperativeOut):
     active = fields.Boolean()
     changes = fields.List(fields.Nested(CooperativeChangeOut))
 

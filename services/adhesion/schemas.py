@@ -4,10 +4,12 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from contracts.fields import AMOUNT_PARTS, TOTAL_PARTS
 from services.adhesion import domain
 from services.adhesion.domain import CHANGE_FORM_STATES, STATUSES
 from shared.fields import Code, Count, EmailAddress, Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE
+from shared.schemas import item_list
 
 
 class LoginIn(StrictSchema):
@@ -61,8 +63,7 @@ class CooperativeOut(Schema):
     department = fields.String()
 
 
-class CooperativeList(Schema):
-    items = fields.List(fields.Nested(CooperativeOut))
+CooperativeList = item_list(CooperativeOut)
 
 
 class RatesSchema(StrictSchema):
@@ -118,18 +119,9 @@ class AdhesionIn(StrictSchema):
             seen.add(key)
 
 
-class TotalsSchema(Schema):
-    teachers = fields.Integer()
-    students = fields.Integer()
-    cooperators = fields.Integer()
-
-
-class AmountsSchema(Schema):
-    membership = Money()
-    insurance = Money()
-    goods = Money()
-    instruments = Money()
-    total = Money(maximum="100000000")
+# the same parts as the events' (contracts.fields), answered as numbers
+TotalsSchema = Schema.from_dict({part: fields.Integer() for part in TOTAL_PARTS}, name="TotalsSchema")
+AmountsSchema = Schema.from_dict({part: Money(maximum="100000000") for part in AMOUNT_PARTS}, name="AmountsSchema")
 
 
 class ChecklistSchema(Schema):
@@ -141,17 +133,18 @@ class ChecklistSchema(Schema):
     change_form = fields.String()
 
 
+# The association's contact block and how schools pay it, as its row holds them (set by
+# its staff, empty until then): after its code and name in every answer about it.
+DEPARTMENT_CONTACT = ("sender_name", "address", "phone", "email", "payee", "iban", "bic")
+
+
 class DepartmentContactOut(Schema):
     """The association as the school's pages show it: contact block and how to pay it."""
     code = fields.String()
     name = fields.String()
-    sender_name = fields.String()
-    address = fields.String()
-    phone = fields.String()
-    email = fields.String()
-    payee = fields.String()
-    iban = fields.String()
-    bic = fields.String()
+
+    class Meta:
+        include = {name: fields.String() for name in DEPARTMENT_CONTACT}
 
 
 class AdhesionOut(Schema):

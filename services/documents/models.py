@@ -1,9 +1,10 @@
 """Tables of the documents service."""
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.columns import DepartmentYearCounterMixin, cooperative_number, department_code, moment, row_id, school_year
 from shared.consumer import ProcessedEventMixin
 from shared.outbox import OutboxRowMixin
 
@@ -18,28 +19,26 @@ class Document(Base):
 
     __tablename__ = "documents"
     __table_args__ = (UniqueConstraint("cooperative", "year", "kind", "version"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     kind: Mapped[str] = mapped_column(String(16))
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    cooperative: Mapped[str] = mapped_column(String(16))
+    cooperative: Mapped[str] = cooperative_number()
     cooperative_name: Mapped[str] = mapped_column(String(200))
-    department: Mapped[str] = mapped_column(String(3))
-    year: Mapped[str] = mapped_column(String(9))
+    department: Mapped[str] = department_code()
+    year: Mapped[str] = school_year()
     version: Mapped[int] = mapped_column(Integer)
     registration_code: Mapped[str] = mapped_column(String(16))
     verify_token: Mapped[str] = mapped_column(String(64), unique=True)
     storage_key: Mapped[str] = mapped_column(String(200))
-    reserved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reserved_at: Mapped[datetime] = moment()
+    generated_at: Mapped[datetime | None] = moment()
+    superseded_at: Mapped[datetime | None] = moment()
 
 
-class DocumentSequence(Base):
+class DocumentSequence(DepartmentYearCounterMixin, Base):
     """The last serial given to documents of a department and school year."""
 
     __tablename__ = "document_sequences"
-    department: Mapped[str] = mapped_column(String(3), primary_key=True)
-    year: Mapped[str] = mapped_column(String(9), primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -3,11 +3,11 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.columns import CooperativeYearMixin, cooperative_number, department_code, login_name, moment, money, row_id
 from shared.consumer import ProcessedEventMixin
-from shared.types import ExactDecimal
 
 
 class Base(DeclarativeBase):
@@ -18,8 +18,8 @@ class Cooperative(Base):
     """Which department a cooperative belongs to: what staff access is checked against."""
 
     __tablename__ = "cooperatives"
-    number: Mapped[str] = mapped_column(String(16), primary_key=True)
-    department: Mapped[str] = mapped_column(String(3), index=True)
+    number: Mapped[str] = cooperative_number(primary_key=True)
+    department: Mapped[str] = department_code(index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
 
 
@@ -28,24 +28,21 @@ class Category(Base):
 
     __tablename__ = "categories"
     __table_args__ = (UniqueConstraint("department", "code"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    department: Mapped[str] = mapped_column(String(3), default="", index=True)
+    id: Mapped[int] = row_id()
+    department: Mapped[str] = department_code(default="", index=True)
     code: Mapped[str] = mapped_column(String(10))
     label: Mapped[str] = mapped_column(String(100))
 
 
-class Book(Base):
+class Book(CooperativeYearMixin, Base):
     """The cahier de comptes of one cooperative and exercise."""
 
     __tablename__ = "books"
     __table_args__ = (UniqueConstraint("cooperative", "year"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cooperative: Mapped[str] = mapped_column(String(16))
-    year: Mapped[str] = mapped_column(String(9))
-    department: Mapped[str] = mapped_column(String(3), index=True)
-    opening_bank: Mapped[Decimal] = mapped_column(ExactDecimal(2))
-    opening_cash: Mapped[Decimal] = mapped_column(ExactDecimal(2))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    id: Mapped[int] = row_id()
+    opening_bank: Mapped[Decimal] = money()
+    opening_cash: Mapped[Decimal] = money()
+    updated_at: Mapped[datetime] = moment()
     entries: Mapped[list["Entry"]] = relationship(back_populates="book", order_by="Entry.id")
 
 
@@ -54,7 +51,7 @@ class Entry(Base):
 
     __tablename__ = "entries"
     __table_args__ = (UniqueConstraint("book_id", "direction", "sequence"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
     direction: Mapped[str] = mapped_column(String(7))
     sequence: Mapped[int] = mapped_column(Integer)
@@ -65,10 +62,10 @@ class Entry(Base):
     method: Mapped[str] = mapped_column(String(20))
     cheque_number: Mapped[str] = mapped_column(String(30), default="")
     voucher: Mapped[str] = mapped_column(String(30), default="")
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    amount: Mapped[Decimal] = money()
     adhesion: Mapped[bool] = mapped_column(default=False)
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = login_name()
+    created_at: Mapped[datetime] = moment()
     book: Mapped[Book] = relationship(back_populates="entries")
     allocations: Mapped[list["Allocation"]] = relationship(
         back_populates="entry", order_by="Allocation.id", cascade="all, delete-orphan")
@@ -78,31 +75,28 @@ class Allocation(Base):
     """The part of an entry that goes to one account of the chart."""
 
     __tablename__ = "allocations"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
     category: Mapped[str] = mapped_column(String(10))
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    amount: Mapped[Decimal] = money()
     entry: Mapped[Entry] = relationship(back_populates="allocations")
 
 
-class AdhesionProposal(Base):
+class AdhesionProposal(CooperativeYearMixin, Base):
     """The adhesion entry proposed from ``adhesion.validated``: one per cooperative and year
     (the natural key), replaced by a re-validation until the school writes it."""
 
     __tablename__ = "adhesion_proposals"
     __table_args__ = (UniqueConstraint("cooperative", "year"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cooperative: Mapped[str] = mapped_column(String(16))
-    year: Mapped[str] = mapped_column(String(9))
-    department: Mapped[str] = mapped_column(String(3), index=True)
+    id: Mapped[int] = row_id()
     version: Mapped[int] = mapped_column(Integer)
     registration_code: Mapped[str] = mapped_column(String(12), default="")
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
-    membership: Mapped[Decimal] = mapped_column(ExactDecimal(2))
-    insurance: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    amount: Mapped[Decimal] = money()
+    membership: Mapped[Decimal] = money()
+    insurance: Mapped[Decimal] = money()
     method: Mapped[str] = mapped_column(String(20))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), unique=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = moment()
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.ledger import domain
 from shared.fields import Money, StrictSchema, Text
+from shared.schemas import CooperativeYearOut, item_list
 
 CATEGORY_RE = re.compile(r"[1-7][0-9]{2,9}")  # an account of the chart: class 1 to 7, 3 to 10 digits
 
@@ -79,9 +80,7 @@ class AccountsOut(Schema):
     cash = Money(minimum="-100000000", maximum="100000000")
 
 
-class BookOut(Schema):
-    cooperative = fields.String()
-    year = fields.String()
+class BookOut(CooperativeYearOut):
     exercise = fields.Dict(keys=fields.String(), values=fields.Date())
     opening = fields.Nested(AccountsOut)
     entries = fields.List(fields.Nested(EntryOut))
@@ -89,9 +88,7 @@ class BookOut(Schema):
     empty = fields.Boolean()
 
 
-class AdhesionEntryOut(Schema):
-    cooperative = fields.String()
-    year = fields.String()
+class AdhesionEntryOut(CooperativeYearOut):
     registration_code = fields.String()
     label = fields.String()
     amount = Money()
@@ -110,5 +107,4 @@ class CategoryOut(Schema):
     department = fields.String(metadata={"description": "vide pour les comptes de l'OCCE communs à tous"})
 
 
-class CategoryList(Schema):
-    items = fields.List(fields.Nested(CategoryOut))
+CategoryList = item_list(CategoryOut)

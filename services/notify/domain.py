@@ -116,6 +116,13 @@ def message_id(kind: str, cooperative: str, year: str, sequence: int) -> str:
     return f"<{word}-{cooperative}-{year}-{prefix}{sequence}@{MESSAGE_ID_DOMAIN}>"
 
 
+def filed_email(kind: str, name: str, year: str, sequence: int, **rest) -> Email:
+    """An email filed under ``name`` (a cooperative number, or a login): its log key and
+    its Message-ID come from the same parts."""
+    return Email(kind=kind, key=message_key(kind, name, year, sequence),
+                 message_id=message_id(kind, name, year, sequence), year=year, sequence=sequence, **rest)
+
+
 def email_for(event_type: str, data: dict) -> Email:
     """The email an event asks for (SPEC §3), with the templates' context."""
     kind = KIND_OF_EVENT.get(event_type)
@@ -158,18 +165,8 @@ def email_for(event_type: str, data: dict) -> Email:
         raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
     if not to:
         raise InvalidEvent(f"{event_type}: cooperative {number} has no email address")
-    return Email(
-        kind=kind,
-        key=message_key(kind, number, year, sequence),
-        message_id=message_id(kind, number, year, sequence),
-        cooperative=number,
-        department=department,
-        year=year,
-        sequence=sequence,
-        to=to,
-        context=context,
-        claims=claims,
-    )
+    return filed_email(kind, number, year, sequence, cooperative=number, department=department, to=to,
+                       context=context, claims=claims)
 
 
 def _link_email(kind: str, event_type: str, data: dict) -> Email:
@@ -188,11 +185,8 @@ def _link_email(kind: str, event_type: str, data: dict) -> Email:
         raise InvalidEvent(f"{event_type}: login {login} has no email address")
     # logins of staff run to 100 characters: a digest keeps the key within its column
     name = login if len(login) <= 40 else hashlib.sha256(login.encode()).hexdigest()[:24]
-    return Email(
-        kind=kind, key=message_key(kind, name, year, sequence), message_id=message_id(kind, name, year, sequence),
-        cooperative=cooperative["number"] if cooperative else "", department=department, year=year,
-        sequence=sequence, to=to, context=context,
-    )
+    return filed_email(kind, name, year, sequence, cooperative=cooperative["number"] if cooperative else "",
+                       department=department, to=to, context=context)
 
 
 def pace(next_slots: dict[str, float], department: str, rate: float, now: float) -> float:

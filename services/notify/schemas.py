@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from services.notify.domain import KINDS, STATUSES
 from shared.fields import StrictSchema
+from shared.schemas import item_list
 
 
 class MessageFilter(StrictSchema):
@@ -31,8 +32,7 @@ class MessageOut(Schema):
     last_error = fields.String(allow_none=True)
 
 
-class MessageList(Schema):
-    items = fields.List(fields.Nested(MessageOut))
+MessageList = item_list(MessageOut)
 
 
 class ReminderProgress(Schema):

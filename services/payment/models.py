@@ -3,27 +3,25 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import false, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.columns import (CooperativeYearMixin, cooperative_number, department_code, login_name, moment, money,
+                            row_id, school_year)
 from shared.consumer import ProcessedEventMixin
 from shared.outbox import OutboxRowMixin
-from shared.types import ExactDecimal
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Due(Base):
+class Due(CooperativeYearMixin, Base):
     """What a cooperative owes for a school year, as its latest submitted adhesion says."""
 
     __tablename__ = "dues"
     __table_args__ = (UniqueConstraint("cooperative", "year"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cooperative: Mapped[str] = mapped_column(String(16))
-    year: Mapped[str] = mapped_column(String(9))
-    department: Mapped[str] = mapped_column(String(3), index=True)
+    id: Mapped[int] = row_id()
     cooperative_name: Mapped[str] = mapped_column(String(200), default="")
     cooperative_email: Mapped[str] = mapped_column(String(254), default="")
     # what matching needs to recognise the cooperative in a bank label (from its events)
@@ -31,26 +29,23 @@ class Due(Base):
     department_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     registration_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     validated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    amount_due: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    amount_due: Mapped[Decimal] = money()
     revision: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = moment()
 
 
-class Payment(Base):
+class Payment(CooperativeYearMixin, Base):
     """One payment received by the department (a cheque, a transfer, …)."""
 
     __tablename__ = "payments"
     __table_args__ = (Index("ix_payments_cooperative_year", "cooperative", "year"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cooperative: Mapped[str] = mapped_column(String(16))
-    year: Mapped[str] = mapped_column(String(9))
-    department: Mapped[str] = mapped_column(String(3), index=True)
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    id: Mapped[int] = row_id()
+    amount: Mapped[Decimal] = money()
     method: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str] = mapped_column(String(100), default="")
     received_on: Mapped[date] = mapped_column(Date)
-    recorded_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = login_name()
+    created_at: Mapped[datetime] = moment()
     # a correction is a new, negative payment pointing at the one it cancels, never a deletion
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
@@ -61,8 +56,8 @@ class Statement(Base):
     """One imported bank statement file."""
 
     __tablename__ = "statements"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    department: Mapped[str] = mapped_column(String(3), index=True)
+    id: Mapped[int] = row_id()
+    department: Mapped[str] = department_code(index=True)
     format: Mapped[str] = mapped_column(String(20))
     layout: Mapped[str] = mapped_column(String(40), default="")
     filename: Mapped[str] = mapped_column(String(200), default="")
@@ -70,8 +65,8 @@ class Statement(Base):
     lines_read: Mapped[int] = mapped_column(Integer)
     new_lines: Mapped[int] = mapped_column(Integer)
     duplicates: Mapped[int] = mapped_column(Integer)
-    imported_by: Mapped[str] = mapped_column(String(100))
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_by: Mapped[str] = login_name()
+    imported_at: Mapped[datetime] = moment()
 
 
 class StatementLine(Base):
@@ -79,13 +74,13 @@ class StatementLine(Base):
 
     __tablename__ = "statement_lines"
     __table_args__ = (UniqueConstraint("department", "fingerprint"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
-    department: Mapped[str] = mapped_column(String(3))
+    department: Mapped[str] = department_code()
     fingerprint: Mapped[str] = mapped_column(String(40))
     account: Mapped[str] = mapped_column(String(64), default="")
     booked_on: Mapped[date] = mapped_column(Date)
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    amount: Mapped[Decimal] = money()
     label: Mapped[str] = mapped_column(String(500), default="")
     payer: Mapped[str] = mapped_column(String(200), default="")
     payer_iban: Mapped[str] = mapped_column(String(34), default="")
@@ -93,8 +88,8 @@ class StatementLine(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)
     suggestions: Mapped[str] = mapped_column(Text, default="[]")  # JSON, best first
     slip_id: Mapped[int | None] = mapped_column(Integer)
-    decided_by: Mapped[str] = mapped_column(String(100), default="")
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str] = login_name(default="")
+    decided_at: Mapped[datetime | None] = moment()
 
 
 class PayerAccount(Base):
@@ -102,10 +97,10 @@ class PayerAccount(Base):
 
     __tablename__ = "payer_accounts"
     __table_args__ = (UniqueConstraint("department", "iban", "cooperative"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    department: Mapped[str] = mapped_column(String(3))
+    id: Mapped[int] = row_id()
+    department: Mapped[str] = department_code()
     iban: Mapped[str] = mapped_column(String(34))
-    cooperative: Mapped[str] = mapped_column(String(16))
+    cooperative: Mapped[str] = cooperative_number()
 
 
 class ChequeSlip(Base):
@@ -113,25 +108,25 @@ class ChequeSlip(Base):
 
     __tablename__ = "cheque_slips"
     __table_args__ = (UniqueConstraint("department", "number"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    department: Mapped[str] = mapped_column(String(3), index=True)
+    id: Mapped[int] = row_id()
+    department: Mapped[str] = department_code(index=True)
     number: Mapped[str] = mapped_column(String(20))
     account: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(10))
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = login_name()
+    created_at: Mapped[datetime] = moment()
+    closed_at: Mapped[datetime | None] = moment()
     banked_line_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Cheque(Base):
     __tablename__ = "cheques"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = row_id()
     slip_id: Mapped[int] = mapped_column(ForeignKey("cheque_slips.id"), index=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
-    cooperative: Mapped[str] = mapped_column(String(16))
-    year: Mapped[str] = mapped_column(String(9))
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal(2))
+    cooperative: Mapped[str] = cooperative_number()
+    year: Mapped[str] = school_year()
+    amount: Mapped[Decimal] = money()
     cheque_number: Mapped[str] = mapped_column(String(20))
     bank: Mapped[str] = mapped_column(String(100), default="")
     drawer: Mapped[str] = mapped_column(String(200), default="")

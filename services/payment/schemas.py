@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from services.payment import domain
 from shared.fields import Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE, is_valid_year
+from shared.schemas import CooperativeYearOut, item_list
 
 NUMBER_FIELD = dict(validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."))
 YEAR_MESSAGE = "Année scolaire au format 2025-2026."
@@ -48,9 +49,7 @@ class PaymentOut(Schema):
     statement_line_id = fields.Integer(allow_none=True)
 
 
-class DuesOut(Schema):
-    cooperative = fields.String()
-    year = fields.String()
+class DuesOut(CooperativeYearOut):
     amount_due = Money()
     amount_paid = Money()
     balance = Money()
@@ -68,8 +67,7 @@ class PaymentRecorded(Schema):
     dues = fields.Nested(DuesOut)
 
 
-class PaymentList(Schema):
-    items = fields.List(fields.Nested(PaymentOut))
+PaymentList = item_list(PaymentOut)
 
 
 class PaymentFilter(StrictSchema):
@@ -96,8 +94,7 @@ class StatementOut(Schema):
     imported_by = fields.String()
 
 
-class StatementList(Schema):
-    items = fields.List(fields.Nested(StatementOut))
+StatementList = item_list(StatementOut)
 
 
 class AllocationIn(StrictSchema):
@@ -106,15 +103,11 @@ class AllocationIn(StrictSchema):
     amount = Money(required=True, minimum="0.01")
 
 
-class Allocation(Schema):
-    cooperative = fields.String()
-    year = fields.String()
+class Allocation(CooperativeYearOut):
     amount = Money()
 
 
-class Suggestion(Schema):
-    cooperative = fields.String()
-    year = fields.String()
+class Suggestion(CooperativeYearOut):
     name = fields.String()
     slip = fields.Integer()
     number = fields.String()
@@ -141,8 +134,7 @@ class LineOut(Schema):
     decided_at = fields.DateTime(allow_none=True)
 
 
-class LineList(Schema):
-    items = fields.List(fields.Nested(LineOut))
+LineList = item_list(LineOut)
 
 
 class ConfirmIn(StrictSchema):
@@ -216,5 +208,4 @@ class SlipOut(Schema):
     cheques = fields.List(fields.Nested(ChequeOut))
 
 
-class SlipList(Schema):
-    items = fields.List(fields.Nested(SlipOut))
+SlipList = item_list(SlipOut)
