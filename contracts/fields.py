@@ -18,12 +18,11 @@ class Year(fields.String):
         super().__init__(required=True, validate=validate.Regexp(r"\d{4}-\d{4}\Z"), **kwargs)
 
 
-class CooperativeRef(Schema):
-    number = fields.String(required=True)
-    name = fields.String(required=True)
-    town = fields.String(required=True)
-    email = fields.String(required=True)
-    department = fields.String(required=True)
+# A cooperative as every event and the adhesion API give it.
+COOPERATIVE_PARTS = ("number", "name", "town", "email", "department")
+
+CooperativeRef = Schema.from_dict({part: fields.String(required=True) for part in COOPERATIVE_PARTS},
+                                  name="CooperativeRef")
 
 
 class DepartmentRef(Schema):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from contracts.fields import AMOUNT_PARTS, TOTAL_PARTS
+from contracts.fields import AMOUNT_PARTS, COOPERATIVE_PARTS, TOTAL_PARTS
 from services.adhesion import domain
 from services.adhesion.domain import CHANGE_FORM_STATES, STATUSES
 from shared.fields import Code, Count, EmailAddress, Money, StrictBoolean, StrictSchema, Text
@@ -55,12 +55,7 @@ class CooperativeIn(StrictSchema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
 
 
-class CooperativeOut(Schema):
-    number = fields.String()
-    name = fields.String()
-    town = fields.String()
-    email = fields.String()
-    department = fields.String()
+CooperativeOut = Schema.from_dict({part: fields.String() for part in COOPERATIVE_PARTS}, name="CooperativeOut")
 
 
 CooperativeList = item_list(CooperativeOut)

@@ -1,19 +1,14 @@
 """Stored rows as API answers and event data (the output schemas dump these)."""
 from sqlalchemy.orm import object_session
 
+from contracts.fields import COOPERATIVE_PARTS
 from services.adhesion import domain
 from services.adhesion.models import Adhesion, Cooperative, Department
 from services.adhesion.repository import amounts_for, totals_for
 
 
 def cooperative_data(cooperative: Cooperative) -> dict:
-    return {
-        "number": cooperative.number,
-        "name": cooperative.name,
-        "town": cooperative.town,
-        "email": cooperative.email,
-        "department": cooperative.department,
-    }
+    return {part: getattr(cooperative, part) for part in COOPERATIVE_PARTS}
 
 
 def department_data(department: Department) -> dict:
