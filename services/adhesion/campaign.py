@@ -12,11 +12,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, noload
 
 from services.adhesion import domain, events
-from services.adhesion.models import Adhesion, AdhesionClass, Cooperative, RateCard, ReminderDate
+from services.adhesion.models import Adhesion, AdhesionClass, Cooperative, ReminderDate
 from services.adhesion.registration import next_reminder_round
-from services.adhesion.repository import rates_of
+from services.adhesion.repository import rate_card, rates_of
 from shared.auth import Principal
-from shared.errors import ApiError
 from shared.service import ServiceContext
 
 PARIS = ZoneInfo("Europe/Paris")  # a submission at 23:30 in Grenoble counts for that day
@@ -28,13 +27,6 @@ def local_day(moment: datetime | None) -> date | None:
     if moment is None:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(PARIS).date()
-
-
-def _card(session: Session, department: str, year: str) -> RateCard:
-    card = session.scalars(select(RateCard).where(RateCard.department == department, RateCard.year == year)).first()
-    if card is None:
-        raise ApiError(404, f"Les tarifs {year} ne sont pas encore fixés.")
-    return card
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,7 @@ def _year_rows(session: Session, department: str, year: str, rates: domain.Rates
 
 def stats(ctx: ServiceContext, principal: Principal, year: str) -> dict:
     with ctx.database.session() as session:
-        card = _card(session, principal.department, year)
+        card = rate_card(session, principal.department, year)
         rates = rates_of(card)
         rows = _year_rows(session, principal.department, year, rates)
         by_status = {status: 0 for status in domain.STATUSES}
@@ -132,7 +124,7 @@ def _csv(header: list[str], lines: list[list]) -> bytes:
 
 def adhesions_csv(ctx: ServiceContext, principal: Principal, year: str) -> bytes:
     with ctx.database.session() as session:
-        rates = rates_of(_card(session, principal.department, year))
+        rates = rates_of(rate_card(session, principal.department, year))
         lines = []
         for cooperative, figures in _year_rows(session, principal.department, year, rates):
             start = [cooperative.number, cooperative.name, cooperative.town, cooperative.email]
@@ -155,7 +147,7 @@ def adhesions_csv(ctx: ServiceContext, principal: Principal, year: str) -> bytes
 def declaration_csv(ctx: ServiceContext, principal: Principal, year: str) -> bytes:
     """The insurer's declaration: each validated, insured cooperative and its premium."""
     with ctx.database.session() as session:
-        rates = rates_of(_card(session, principal.department, year))
+        rates = rates_of(rate_card(session, principal.department, year))
         lines = []
         for cooperative, figures in _year_rows(session, principal.department, year, rates):
             if figures is None or figures.adhesion.status != domain.VALIDATED or not figures.adhesion.insurance:
@@ -207,7 +199,7 @@ def get_schedule(ctx: ServiceContext, principal: Principal, year: str) -> dict:
 def set_schedule(ctx: ServiceContext, principal: Principal, year: str, dates: list[date]) -> dict:
     """The department's reminder dates; a round already sent stays as it was."""
     with ctx.database.session() as session:
-        _card(session, principal.department, year)
+        rate_card(session, principal.department, year)
         wanted = set(dates)
         for item in schedule_items(session, principal.department, year):
             if item.day not in wanted and item.sent_at is None:

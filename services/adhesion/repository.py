@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from services.adhesion import domain
 from services.adhesion.models import Adhesion, AdhesionClass, Cooperative, RateCard
+from shared.errors import ApiError
 
 ZERO = Decimal("0.00")
 
@@ -28,6 +29,14 @@ def totals_for(adhesion: Adhesion) -> domain.Totals:
 def amounts_for(adhesion: Adhesion, rates: domain.Rates) -> domain.Amounts:
     return domain.amounts_of(rates, totals_for(adhesion), adhesion.insurance, adhesion.goods_value,
                              adhesion.instruments_value)
+
+
+def rate_card(session: Session, department: str, year: str) -> RateCard:
+    """The department's rates for ``year``; 404 until its staff set them."""
+    card = session.scalars(select(RateCard).where(RateCard.department == department, RateCard.year == year)).first()
+    if card is None:
+        raise ApiError(404, f"Les tarifs {year} ne sont pas encore fixés.")
+    return card
 
 
 def find_adhesion(session: Session, number: str, year: str, lock: bool = False) -> Adhesion | None:

@@ -114,7 +114,7 @@ class AdhesionIn(StrictSchema):
             seen.add(key)
 
 
-# the same parts as the events' (contracts.fields), answered as numbers
+# the same parts as the events' (contracts.fields)
 TotalsSchema = Schema.from_dict({part: fields.Integer() for part in TOTAL_PARTS}, name="TotalsSchema")
 AmountsSchema = Schema.from_dict({part: Money(maximum="100000000") for part in AMOUNT_PARTS}, name="AmountsSchema")
 

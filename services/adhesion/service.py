@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.adhesion import campaign, domain, events
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
 from services.adhesion.registration import allocate_code, code_in_use
-from services.adhesion.repository import amounts_for, classes_of, find_adhesion, new_draft, rates_of
+from services.adhesion.repository import amounts_for, classes_of, find_adhesion, new_draft, rate_card, rates_of
 from services.adhesion.views import adhesion_answer
 from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
 from shared.errors import ApiError
@@ -37,13 +37,6 @@ def cooperative_for(session: Session, principal: Principal, number: str) -> Coop
         raise ApiError(404, f"Coopérative {number} inconnue.")
     ensure_access(principal, cooperative.number, cooperative.department)
     return cooperative
-
-
-def rate_card(session: Session, department: str, year: str) -> RateCard:
-    card = session.scalars(select(RateCard).where(RateCard.department == department, RateCard.year == year)).first()
-    if card is None:
-        raise ApiError(404, f"Les tarifs {year} ne sont pas encore fixés.")
-    return card
 
 
 def _target(session: Session, principal: Principal, number: str, year: str):
