@@ -40,9 +40,14 @@ $(PDFTOPPM):
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q poppler-utils
 
+# Three pytest workers, one test file each at a time: the e2e files wait on real processes
+# more than they compute, so three keep both cores busy. Each worker is its own session with
+# its own redis-server and databases.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) $(CHROMIUM) $(REDIS_SERVER) $(DEJAVU) $(PDFTOPPM)
 	$(PY) -m deploy.services_up
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -4,7 +4,6 @@ staff list of 600 cooperatives, the campaign figures and exports."""
 import csv
 import io
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -212,16 +211,11 @@ def test_lost_password_link_works_once_and_expires(client, app, staff):
 # --- the staff list of 600 cooperatives ---------------------------------------------------------
 
 
-def test_600_cooperatives_listed_fast_searched_and_deactivated(client, app, staff):
+def test_600_cooperatives_listed_searched_and_deactivated(client, app, staff):
     import_file(client, staff, school_file(600))
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        page = client.get("/api/adhesion/cooperatives?page=1&per_page=50&sort=name", headers=staff)
-        timings.append(time.perf_counter() - start)
-        assert page.status_code == 200
-    print(f"600 cooperatives, page of 50: best {min(timings) * 1000:.0f} ms, worst {max(timings) * 1000:.0f} ms")
-    assert min(timings) < 0.3
+    # how fast it answers is measured by bench/cooperatives.py, not asserted here
+    page = client.get("/api/adhesion/cooperatives?page=1&per_page=50&sort=name", headers=staff)
+    assert page.status_code == 200
     assert (page.json["total"], page.json["pages"], len(page.json["items"])) == (600, 12, 50)
     found = client.get("/api/adhesion/cooperatives?q=moulin", headers=staff).json
     assert [item["number"] for item in found["items"]] == [number_of(7)]
