@@ -98,3 +98,35 @@ class Client:
 
     def __getattr__(self, name):
         return getattr(self.http, name)
+
+
+@contextmanager
+def module_system(tmp_path_factory, redis_server, name: str, db: int = 0, **env):
+    """The whole system (gunicorn, every worker, a real SMTP server) for one test module, on
+    its own PostgreSQL database and this session's Redis: starting one costs ~10 s of CPU,
+    so the tests of a module share it and each works on its own cooperatives. ``db``: the
+    Redis db index, for a second system running beside the module's."""
+    import redis
+
+    from deploy.smtp_sink import MailSink
+    from deploy.stack import Stack, free_port
+
+    broker_url = redis_server.url.rsplit("/", 1)[0] + f"/{db}"
+    broker = redis.Redis.from_url(broker_url)
+    broker.flushdb()
+    base = tmp_path_factory.mktemp(name)
+    sink = MailSink(base / "mailbox", port=free_port())
+    sink.start()
+    try:
+        with fresh_postgres_database() as database_url:
+            stack = Stack(base / "data", database_url, broker_url, sink.port, **env)
+            try:
+                yield stack.start(), sink
+            except BaseException:
+                print(stack.logs())
+                raise
+            finally:
+                stack.stop()
+    finally:
+        sink.stop()
+        broker.flushdb()

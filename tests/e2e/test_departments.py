@@ -7,10 +7,8 @@ from collections import Counter
 
 import pytest
 
-from deploy.smtp_sink import MailSink
 from tests.integration.test_departments import number_of, school_file
-from deploy.stack import Stack, free_port
-from tests.support import GUIDE, wait_for
+from tests.support import GUIDE, module_system, wait_for
 
 YEAR = "2025-2026"
 ISERE, DROME = "0382296P00", "0260001A00"
@@ -20,21 +18,24 @@ RATES = {"fee_per_student": "2.26", "fee_per_adult": "2.26", "fee_per_cooperativ
          "renewal_closes": "2025-09-30"}
 
 
-@pytest.fixture
-def sink(tmp_path):
-    sink = MailSink(tmp_path / "mailbox", port=free_port())
-    sink.start()
-    yield sink
-    sink.stop()
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, redis_server):
+    with module_system(tmp_path_factory, redis_server, "departments") as running:
+        yield running
 
 
 @pytest.fixture
-def stack(tmp_path, pg_url, redis_url, sink):
-    stack = Stack(tmp_path / "data", pg_url, redis_url, sink.port)
-    try:
-        yield stack.start()
-    finally:
-        stack.stop()
+def stack(system):
+    return system[0]
+
+
+@pytest.fixture
+def sink(system):
+    return system[1]
+
+
+def invitations(sink):
+    return [m for m in sink.messages() if m["X-Retkoop-Kind"] == "invitation"]
 
 
 def _ok(response):
@@ -150,13 +151,13 @@ def test_600_schools_imported_and_invited_once_each(stack, sink):
     assert first.status_code == 200, first.text
     assert first.json()["created"] == 600
     imported = time.monotonic() - started
-    wait_for(lambda: len(sink.messages()) >= 600, timeout=300, interval=1, what="600 invitations")
+    wait_for(lambda: len(invitations(sink)) >= 600, timeout=300, interval=1, what="600 invitations")
     print(f"600 lines imported in {imported:.1f} s; 600 invitations delivered in {time.monotonic() - started:.1f} s")
     again = stack.call("post", "/api/adhesion/cooperatives/import", staff, data=body,
                        headers={"Content-Type": "text/csv"})
     assert again.json()["unchanged"] == 600
     time.sleep(3 * stack.settings.outbox_sweep_seconds + 2)  # time for anything wrongly sent to arrive
-    messages = sink.messages()
+    messages = invitations(sink)
     assert len(messages) == 600
     recipients = Counter(m["To"] for m in messages)
     assert set(recipients.values()) == {1}

@@ -4,44 +4,55 @@ the known browser, the reset link, logout and password change revoking tokens, t
 413 of a chunked body and the security headers."""
 import base64
 import json
+import itertools
 import re
 import zlib
 
 import pytest
 import requests
 
-from deploy.smtp_sink import MailSink
-from deploy.stack import Stack, free_port
-from tests.support import wait_for
+from deploy.stack import Stack
+from tests.support import module_system, wait_for
 
-NUMBER = "0382296P00"
 PASSWORD = "ecole-secret"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def sink(tmp_path):
-    sink = MailSink(tmp_path / "mailbox", port=free_port())
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def stack(tmp_path, pg_url, redis_url, sink):
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, redis_server):
     # Behind a proxy (as behind nginx): X-Forwarded-For is the browser's address, which
     # lets one test speak from several.
-    stack = Stack(tmp_path / "data", pg_url, redis_url, sink.port, TRUSTED_PROXIES="1")
-    try:
-        stack.start()
-        staff = stack.login("admin", "admin-password")
-        created = stack.call("post", "/api/adhesion/cooperatives", staff, json={
-            "number": NUMBER, "name": "Coopérative Scolaire Jean Moulin", "town": "VIENNE",
-            "email": "ce.0382296p@ac-grenoble.fr", "password": PASSWORD})
-        assert created.status_code == 201, created.text
-        yield stack
-    finally:
-        stack.stop()
+    with module_system(tmp_path_factory, redis_server, "hardening", TRUSTED_PROXIES="1") as running:
+        yield running
+
+
+@pytest.fixture
+def stack(system):
+    return system[0]
+
+
+@pytest.fixture
+def sink(system):
+    return system[1]
+
+
+_schools = itertools.count(1)
+
+
+@pytest.fixture
+def school(stack):
+    """A cooperative of this test's own: the throttle, sessions and password it touches are its own."""
+    number = f"03822{next(_schools):02d}P00"
+    staff = stack.login("admin", "admin-password")
+    created = stack.call("post", "/api/adhesion/cooperatives", staff, json={
+        "number": number, "name": "Coopérative Scolaire Jean Moulin", "town": "VIENNE",
+        "email": email_of(number), "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    return number
+
+
+def email_of(number: str) -> str:
+    return f"ce.{number.lower()}@ac-grenoble.fr"
 
 
 class Browser:
@@ -76,42 +87,43 @@ def api_login(stack, login, password, address, **extra):
                       headers={"X-Forwarded-For": address})
 
 
-def test_throttle_from_several_addresses_known_browser_and_reset_link(stack, sink):
+def test_throttle_from_several_addresses_known_browser_and_reset_link(stack, sink, school):
     home = Browser(stack, "10.1.0.1")
-    assert signed_in(home.login(NUMBER, PASSWORD))
+    assert signed_in(home.login(school, PASSWORD))
     assert home.http.cookies.get("retkoop_device")
     assert home.logout().status_code == 302
 
     # A stranger who knows the (public) number: ten failures lock that stranger's pair only.
     stranger = Browser(stack, "10.66.0.1")
     for _ in range(10):
-        assert stranger.login(NUMBER, "guess").status_code == 401
-    assert stranger.login(NUMBER, "guess").status_code == 429
-    assert stranger.login(NUMBER, PASSWORD).status_code == 429  # the pair is locked, right password included
-    assert signed_in(Browser(stack, "10.1.0.2").login(NUMBER, PASSWORD))  # the school, elsewhere, is not
+        assert stranger.login(school, "guess").status_code == 401
+    assert stranger.login(school, "guess").status_code == 429
+    assert stranger.login(school, PASSWORD).status_code == 429  # the pair is locked, right password included
+    assert signed_in(Browser(stack, "10.1.0.2").login(school, PASSWORD))  # the school, elsewhere, is not
 
     # Password spraying: 30 failures from one address, whatever the logins, and that
     # address learns nothing more: the right password answers 429 too.
     sprayer = Browser(stack, "10.77.0.1")
     for i in range(30):
         assert sprayer.login(f"03800{i:02d}X00", "azerty123").status_code == 401
-    assert sprayer.login(NUMBER, "azerty123").status_code == 429
-    assert sprayer.login(NUMBER, PASSWORD).status_code == 429
+    assert sprayer.login(school, "azerty123").status_code == 429
+    assert sprayer.login(school, PASSWORD).status_code == 429
 
     # 100 failures in an hour from every address lock the login (the 10 of the stranger
     # count), and the school gets a reset link by email.
     for address in range(9):
         for _ in range(10):
-            assert api_login(stack, NUMBER, "guess", f"10.88.0.{address}").status_code == 401
-    locked = Browser(stack, "10.1.0.3").login(NUMBER, PASSWORD)
+            assert api_login(stack, school, "guess", f"10.88.0.{address}").status_code == 401
+    locked = Browser(stack, "10.1.0.3").login(school, PASSWORD)
     assert locked.status_code == 429 and "lien" in locked.text
     # ... but never the browser that logged in before, with the right password.
-    assert signed_in(home.login(NUMBER, PASSWORD))
-    assert home.login(NUMBER, "guess").status_code in (401, 302)  # already signed in: sent home
+    assert signed_in(home.login(school, PASSWORD))
+    assert home.login(school, "guess").status_code in (401, 302)  # already signed in: sent home
 
-    reset = wait_for(lambda: [m for m in sink.messages() if m["X-Retkoop-Kind"] == "password_reset"],
+    reset = wait_for(lambda: [m for m in sink.messages() if m["X-Retkoop-Kind"] == "password_reset"
+                                   and m["To"] == email_of(school)],
                      timeout=60, what="the reset email")
-    assert len(reset) == 1 and reset[0]["To"] == "ce.0382296p@ac-grenoble.fr"
+    assert len(reset) == 1
     text = reset[0].get_body(("plain",)).get_content()
     link = re.search(r"(http://\S+/mot-de-passe/nouveau/\S+)", text).group(1)
     path = link[len(stack.base):]
@@ -120,36 +132,36 @@ def test_throttle_from_several_addresses_known_browser_and_reset_link(stack, sin
     done = helper.post(path, {"password": "nouveau-secret", "again": "nouveau-secret"})
     assert done.status_code == 302 and done.headers["Location"].endswith("/connexion")
     assert helper.post(path, {"password": "autre-secret", "again": "autre-secret"}).status_code == 400  # once
-    assert signed_in(Browser(stack, "10.1.0.5").login(NUMBER, "nouveau-secret"))
-    assert Browser(stack, "10.1.0.6").login(NUMBER, PASSWORD).status_code == 401
+    assert signed_in(Browser(stack, "10.1.0.5").login(school, "nouveau-secret"))
+    assert Browser(stack, "10.1.0.6").login(school, PASSWORD).status_code == 401
     # The session the known browser opened with the old password is closed too.
     assert home.page("/").url.endswith("/connexion")
 
 
-def test_device_token_is_bound_to_its_login(stack):
+def test_device_token_is_bound_to_its_login(stack, school):
     device = api_login(stack, "admin", "admin-password", "10.2.0.1").json()["device"]
     for _ in range(10):
-        api_login(stack, NUMBER, "guess", "10.2.0.9")
+        api_login(stack, school, "guess", "10.2.0.9")
     # admin's device token does not unlock the school's login for that address
-    assert api_login(stack, NUMBER, PASSWORD, "10.2.0.9", device=device).status_code == 429
-    school_device = api_login(stack, NUMBER, PASSWORD, "10.2.0.2").json()["device"]
+    assert api_login(stack, school, PASSWORD, "10.2.0.9", device=device).status_code == 429
+    school_device = api_login(stack, school, PASSWORD, "10.2.0.2").json()["device"]
     forged = school_device[:-4] + ("AAAA" if not school_device.endswith("AAAA") else "BBBB")
-    assert api_login(stack, NUMBER, PASSWORD, "10.2.0.9", device=forged).status_code == 429
-    assert api_login(stack, NUMBER, "guess", "10.2.0.9", device=school_device).status_code == 401  # still a guess
-    assert api_login(stack, NUMBER, PASSWORD, "10.2.0.9", device=school_device).status_code == 200
+    assert api_login(stack, school, PASSWORD, "10.2.0.9", device=forged).status_code == 429
+    assert api_login(stack, school, "guess", "10.2.0.9", device=school_device).status_code == 401  # still a guess
+    assert api_login(stack, school, PASSWORD, "10.2.0.9", device=school_device).status_code == 200
 
 
-def test_logout_and_password_change_revoke_tokens_in_every_service(stack):
+def test_logout_and_password_change_revoke_tokens_in_every_service(stack, school):
     def reads(token):
         """The status each service answers this token."""
         return {
-            "adhesion": stack.call("get", f"/api/adhesion/cooperatives/{NUMBER}", token).status_code,
-            "payment": stack.call("get", f"/api/payment/dues/{NUMBER}/2025-2026", token).status_code,
-            "documents": stack.call("get", f"/api/documents/{NUMBER}/2025-2026", token).status_code,
+            "adhesion": stack.call("get", f"/api/adhesion/cooperatives/{school}", token).status_code,
+            "payment": stack.call("get", f"/api/payment/dues/{school}/2025-2026", token).status_code,
+            "documents": stack.call("get", f"/api/documents/{school}/2025-2026", token).status_code,
             "rates": stack.call("get", "/api/adhesion/rates/2025-2026", token).status_code,
         }
 
-    first, second, third = (stack.login(NUMBER, PASSWORD) for _ in range(3))
+    first, second, third = (stack.login(school, PASSWORD) for _ in range(3))
     assert 401 not in reads(first).values()
     assert stack.call("post", "/api/auth/logout", first).status_code == 204
     assert set(reads(first).values()) == {401}
@@ -161,8 +173,8 @@ def test_logout_and_password_change_revoke_tokens_in_every_service(stack):
     assert 401 not in reads(second).values()  # this one stays
     wrong = stack.call("post", "/api/auth/password", second, json={"current": "nope", "new": "encore-autre"})
     assert wrong.status_code == 422 and "current" in wrong.json()["fields"]
-    assert api_login(stack, NUMBER, PASSWORD, "10.3.0.1").status_code == 401
-    assert api_login(stack, NUMBER, "nouveau-secret", "10.3.0.1").status_code == 200
+    assert api_login(stack, school, PASSWORD, "10.3.0.1").status_code == 401
+    assert api_login(stack, school, "nouveau-secret", "10.3.0.1").status_code == 200
 
     staff = stack.login("admin", "admin-password")
     assert stack.call("get", "/api/notify/messages", staff).status_code == 200
@@ -179,20 +191,20 @@ def _session_data(cookie: str) -> dict:
     return json.loads(raw)
 
 
-def test_pages_keep_no_readable_token_and_logout_ends_the_cookie(stack):
+def test_pages_keep_no_readable_token_and_logout_ends_the_cookie(stack, school):
     browser = Browser(stack, "10.4.0.1")
-    assert signed_in(browser.login(NUMBER, PASSWORD))
+    assert signed_in(browser.login(school, PASSWORD))
     cookie = browser.http.cookies.get("retkoop_session")
     stored = _session_data(cookie)["token"]
-    assert stack.call("get", f"/api/adhesion/cooperatives/{NUMBER}", stored).status_code == 401  # sealed
+    assert stack.call("get", f"/api/adhesion/cooperatives/{school}", stored).status_code == 401  # sealed
     assert browser.page("/accueil").status_code == 200
 
     page = browser.page("/mot-de-passe")
     assert page.status_code == 200 and "Changer mon mot de passe" in page.text
-    other = stack.login(NUMBER, PASSWORD)
+    other = stack.login(school, PASSWORD)
     changed = browser.post("/mot-de-passe", {"current": PASSWORD, "new": "nouveau-secret", "again": "nouveau-secret"})
     assert changed.status_code == 302
-    assert stack.call("get", f"/api/adhesion/cooperatives/{NUMBER}", other).status_code == 401
+    assert stack.call("get", f"/api/adhesion/cooperatives/{school}", other).status_code == 401
     assert browser.page("/accueil").status_code == 200  # the page session that changed it stays
 
     assert browser.logout().status_code == 302
