@@ -10,8 +10,32 @@ def item_list(item: type[Schema]) -> type[Schema]:
     return Schema.from_dict({"items": fields.List(fields.Nested(item))}, name=name)
 
 
+# The keys every service's answers share, described once for the OpenAPI documents.
+
+def cooperative_field(**kwargs) -> fields.String:
+    return fields.String(metadata={"description": "The cooperative's number (school UAI + account)"}, **kwargs)
+
+
+def year_field(**kwargs) -> fields.String:
+    return fields.String(metadata={"description": "School year, e.g. 2025-2026"}, **kwargs)
+
+
+def department_field(**kwargs) -> fields.String:
+    return fields.String(metadata={"description": "The OCCE department's number, e.g. 38"}, **kwargs)
+
+
+def id_field(of: str, **kwargs) -> fields.Integer:
+    """A row's id, the one its paths take: ``id_field("payment")``."""
+    return fields.Integer(metadata={"description": f"The {of}'s id"}, **kwargs)
+
+
+def staff_login_field(did: str, **kwargs) -> fields.String:
+    """Who did it: ``staff_login_field("recorded it")``."""
+    return fields.String(metadata={"description": f"Login of the staff member who {did}"}, **kwargs)
+
+
 class CooperativeYearOut(Schema):
     """An answer about one cooperative's school year, the key every service files under."""
 
-    cooperative = fields.String()
-    year = fields.String()
+    cooperative = cooperative_field()
+    year = year_field()

@@ -2,7 +2,9 @@
 relay, JSON errors, OpenAPI, health."""
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from celery import Celery
 from flask import Flask, current_app, jsonify
@@ -154,11 +156,36 @@ def shutdown(app: Flask) -> None:
     app.extensions["auth_sessions"].dispose()
 
 
-def migrate_service(name: str, settings: Settings, migrations) -> Database:
-    """Bring a service's store to its latest revision; returns the open database."""
-    database = Database(name, settings.database_url_for(name), migrations)
-    database.migrate()
-    return database
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """A service as its ``app.py`` declares it; gives the two entry points every service
+    has: ``create_app`` (the app, without I/O) and ``prepare`` (the start-up step)."""
+
+    name: str
+    blueprints: Sequence
+    migrations: Path
+    outbox_model: type | None = None  # none: the service publishes no event
+    seed: Callable[[Database, Settings], None] | None = None  # first-start data, after the migration
+    configure: Callable[[Flask], None] | None = None  # the service's own extensions, before its routes
+
+    def create_app(self, settings: Settings | None = None) -> Flask:
+        app, api = create_service_app(self.name, self.outbox_model, settings)
+        if self.configure is not None:
+            self.configure(app)
+        for blueprint in self.blueprints:
+            api.register_blueprint(blueprint)
+        return app
+
+    def prepare(self, settings: Settings | None = None) -> None:
+        """Start-up step: migrate the store, then the first-start seed if the service has one."""
+        settings = settings or load()
+        database = Database(self.name, settings.database_url_for(self.name), self.migrations)
+        try:
+            database.migrate()
+            if self.seed is not None:
+                self.seed(database, settings)
+        finally:
+            database.dispose()
 
 
 def after_commit_publish() -> None:

@@ -2,7 +2,6 @@
 Celery worker processes. Nothing here is a stand-in; when a server is missing the
 tests fail loudly instead of skipping."""
 import os
-import sys
 import uuid
 from contextlib import contextmanager
 
@@ -42,7 +41,7 @@ def fresh_postgres_database():
 def prepared_app(create_app, settings: Settings):
     """A service's app on a store the start-up step has migrated (and seeded), where the
     sessions of the tokens the tests made with ``bearer_for`` are open."""
-    sys.modules[create_app.__module__].prepare(settings)
+    create_app.__self__.prepare(settings)  # the factory is its ServiceDefinition's
     app = create_app(settings)
     for session_id, login in _TEST_SESSIONS.items():
         _open(app, session_id, login)

@@ -8,26 +8,14 @@ from services.adhesion.departments_api import blp as departments_blp
 from services.adhesion.login import blp as auth_blp
 from services.adhesion.models import OutboxEvent
 from services.adhesion.seed import seed
-from shared.config import load
-from shared.service import create_service_app, migrate_service
+from shared.service import ServiceDefinition
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def create_app(settings=None):
-    app, api = create_service_app("adhesion", OutboxEvent, settings)
-    api.register_blueprint(auth_blp)
-    api.register_blueprint(adhesion_blp)
-    api.register_blueprint(password_links_blp)
-    api.register_blueprint(departments_blp)
-    return app
-
-
-def prepare(settings=None) -> None:
-    """Start-up step: migrate the store, then the first-start seed."""
-    settings = settings or load()
-    database = migrate_service("adhesion", settings, MIGRATIONS)
-    try:
-        seed(database, settings)
-    finally:
-        database.dispose()
+SERVICE = ServiceDefinition(
+    "adhesion",
+    blueprints=(auth_blp, adhesion_blp, password_links_blp, departments_blp),
+    migrations=Path(__file__).resolve().parent / "migrations",
+    outbox_model=OutboxEvent,
+    seed=seed,  # first start: OCCE de l'Isère, its rates, the staff account
+)
+create_app = SERVICE.create_app
+prepare = SERVICE.prepare

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from services.adhesion.domain import STATUSES
 from services.adhesion.schemas import DEPARTMENT_CONTACT, CooperativeOut
 from shared.fields import EmailAddress, Money, StrictBoolean, StrictSchema, Text
-from shared.schemas import item_list
+from shared.schemas import department_field, item_list, staff_login_field
 
 DEPARTMENT_RE = r"(?:[0-9]{2,3}|2[AB])\Z"  # 38, 974, and Corsica's 2A / 2B
 IBAN_RE = r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$"
@@ -79,11 +79,11 @@ class StaffIn(StrictSchema):
 
 
 class StaffOut(Schema):
-    login = fields.String()
-    role = fields.String()
-    department = fields.String()
-    email = fields.String()
-    national = fields.Boolean()
+    login = fields.String(metadata={"description": "The staff member's login"})
+    role = fields.String(metadata={"description": "Always staff here"})
+    department = department_field()
+    email = fields.String(metadata={"description": "Their own mailbox"})
+    national = fields.Boolean(metadata={"description": "True for the national administrator (the first account)"})
 
 
 StaffList = item_list(StaffOut)
@@ -94,9 +94,9 @@ class ImportQuery(StrictSchema):
 
 
 class ImportError_(Schema):
-    line = fields.Integer()
-    field = fields.String()
-    message = fields.String()
+    line = fields.Integer(metadata={"description": "Line of the CSV file (the header is line 1)"})
+    field = fields.String(metadata={"description": "The column at fault; file, header or line when it is the whole file or line"})
+    message = fields.String(metadata={"description": "What is wrong, in French"})
 
 
 class ImportOut(Schema):
@@ -150,11 +150,11 @@ class CooperativePatch(StrictSchema):
 
 
 class CooperativeChangeOut(Schema):
-    field = fields.String()
-    old = fields.String()
-    new = fields.String()
-    by = fields.String()
-    at = fields.DateTime()
+    field = fields.String(metadata={"description": "What changed: email or active"})
+    old = fields.String(metadata={"description": "Value before"})
+    new = fields.String(metadata={"description": "Value after"})
+    by = staff_login_field("changed it")
+    at = fields.DateTime(metadata={"description": "When"})
 
 
 class CooperativeDetail(CooperativeOut):
@@ -167,15 +167,15 @@ class ResetIn(StrictSchema):
 
 
 class Accepted(Schema):
-    status = fields.String()
+    status = fields.String(metadata={"description": "Always accepted: the link, if any, goes by email"})
 
 
 class Daily(Schema):
-    date = fields.Date()
-    submitted = fields.Integer()
-    validated = fields.Integer()
-    submitted_total = fields.Integer()
-    validated_total = fields.Integer()
+    date = fields.Date(metadata={"description": "A day of the renewal window"})
+    submitted = fields.Integer(metadata={"description": "Adhesions submitted that day"})
+    validated = fields.Integer(metadata={"description": "Adhesions validated that day"})
+    submitted_total = fields.Integer(metadata={"description": "Submitted since the window opened"})
+    validated_total = fields.Integer(metadata={"description": "Validated since the window opened"})
 
 
 class StatsOut(Schema):

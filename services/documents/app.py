@@ -4,22 +4,16 @@ from pathlib import Path
 from services.documents import handlers  # noqa: F401  (registers the Celery tasks)
 from services.documents.api import blp as documents_blp
 from services.documents.models import OutboxEvent
-from services.documents.storage import storage_for
+from services.documents.storage import install_storage
 from services.documents.verify import blp as verify_blp
-from shared.config import load
-from shared.service import create_service_app, migrate_service
+from shared.service import ServiceDefinition
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def create_app(settings=None):
-    app, api = create_service_app("documents", OutboxEvent, settings)
-    app.extensions["documents.storage"] = storage_for(app.extensions["service"].settings)
-    api.register_blueprint(documents_blp)
-    api.register_blueprint(verify_blp)
-    return app
-
-
-def prepare(settings=None) -> None:
-    """Start-up step: migrate the store."""
-    migrate_service("documents", settings or load(), MIGRATIONS).dispose()
+SERVICE = ServiceDefinition(
+    "documents",
+    blueprints=(documents_blp, verify_blp),
+    migrations=Path(__file__).resolve().parent / "migrations",
+    outbox_model=OutboxEvent,
+    configure=install_storage,
+)
+create_app = SERVICE.create_app
+prepare = SERVICE.prepare

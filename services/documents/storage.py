@@ -53,8 +53,14 @@ def storage_for(settings) -> Storage:
     return LocalStorage(settings.data_dir / "documents")
 
 
+def install_storage(app) -> None:
+    """Give the service app its store (``create_app`` calls it; no I/O: the folder is made
+    at the first write)."""
+    app.extensions["documents.storage"] = storage_for(app.extensions["service"].settings)
+
+
 def current_storage() -> Storage:
-    """The store of the running service app (set by ``create_app``)."""
+    """The store of the running service app (set by ``install_storage``)."""
     from flask import current_app
 
     return current_app.extensions["documents.storage"]

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.ledger import domain
 from shared.fields import Money, StrictSchema, Text
-from shared.schemas import CooperativeYearOut, item_list
+from shared.schemas import CooperativeYearOut, id_field, item_list
 
 CATEGORY_RE = re.compile(r"[1-7][0-9]{2,9}")  # an account of the chart: class 1 to 7, 3 to 10 digits
 
@@ -55,16 +55,16 @@ class CategoryIn(StrictSchema):
 
 
 class AllocationOut(Schema):
-    category = fields.String()
-    label = fields.String()
-    amount = Money()
+    category = fields.String(metadata={"description": "Account of the chart, e.g. 62810008"})
+    label = fields.String(metadata={"description": "That account's label in the department's chart"})
+    amount = Money(metadata={"description": "Part of the entry's amount booked to it"})
 
 
 class EntryOut(Schema):
-    id = fields.Integer()
-    piece = fields.String()
-    date = fields.Date()
-    label = fields.String()
+    id = id_field("entry")
+    piece = fields.String(metadata={"description": "Voucher number in the book: D… for an expense, R… for an income"})
+    date = fields.Date(metadata={"description": "Day of the operation"})
+    label = fields.String(metadata={"description": "What the operation is"})
     direction = fields.String(metadata={"enum": list(domain.DIRECTIONS)})
     account = fields.String(metadata={"enum": list(domain.ACCOUNTS)})
     method = fields.String()
@@ -89,16 +89,17 @@ class BookOut(CooperativeYearOut):
 
 
 class AdhesionEntryOut(CooperativeYearOut):
-    registration_code = fields.String()
-    label = fields.String()
-    amount = Money()
-    allocations = fields.List(fields.Nested(AllocationOut))
-    method = fields.String()
-    account = fields.String()
-    date = fields.Date()
-    first_entry = fields.Boolean()
-    written = fields.Boolean()
-    piece = fields.String(allow_none=True)
+    registration_code = fields.String(metadata={"description": "The validated adhesion's code, YY/NNNN A"})
+    label = fields.String(metadata={"description": "The entry's label"})
+    amount = Money(metadata={"description": "Amount paid for the adhesion"})
+    allocations = fields.List(fields.Nested(AllocationOut), metadata={
+        "description": "Split between the membership and insurance accounts"})
+    method = fields.String(metadata={"description": "How the adhesion was paid"})
+    account = fields.String(metadata={"description": "bank or cash: the side of the book it goes to"})
+    date = fields.Date(metadata={"description": "Day of the entry (proposed, or as written)"})
+    first_entry = fields.Boolean(metadata={"description": "True when the book has no entry yet"})
+    written = fields.Boolean(metadata={"description": "True once the school wrote it in its book"})
+    piece = fields.String(allow_none=True, metadata={"description": "Its voucher number once written, else null"})
 
 
 class CategoryOut(Schema):

@@ -2,19 +2,10 @@
 from pathlib import Path
 
 from services.notify import handlers  # noqa: F401  (registers the Celery tasks)
-from services.notify.api import blp as notify_blp
-from shared.config import load
-from shared.service import create_service_app, migrate_service
+from services.notify.api import blp
+from shared.service import ServiceDefinition
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def create_app(settings=None):
-    app, api = create_service_app("notify", None, settings)
-    api.register_blueprint(notify_blp)
-    return app
-
-
-def prepare(settings=None) -> None:
-    """Start-up step: migrate the store."""
-    migrate_service("notify", settings or load(), MIGRATIONS).dispose()
+# no outbox: notify sends mail and publishes no event
+SERVICE = ServiceDefinition("notify", blueprints=(blp,), migrations=Path(__file__).resolve().parent / "migrations")
+create_app = SERVICE.create_app
+prepare = SERVICE.prepare

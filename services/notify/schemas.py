@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from services.notify.domain import KINDS, STATUSES
 from shared.fields import StrictSchema
-from shared.schemas import item_list
+from shared.schemas import cooperative_field, item_list, year_field
 
 
 class MessageFilter(StrictSchema):
@@ -19,17 +19,17 @@ class MessageFilter(StrictSchema):
 
 
 class MessageOut(Schema):
-    to = fields.String()
-    subject = fields.String()
-    kind = fields.String()
-    status = fields.String()
-    attempts = fields.Integer()
-    sent_at = fields.DateTime(allow_none=True)
-    message_id = fields.String()
-    cooperative = fields.String()
-    year = fields.String()
-    created_at = fields.DateTime()
-    last_error = fields.String(allow_none=True)
+    to = fields.String(metadata={"description": "Recipient's address"})
+    subject = fields.String(metadata={"description": "The email's subject"})
+    kind = fields.String(metadata={"description": "What it is about: " + ", ".join(KINDS)})
+    status = fields.String(metadata={"description": "queued, sent or failed (given up)"})
+    attempts = fields.Integer(metadata={"description": "Delivery attempts made so far"})
+    sent_at = fields.DateTime(allow_none=True, metadata={"description": "When the SMTP server accepted it"})
+    message_id = fields.String(metadata={"description": "Its Message-ID header, stable across retries"})
+    cooperative = cooperative_field()
+    year = year_field()
+    created_at = fields.DateTime(metadata={"description": "When it was queued"})
+    last_error = fields.String(allow_none=True, metadata={"description": "The last delivery failure, if any"})
 
 
 MessageList = item_list(MessageOut)

@@ -8,7 +8,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from services.payment import domain
 from shared.fields import Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE, is_valid_year
-from shared.schemas import CooperativeYearOut, item_list
+from shared.schemas import (
+    CooperativeYearOut, cooperative_field, department_field, id_field, item_list, staff_login_field, year_field,
+)
 
 NUMBER_FIELD = dict(validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."))
 YEAR_MESSAGE = "Année scolaire au format 2025-2026."
@@ -34,19 +36,20 @@ class PaymentIn(StrictSchema):
 
 
 class PaymentOut(Schema):
-    id = fields.Integer()
-    cooperative = fields.String()
-    year = fields.String()
-    department = fields.String()
-    amount = Money()
-    method = fields.String()
-    reference = fields.String()
-    received_on = fields.Date()
-    recorded_by = fields.String()
-    created_at = fields.DateTime()
-    reverses_id = fields.Integer(allow_none=True)
-    reason = fields.String()
-    statement_line_id = fields.Integer(allow_none=True)
+    id = id_field("payment")
+    cooperative = cooperative_field()
+    year = year_field()
+    department = department_field()
+    amount = Money(metadata={"description": "Amount received; negative on a reversal"})
+    method = fields.String(metadata={"description": "How it was paid: cheque, transfer, direct_debit, cash, …"})
+    reference = fields.String(metadata={"description": "Cheque number or bank reference given when recorded"})
+    received_on = fields.Date(metadata={"description": "Day the department received it"})
+    recorded_by = staff_login_field("recorded it")
+    created_at = fields.DateTime(metadata={"description": "When it was recorded"})
+    reverses_id = fields.Integer(allow_none=True, metadata={"description": "The payment a reversal cancels"})
+    reason = fields.String(metadata={"description": "Why it was reversed (a reversal only)"})
+    statement_line_id = fields.Integer(allow_none=True, metadata={
+        "description": "The bank statement line it was confirmed from"})
 
 
 class DuesOut(CooperativeYearOut):
@@ -81,17 +84,17 @@ class ReversalIn(StrictSchema):
 
 
 class StatementOut(Schema):
-    id = fields.Integer()
-    format = fields.String()
-    layout = fields.String()
-    filename = fields.String()
-    account = fields.String()
-    lines = fields.Integer()
-    new_lines = fields.Integer()
-    duplicates = fields.Integer()
-    confirmed = fields.Integer()
-    imported_at = fields.DateTime()
-    imported_by = fields.String()
+    id = id_field("statement")
+    format = fields.String(metadata={"description": "File format found: camt.053, ofx, cfonb120 or csv"})
+    layout = fields.String(metadata={"description": "The bank's CSV layout recognised (empty for other formats)"})
+    filename = fields.String(metadata={"description": "Name of the uploaded file"})
+    account = fields.String(metadata={"description": "Bank account the statement is about, as the file gives it"})
+    lines = fields.Integer(metadata={"description": "Lines read in the file"})
+    new_lines = fields.Integer(metadata={"description": "Lines kept (not already imported)"})
+    duplicates = fields.Integer(metadata={"description": "Lines skipped: already imported"})
+    confirmed = fields.Integer(metadata={"description": "Lines confirmed as payments so far (listing only)"})
+    imported_at = fields.DateTime(metadata={"description": "When it was imported"})
+    imported_by = staff_login_field("imported it")
 
 
 StatementList = item_list(StatementOut)
@@ -183,29 +186,30 @@ class ChequeIn(StrictSchema):
 
 
 class ChequeOut(Schema):
-    id = fields.Integer()
-    slip = fields.Integer()
-    payment = fields.Integer()
-    cooperative = fields.String()
-    year = fields.String()
-    amount = Money()
-    cheque_number = fields.String()
-    bank = fields.String()
-    drawer = fields.String()
+    id = id_field("cheque")
+    slip = fields.Integer(metadata={"description": "The paying-in slip it is on (when just added)"})
+    payment = fields.Integer(metadata={"description": "The payment recorded for it (when just added)"})
+    cooperative = cooperative_field()
+    year = year_field()
+    amount = Money(metadata={"description": "The cheque's amount"})
+    cheque_number = fields.String(metadata={"description": "Number printed on the cheque"})
+    bank = fields.String(metadata={"description": "Drawee bank, as typed"})
+    drawer = fields.String(metadata={"description": "Who signed the cheque, as typed"})
+    # no description on a nested schema: apispec would wrap its $ref in allOf
     dues = fields.Nested(DuesOut)
 
 
 class SlipOut(Schema):
-    id = fields.Integer()
-    number = fields.String()
+    id = id_field("slip")
+    number = fields.String(metadata={"description": "The slip's number, as printed"})
     status = fields.String(metadata={"enum": ["open", "closed", "banked"]})
-    account = fields.String()
-    count = fields.Integer()
-    total = Money()
-    created_at = fields.DateTime()
-    closed_at = fields.DateTime(allow_none=True)
-    created_by = fields.String()
-    cheques = fields.List(fields.Nested(ChequeOut))
+    account = fields.String(metadata={"description": "Bank account the cheques are paid into"})
+    count = fields.Integer(metadata={"description": "Number of cheques on it"})
+    total = Money(metadata={"description": "Sum of its cheques"})
+    created_at = fields.DateTime(metadata={"description": "When it was opened"})
+    closed_at = fields.DateTime(allow_none=True, metadata={"description": "When it was closed; null while open"})
+    created_by = staff_login_field("opened it")
+    cheques = fields.List(fields.Nested(ChequeOut), metadata={"description": "Its cheques (a slip's own page only)"})
 
 
 SlipList = item_list(SlipOut)
