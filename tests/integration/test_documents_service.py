@@ -340,7 +340,7 @@ def test_worker_consumes_adhesion_validated_from_redis(app, settings, redis_url)
         assert len(queued) == 1
         message = json.loads(queued[0])
         assert message["headers"]["task"] == "notify.on_documents_generated"
-        assert "rendered and stored" in worker.log()
+        wait_for(lambda: "rendered and stored" in worker.log(), what="the task's log line, written after publishing")
     assert [d["kind"] for d in listed(app)] == ["attestation", "certificate"]
     assert len(generated_events(app)) == 1
 
