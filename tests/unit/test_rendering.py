@@ -199,6 +199,24 @@ def test_qr_code_encodes_the_verify_url(render):
             assert (pixel < 128) == dark, (row, col)
 
 
+@RENDERERS
+def test_style_sheets_parsed_once_give_the_same_pdf(render, monkeypatch):
+    """The sheets a worker keeps parsed (rendering._Context) draw exactly what a fresh
+    parse draws: the same bytes, timestamps and ids fixed."""
+    from reportlab import rl_config
+
+    from services.documents.rendering import _Context
+
+    monkeypatch.setattr(rl_config, "invariant", 1)
+    monkeypatch.setattr(_Context, "_sheets", {})
+    fresh = render(GUIDE_DOC)
+    assert len(_Context._sheets) == 2  # xhtml2pdf's default sheet and the documents' rules; not @page
+    assert render(GUIDE_DOC) == fresh
+    monkeypatch.setattr(_Context, "MAX_SHEETS", 0)  # nothing kept: every sheet parsed again
+    monkeypatch.setattr(_Context, "_sheets", {})
+    assert render(GUIDE_DOC) == fresh
+
+
 def test_french_date():
     assert french_date(date(2026, 11, 28)) == "28 novembre 2026"
     assert french_date(date(2025, 8, 1)) == "1er août 2025"
