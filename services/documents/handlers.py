@@ -10,7 +10,6 @@ from sqlalchemy.exc import OperationalError
 from contracts import adhesion as adhesion_events
 from services.documents import domain, issuing
 from services.documents.models import ProcessedEvent
-from services.documents.rendering import render_attestation, render_certificate
 from services.documents.storage import current_storage
 from shared.consumer import consume_once
 from shared.service import service
@@ -18,7 +17,17 @@ from shared.service import service
 log = logging.getLogger(__name__)
 
 CONSUMER = "documents.on_adhesion_validated"
-RENDERERS = {domain.ATTESTATION: render_attestation, domain.CERTIFICATE: render_certificate}
+
+
+def renderer(kind: str):
+    """The PDF drawing of ``kind``. Imported here, not with the module: the web process
+    serves the documents API without ever drawing one (xhtml2pdf and the fonts cost
+    ~0.45 s of every start); the documents worker loads it before forking its pool."""
+    from services.documents import rendering
+
+    return {domain.ATTESTATION: rendering.render_attestation, domain.CERTIFICATE: rendering.render_certificate}[kind]
+
+
 # Transient failures (database unreachable, disk full) are retried with backoff; a task
 # killed mid-run is re-delivered by acks_late and runs again from the start.
 RETRY = dict(autoretry_for=(OperationalError, OSError), retry_backoff=1, retry_backoff_max=60,
@@ -64,7 +73,7 @@ def on_adhesion_validated(envelope: dict) -> bool:
     pdfs = {}
     for kind, number, token, key in plan:
         verify_url = f"{context.settings.public_base_url}/verify/{token}"
-        pdfs[kind] = RENDERERS[kind](domain.render_input(data, kind, number, verify_url, day))
+        pdfs[kind] = renderer(kind)(domain.render_input(data, kind, number, verify_url, day))
         storage.put(key, pdfs[kind])  # same key on a re-run: the same file, overwritten
     rendered_ms = (time.perf_counter() - rendering_started) * 1000
 

@@ -1,4 +1,5 @@
 """`celery -A services.documents.worker worker -Q documents`"""
+from services.documents import rendering  # noqa: F401  (fonts and style sheets loaded once, before the pool forks)
 from services.documents.app import create_app
 from shared.worker import worker_apps
 

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import func, select
-from xhtml2pdf import pisa
-from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from services.payment.models import Cheque, ChequeSlip, Due
 from shared.money import format_eur, to_cents
@@ -16,7 +14,6 @@ from shared.money import format_eur, to_cents
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
                    undefined=StrictUndefined)
 _env.filters["eur"] = format_eur
-_POLICY = ResourceAccessPolicy.server(None, allow_remote=False, max_render_seconds=30)
 
 
 def next_number(session, department: str, today: date) -> str:
@@ -53,6 +50,12 @@ def department_name(session, department: str) -> str:
 
 
 def render_pdf(session, slip: ChequeSlip) -> bytes:
+    # xhtml2pdf is loaded on first use: the web process that serves this seldom
+    # draws one, and the import costs ~0.25 s of every start
+    from xhtml2pdf import pisa
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    policy = ResourceAccessPolicy.server(None, allow_remote=False, max_render_seconds=30)
     cheques = cheques_of(session, slip)
     names = dict(session.execute(select(Due.cooperative, Due.cooperative_name).where(
         Due.department == slip.department, Due.cooperative.in_({c.cooperative for c in cheques}))).all())
@@ -63,7 +66,7 @@ def render_pdf(session, slip: ChequeSlip) -> bytes:
         count=len(cheques), total=to_cents(sum((c.amount for c in cheques), Decimal(0))),
     )
     out = io.BytesIO()
-    status = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=_POLICY)
+    status = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=policy)
     if status.err:
         raise RuntimeError(f"slip {slip.number}: xhtml2pdf reported {status.err} error(s)")
     return out.getvalue()
