@@ -30,9 +30,9 @@ from deploy.redis_server import RedisServer  # noqa: E402
 from deploy.smtp_sink import MailSink  # noqa: E402
 from deploy.stack import Stack, free_port  # noqa: E402
 from tests.faults import prepare  # noqa: E402
+from tests.support import fresh_postgres_database, wait_for  # noqa: E402
 
 KINDS = (documents_domain.ATTESTATION, documents_domain.CERTIFICATE)
-from tests.support import fresh_postgres_database, wait_for  # noqa: E402
 
 YEAR = "2025-2026"
 
