@@ -32,7 +32,7 @@ from deploy.stack import Stack  # noqa: E402
 from tests.support import GUIDE, ROOT, fresh_postgres_database, wait_for  # noqa: E402
 
 YEAR = "2025-2026"
-GUNICORN = ["-w", "1", "--threads", "8"]  # as deploy/stack.py serves the gateway
+GUNICORN = ["-w", "2", "--threads", "4"]  # as make run and compose serve each web process
 
 
 def bare_app(environ, start_response):
@@ -96,7 +96,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp, fresh_postgres_database() as database_url, \
                 MailSink(Path(tmp) / "mail", port=free_port()) as sink:
-            stack = Stack(Path(tmp) / "data", database_url, redis_server.url, sink.port)
+            stack = Stack(Path(tmp) / "data", database_url, redis_server.url, sink.port, web_processes=2)
             try:
                 stack.start()
                 staff = stack.login("admin", "admin-password")

@@ -131,8 +131,11 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str 
 
 
 class Stack:
-    def __init__(self, data_dir: Path, database_url: str, broker_url: str, smtp_port: int, **env):
+    def __init__(self, data_dir: Path, database_url: str, broker_url: str, smtp_port: int,
+                 web_processes: int = 1, **env):
         self.port = free_port()
+        # one web process is enough for the tests; a bench asks for make run's two
+        self.web_processes = web_processes
         self.settings = stack_settings(
             data_dir, database_url, broker_url=broker_url, smtp_host="127.0.0.1", smtp_port=smtp_port,
             port=self.port, public_base_url=f"http://127.0.0.1:{self.port}",
@@ -148,8 +151,8 @@ class Stack:
         subprocess.run([sys.executable, "-m", "deploy.setup"], cwd=ROOT, env=self.env, check=True,
                        stdout=self._web_log, stderr=subprocess.STDOUT)
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", "1", "--threads", "8",
-             "deploy.wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", str(self.web_processes),
+             "--threads", str(8 // self.web_processes), "deploy.wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self._web_log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for(self._healthy, timeout=60, what="the web server to answer")
