@@ -1,6 +1,7 @@
 """`python bench/cooperatives.py [N]`: the staff list, the campaign figures and the CSV
 export of N cooperatives (default 600) with an adhesion each, on this machine's
 PostgreSQL, through the adhesion app's HTTP layer (Flask test client). Prints timings."""
+import argparse
 import statistics
 import sys
 import tempfile
@@ -9,11 +10,15 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from services.adhesion.app import create_app
-from services.adhesion.models import Adhesion, AdhesionClass
-from shared.service import shutdown
-from tests.integration.test_departments import number_of, school_file
-from tests.support import Client, fresh_postgres_database, prepared_app, test_settings
+# the project root instead of bench/ (the script's folder), where http.py would stand in for
+# the standard library's http package
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from services.adhesion.app import create_app  # noqa: E402
+from services.adhesion.models import Adhesion, AdhesionClass  # noqa: E402
+from shared.service import shutdown  # noqa: E402
+from tests.integration.test_departments import number_of, school_file  # noqa: E402
+from tests.support import Client, fresh_postgres_database, prepared_app, test_settings  # noqa: E402
 
 YEAR = "2025-2026"
 STATUSES = ("draft", "submitted", "correction_requested", "validated")
@@ -67,4 +72,6 @@ def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 600)
+    parser = argparse.ArgumentParser(description="the staff list, campaign figures and CSV export of N cooperatives")
+    parser.add_argument("count", nargs="?", type=int, default=600, help="cooperatives (600)")
+    main(parser.parse_args().count)

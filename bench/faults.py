@@ -19,7 +19,9 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the project root instead of bench/ (the script's folder), where http.py would stand in for
+# the standard library's http package
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402

@@ -21,7 +21,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the project root instead of bench/ (the script's folder), where http.py would stand in for
+# the standard library's http package
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from services.payment import domain  # noqa: E402
 from services.payment.app import create_app, prepare  # noqa: E402
