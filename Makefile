@@ -42,7 +42,7 @@ $(PDFTOPPM):
 
 # Four pytest workers, one test file each at a time: the e2e files wait on real processes
 # more than they compute, so four keep both cores busy (measured idle: 3 workers 4 min 56 s,
-# 4 workers 4 min 24 s). Each worker is its own session with its own redis-server and databases.
+# 4 workers 4 min 24 s–4 min 50 s). Each worker is its own session with its own redis-server and databases.
 TEST_WORKERS ?= 4
 
 test: $(STAMP) $(CHROMIUM) $(REDIS_SERVER) $(DEJAVU) $(PDFTOPPM)
