@@ -38,6 +38,11 @@ def fresh_postgres_database():
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def school_email(number: str) -> str:
+    """The school mailbox the e2e tests give a cooperative: the academy's pattern."""
+    return f"ce.{number.lower()}@ac-grenoble.fr"
+
+
 def prepared_app(create_app, settings: Settings):
     """A service's app on a store the start-up step has migrated (and seeded), where the
     sessions of the tokens the tests made with ``bearer_for`` are open."""

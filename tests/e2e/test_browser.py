@@ -14,14 +14,11 @@ import shutil
 import time
 
 import pytest
-import redis
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 from pypdf import PdfReader
 
-from deploy.smtp_sink import MailSink
-from deploy.stack import Stack, free_port
-from tests.support import ROOT, fresh_postgres_database
+from tests.support import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,25 +37,9 @@ PASSWORD = "ecole-secret"
 STAFF = ("admin", "admin-password")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, redis_server):
-    """One system for the module; each test works on its own cooperatives."""
-    broker = redis.Redis.from_url(redis_server.url)
-    broker.flushdb()
-    base = tmp_path_factory.mktemp("browser")
-    sink = MailSink(base / "mailbox", port=free_port())
-    sink.start()
-    with fresh_postgres_database() as database_url:
-        stack = Stack(base / "data", database_url, redis_server.url, sink.port, SCHOOL_YEAR=YEAR)
-        try:
-            yield stack.start()
-        except BaseException:
-            print(stack.logs())
-            raise
-        finally:
-            stack.stop()
-    sink.stop()
-    broker.flushdb()
+# One system for each browser module (tests/e2e/conftest.py); each test works on its own
+# cooperatives. The pages open this school year.
+SYSTEM_ENV = {"SCHOOL_YEAR": YEAR}
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,8 @@ import re
 import time
 from collections import Counter
 
-import pytest
-
 from tests.integration.test_departments import number_of, school_file
-from tests.support import GUIDE, module_system, wait_for
+from tests.support import GUIDE, wait_for
 
 YEAR = "2025-2026"
 ISERE, DROME = "0382296P00", "0260001A00"
@@ -16,22 +14,6 @@ RATES = {"fee_per_student": "2.26", "fee_per_adult": "2.26", "fee_per_cooperativ
          "insurance_per_cooperator": "0.25", "goods_threshold": "2000.00", "goods_rate": "0.00688",
          "instruments_threshold": "0.00", "instruments_rate": "0.00688", "renewal_opens": "2025-09-01",
          "renewal_closes": "2025-09-30"}
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory, redis_server):
-    with module_system(tmp_path_factory, redis_server, "departments") as running:
-        yield running
-
-
-@pytest.fixture
-def stack(system):
-    return system[0]
-
-
-@pytest.fixture
-def sink(system):
-    return system[1]
 
 
 def invitations(sink):

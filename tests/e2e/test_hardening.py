@@ -4,7 +4,6 @@ the known browser, the reset link, logout and password change revoking tokens, t
 413 of a chunked body and the security headers."""
 import base64
 import json
-import itertools
 import re
 import zlib
 
@@ -12,47 +11,26 @@ import pytest
 import requests
 
 from deploy.stack import Stack
-from tests.support import module_system, wait_for
+from tests.support import school_email, wait_for
 
 PASSWORD = "ecole-secret"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory, redis_server):
-    # Behind a proxy (as behind nginx): X-Forwarded-For is the browser's address, which
-    # lets one test speak from several.
-    with module_system(tmp_path_factory, redis_server, "hardening", TRUSTED_PROXIES="1") as running:
-        yield running
+# Behind a proxy (as behind nginx): X-Forwarded-For is the browser's address, which lets
+# one test speak from several.
+SYSTEM_ENV = {"TRUSTED_PROXIES": "1"}
 
 
 @pytest.fixture
-def stack(system):
-    return system[0]
-
-
-@pytest.fixture
-def sink(system):
-    return system[1]
-
-
-_schools = itertools.count(1)
-
-
-@pytest.fixture
-def school(stack):
+def school(stack, number):
     """A cooperative of this test's own: the throttle, sessions and password it touches are its own."""
-    number = f"03822{next(_schools):02d}P00"
     staff = stack.login("admin", "admin-password")
     created = stack.call("post", "/api/adhesion/cooperatives", staff, json={
         "number": number, "name": "Coopérative Scolaire Jean Moulin", "town": "VIENNE",
-        "email": email_of(number), "password": PASSWORD})
+        "email": school_email(number), "password": PASSWORD})
     assert created.status_code == 201, created.text
     return number
-
-
-def email_of(number: str) -> str:
-    return f"ce.{number.lower()}@ac-grenoble.fr"
 
 
 class Browser:
@@ -121,7 +99,7 @@ def test_throttle_from_several_addresses_known_browser_and_reset_link(stack, sin
     assert home.login(school, "guess").status_code in (401, 302)  # already signed in: sent home
 
     reset = wait_for(lambda: [m for m in sink.messages() if m["X-Retkoop-Kind"] == "password_reset"
-                                   and m["To"] == email_of(school)],
+                                   and m["To"] == school_email(school)],
                      timeout=60, what="the reset email")
     assert len(reset) == 1
     text = reset[0].get_body(("plain",)).get_content()

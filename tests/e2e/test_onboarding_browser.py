@@ -8,17 +8,13 @@ import re
 from datetime import datetime, timezone
 
 import psycopg
-import pytest
-import redis
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from deploy.smtp_sink import MailSink
 from tests.e2e.test_browser import (PHONE, SHOTS, STAFF, browser, new_page, no_horizontal_scroll,  # noqa: F401
                                     reload_until, shot, sign_in)
 from tests.integration.test_departments import school_file
-from deploy.stack import Stack, free_port
-from tests.support import GUIDE, fresh_postgres_database, wait_for
+from tests.support import GUIDE, wait_for
 
 YEAR = "2025-2026"
 AXE = Axe()
@@ -35,30 +31,11 @@ def on_phone(page: Page) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def mails_to(stack, address: str) -> list:
-    return [m for m in stack.sink.messages() if m["To"] == address]
+def mails_to(sink, address: str) -> list:
+    return [m for m in sink.messages() if m["To"] == address]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, redis_server):
-    """One system for the module, with its mail server at hand (``stack.sink``)."""
-    broker = redis.Redis.from_url(redis_server.url)
-    broker.flushdb()
-    base = tmp_path_factory.mktemp("onboarding")
-    sink = MailSink(base / "mailbox", port=free_port())
-    sink.start()
-    with fresh_postgres_database() as database_url:
-        stack = Stack(base / "data", database_url, redis_server.url, sink.port, SCHOOL_YEAR=YEAR)
-        stack.sink = sink
-        try:
-            yield stack.start()
-        except BaseException:
-            print(stack.logs())
-            raise
-        finally:
-            stack.stop()
-    sink.stop()
-    broker.flushdb()
+SYSTEM_ENV = {"SCHOOL_YEAR": YEAR}
 
 
 def link_in(message, path: str) -> str:
@@ -68,7 +45,7 @@ def link_in(message, path: str) -> str:
     return found.group(1)
 
 
-def test_import_then_invitation_to_first_login(new_page, stack, tmp_path):
+def test_import_then_invitation_to_first_login(new_page, stack, sink, tmp_path):
     page = new_page()
     sign_in(page, *STAFF)
     page.goto("/personnel/cooperatives/import")
@@ -88,7 +65,7 @@ def test_import_then_invitation_to_first_login(new_page, stack, tmp_path):
     accessible(page)
     shot(page, "21-personnel-import-invitations")
 
-    invitation = wait_for(lambda: mails_to(stack, "ecole1@ecoles-isere.fr"), what="the invitation")[0]
+    invitation = wait_for(lambda: mails_to(sink, "ecole1@ecoles-isere.fr"), what="the invitation")[0]
     assert invitation["Subject"] == "Votre accès à l'adhésion OCCE"
     school = new_page()
     school.goto(link_in(invitation, "invitation"))
@@ -114,7 +91,7 @@ def test_import_then_invitation_to_first_login(new_page, stack, tmp_path):
     expect(again.get_by_role("alert")).to_contain_text("n'est plus valable")
 
 
-def test_lost_password_by_email(new_page, stack):
+def test_lost_password_by_email(new_page, stack, sink):
     staff = stack.login(*STAFF)
     assert stack.call("post", "/api/adhesion/cooperatives", staff, json={
         "number": "0384444R00", "name": "École du Moulin", "town": "GRENOBLE", "email": "perdu@ecole-du-moulin.fr",
@@ -127,7 +104,7 @@ def test_lost_password_by_email(new_page, stack):
     page.get_by_label("Identifiant").fill("0384444R00")
     page.get_by_role("button", name="Recevoir un lien").click()
     expect(page.get_by_role("status")).to_contain_text("Si cet identifiant existe")
-    mail = wait_for(lambda: mails_to(stack, "perdu@ecole-du-moulin.fr"), what="the reset email")[0]
+    mail = wait_for(lambda: mails_to(sink, "perdu@ecole-du-moulin.fr"), what="the reset email")[0]
     page.goto(link_in(mail, "mot-de-passe/nouveau"))
     accessible(page)
     page.get_by_label("Nouveau mot de passe", exact=True).fill("nouveau-mdp-ecole")

@@ -3,60 +3,29 @@ PostgreSQL, Redis, Celery workers and an aiosmtpd server — and the same under 
 The tests share one running system and each validates its own cooperative; the worker
 killed mid-render gets a system of its own (slow rendering, short visibility timeout)."""
 import io
-import itertools
 import json
 import re
 import time
 
-import pytest
 from pypdf import PdfReader
 
-from tests.support import GUIDE, module_system, wait_for
+from tests.support import GUIDE, module_system, school_email, wait_for
 
 YEAR = "2025-2026"
 NAME = "Coopérative Scolaire de l'École Élémentaire Jean Moulin"
 CODE = re.compile(r"26/\d{4} A\Z")
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory, redis_server):
-    with module_system(tmp_path_factory, redis_server, "pipeline") as running:
-        yield running
-
-
-@pytest.fixture
-def stack(system):
-    return system[0]
-
-
-@pytest.fixture
-def sink(system):
-    return system[1]
-
-
-_schools = itertools.count(1)
-
-
-@pytest.fixture
-def number():
-    """This test's own cooperative."""
-    return f"03822{next(_schools):02d}P00"
-
-
-def email_of(number):
-    return f"ce.{number.lower()}@ac-grenoble.fr"
-
-
 def confirmations(sink, number):
     return [m for m in sink.messages()
-            if m["X-Retkoop-Kind"] == "validation_confirmation" and m["To"] == email_of(number)]
+            if m["X-Retkoop-Kind"] == "validation_confirmation" and m["To"] == school_email(number)]
 
 
 def ready_to_validate(stack, number):
     """The guide's example submitted, paid in two parts and its engagement ticked."""
     staff = stack.login("admin", "admin-password")
     created = stack.call("post", "/api/adhesion/cooperatives", staff, json={
-        "number": number, "name": NAME, "town": "VIENNE", "email": email_of(number), "password": "ecole-secret"})
+        "number": number, "name": NAME, "town": "VIENNE", "email": school_email(number), "password": "ecole-secret"})
     assert created.status_code == 201, created.text
     school = stack.login(number, "ecole-secret")
     assert stack.call("put", f"/api/adhesion/adhesions/{number}/{YEAR}", school, json=GUIDE).status_code == 200
@@ -120,7 +89,7 @@ def assert_one_of_each(stack, sink, school, number, code):
     assert len(mails) == 1
     mail = mails[0]
     assert mail["Subject"] == f"Votre adhésion et votre assurance {YEAR} sont validées : {NAME} ({number})"
-    assert mail["To"] == email_of(number)
+    assert mail["To"] == school_email(number)
     attachments = [part.get_filename() for part in mail.iter_attachments()]
     # the names the downloads give the same files
     assert attachments == [f"attestation-adhésion-{number}-{YEAR}.pdf", f"certificat-assurance-{number}-{YEAR}.pdf"]

@@ -13,9 +13,11 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from tests.e2e.test_browser import (PHONE, STAFF, YEAR, browser, create_cooperative_by_api,  # noqa: F401 (fixtures)
-                                    new_page, no_horizontal_scroll, reload_until, shot, sign_in, stack)
+                                    new_page, no_horizontal_scroll, reload_until, shot, sign_in)
 from tests.statement_files import Movement, camt053
 from tests.support import GUIDE, wait_for
+
+SYSTEM_ENV = {"SCHOOL_YEAR": YEAR}  # the pages open this school year
 
 SCHOOLS = (  # number, name, town, password
     ("0387001R00", "Coopérative Scolaire de l'École Élémentaire des Rapprochements", "VIENNE", "rappro-1"),

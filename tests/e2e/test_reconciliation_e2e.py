@@ -7,31 +7,12 @@ import io
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
-from deploy.smtp_sink import MailSink
-from deploy.stack import Stack, free_port
 from tests.statement_files import Movement, camt053
 from tests.support import GUIDE, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
 NAME = "Coopérative Scolaire de l'École Élémentaire Jean Moulin"
-
-
-@pytest.fixture
-def stack(tmp_path, pg_url, redis_url):
-    sink = MailSink(tmp_path / "mailbox", port=free_port())
-    sink.start()
-    stack = Stack(tmp_path / "data", pg_url, redis_url, sink.port)
-    try:
-        yield stack.start()
-    except BaseException:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        sink.stop()
 
 
 def ok(response):

@@ -15,8 +15,10 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from tests.e2e.test_browser import (DESKTOP, PHONE, STAFF, YEAR, browser, create_cooperative_by_api,  # noqa: F401
-                                    new_page, reload_until, shot, sign_in, stack)
+                                    new_page, reload_until, shot, sign_in)
 from tests.support import GUIDE, wait_for
+
+SYSTEM_ENV = {"SCHOOL_YEAR": YEAR}  # the pages open this school year
 
 AXE = Axe()
 DEPARTMENT = {  # what staff type in the department's settings (issue 10 builds that page)
