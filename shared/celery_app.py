@@ -87,6 +87,11 @@ class ReliableTask(Task):
               **options):
         if eta is None and countdown is not None:
             countdown = min(countdown, RETRY_BACKOFF_MAX)
+        # Celery logs retries at INFO; an operator reads WARNING and above, so every retry
+        # leaves a line there with its cause.
+        log.warning("%s[%s]: attempt %d failed (%s: %s); retried in %s", self.name, self.request.id,
+                    (self.request.retries or 0) + 1, type(exc).__name__ if exc else "retry", exc,
+                    f"{countdown:.0f} s" if countdown is not None else (eta or "the default delay"))
         try:
             return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
         except Reject as reject:

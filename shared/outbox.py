@@ -9,8 +9,10 @@ last second) has forgotten every queued event and every retry waiting in it; and
 with its data, a message a worker popped just before the restart is lost (kombu pops it
 and records it as unacknowledged in two steps), however long ago it was published. The
 relay notices the restart (``Relay.check_broker``: a new server ``run_id``) and publishes
-again the rows of the last REPUBLISH_WINDOW — consumers drop what they already applied.
+again the rows of the last REPUBLISH_WINDOW that the broker no longer holds — consumers
+drop what they already applied.
 """
+import base64
 import json
 import logging
 import threading
@@ -52,6 +54,37 @@ def record(session: Session, model, contract: Contract, data: dict) -> Event:
         )
     )
     return event
+
+
+def held_event_ids(client, queues) -> set[str]:
+    """The event ids of the task messages a Redis broker holds: waiting in a queue (and its
+    priority lists, kombu's ``<queue>\\x06\\x16<n>``) or unacknowledged by a worker."""
+    raw = []
+    for queue in queues:
+        for key in client.scan_iter(match=f"{queue}*", count=1000):
+            if client.type(key) == b"list":
+                raw.extend(client.lrange(key, 0, -1))
+    raw.extend(json.dumps(json.loads(entry)[0]).encode() for entry in client.hvals("unacked"))
+    held = set()
+    for message in raw:
+        event_id = _event_id_of(message)
+        if event_id:
+            held.add(event_id)
+    return held
+
+
+def _event_id_of(message: bytes) -> str | None:
+    """The envelope's event id in a kombu message carrying a Celery task (protocol 2:
+    body ``[args, kwargs, embed]``, base64-encoded); None for anything else."""
+    try:
+        payload = json.loads(message)
+        body = payload["body"]
+        if payload.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return args[0]["event_id"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 class Relay:
@@ -122,12 +155,18 @@ class Relay:
     def check_broker(self) -> int:
         """Publish again what a restarted Redis broker may have lost; returns how many rows.
 
-        Each relay remembers the server's ``run_id``; a new one means a restart, and the
-        rows of the REPUBLISH_WINDOW are sent again whether or not the restart kept its
-        data: a message popped by a worker just before the restart is lost either way
-        (seen in bench/september.py with an appendonly Redis). One relay per service and
-        restart does it (``SET NX``). The first look of a process republishes nothing: a
-        new broker is not a lost one.
+        Each relay remembers the server's ``run_id``; a new one means a restart. Rows of
+        the REPUBLISH_WINDOW are sent again unless the broker still holds their message
+        (in a queue, or unacknowledged by a worker): a restarted Redis without its data
+        holds none, so all are sent again; one that reloaded its appendonly file still
+        holds its backlog, and only what it lost goes out again — a message a worker
+        popped just before the restart (popping and recording it as unacknowledged are
+        two steps), a retry it had not written yet, and the ones already consumed, which
+        the consumers drop. A message still queued is never doubled by this: two copies
+        of one validation side by side are what made two renderings run at once.
+
+        One relay per service and restart does it (``SET NX``). The first look of a
+        process republishes nothing: a new broker is not a lost one.
         """
         client = self._broker_client()
         if client is None:
@@ -143,20 +182,27 @@ class Relay:
             return 0  # another process of this service took care of this restart
         since = now - self.REPUBLISH_WINDOW
         try:
+            held = held_event_ids(client, self._queues())
             with self.database.session() as session:
-                count = session.execute(
-                    update(self.model)
+                recent = session.execute(
+                    select(self.model.id, self.model.event_id)
                     .where(self.model.published_at.is_not(None), self.model.published_at >= since)
-                    .values(published_at=None)
-                ).rowcount or 0
-        except Exception:  # database down too: the next sweep tries again
+                ).all()
+                lost = [row.id for row in recent if row.event_id not in held]
+                for start in range(0, len(lost), 500):
+                    session.execute(update(self.model).where(self.model.id.in_(lost[start:start + 500]))
+                                    .values(published_at=None))
+        except Exception:  # database or broker down again: the next sweep tries again
             client.delete(f"retkoop:outbox-republished:{service}:{run_id}")
             self._run_id = known
             raise
-        if count:
-            log.warning("outbox %s: broker restarted; %d events published since %s sent again",
-                        service, count, since.isoformat(timespec="seconds"))
-        return count
+        log.warning("outbox %s: broker restarted; of %d events published since %s, %d still held by the "
+                    "broker, %d sent again", service, len(recent), since.isoformat(timespec="seconds"),
+                    len(recent) - len(lost), len(lost))
+        return len(lost)
+
+    def _queues(self) -> set[str]:
+        return {queue_of(task) for tasks in subscribers().values() for task in tasks}
 
     def _broker_client(self):
         url = self.celery.conf.broker_url or ""

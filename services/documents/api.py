@@ -7,10 +7,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.documents import domain
+from services.documents import service as documents
 from services.documents.models import Document
 from services.documents.schemas import DocumentList
 from services.documents.storage import current_storage
-from shared.auth import current_principal, ensure_access, ensure_own_cooperative, login_required, service_required
+from shared.auth import (current_principal, ensure_access, ensure_own_cooperative, login_required, service_required,
+                         staff_required)
 from shared.errors import ApiError, checked_path
 from shared.service import service
 
@@ -29,15 +31,7 @@ def current_documents(number: str, year: str) -> list[Document]:
         department = session.scalar(select(Document.department).where(Document.cooperative == number).limit(1))
         if department is not None:
             ensure_access(principal, number, department)
-        rows = session.scalars(
-            select(Document).where(
-                Document.cooperative == number,
-                Document.year == year,
-                Document.generated_at.is_not(None),
-                Document.superseded_at.is_(None),
-            )
-        ).all()
-    return sorted(rows, key=lambda row: domain.KINDS.index(row.kind))
+        return documents.current_documents(session, number, year)
 
 
 def aware(moment: datetime) -> datetime:
@@ -62,6 +56,23 @@ def document_answer(row: Document) -> dict:
 def list_documents(number, year):
     checked_path(number, year)
     return {"documents": [document_answer(row) for row in current_documents(number, year)]}
+
+
+@blp.post("/<number>/<year>/reissue")
+@staff_required
+@blp.response(202, DocumentList)
+def reissue(number, year):
+    """Draw the current documents again and send their confirmation again when it failed
+    (« Réémettre les documents »): same numbers, same verification links."""
+    checked_path(number, year)
+    try:
+        rows = documents.reissue(service(), current_storage(), current_principal(), number, year)
+    except documents.NotFound:
+        raise ApiError(404, f"Aucun document émis pour {number} en {year}.") from None
+    except documents.CannotReissue:
+        raise ApiError(409, "Ces documents ont été émis avant que leurs données soient conservées : "
+                            "revalidez l'adhésion pour en émettre une nouvelle version.") from None
+    return {"documents": [document_answer(row) for row in rows]}
 
 
 @blp.get("/<number>/<year>/<kind>.pdf")

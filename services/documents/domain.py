@@ -55,9 +55,14 @@ def serial_of(number: str) -> int:
     return int(number.rsplit("-", 1)[1])
 
 
-def storage_key(cooperative: str, year: str, kind: str, version: int) -> str:
-    """One key per cooperative, year, kind and version: a re-run overwrites the same file."""
-    return f"{year}/{cooperative}/{kind}-v{version}.pdf"
+def storage_key(cooperative: str, year: str, kind: str, version: int, sha256: str = "") -> str:
+    """Where one rendering of a document is kept. The digest is part of the name, so two
+    attempts that render at once never write over each other's file: each writes its own,
+    and the transaction that completes the validation records which one is the document
+    (the name without a digest is the placeholder of a reservation, and of rows issued
+    before names carried one)."""
+    stem = f"{year}/{cooperative}/{kind}-v{version}"
+    return f"{stem}-{sha256}.pdf" if sha256 else f"{stem}.pdf"
 
 
 def filename(kind: str, cooperative: str, year: str, version: int) -> str:

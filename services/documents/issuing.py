@@ -6,6 +6,7 @@
 transaction; the natural key (cooperative, year, kind, version) keeps one row per
 document whatever the number of runs.
 """
+import json
 import secrets
 from datetime import datetime, timezone
 
@@ -54,8 +55,10 @@ def reserve(session: Session, data: dict) -> list[Document] | None:
     return [mine[kind] for kind in wanted]
 
 
-def complete(session: Session, data: dict, pdfs: dict[str, bytes]) -> bool:
-    """Publish the rendered documents; True when ``documents.generated`` was written."""
+def complete(session: Session, data: dict, pdfs: dict[str, bytes], keys: dict[str, str]) -> bool:
+    """Publish the rendered documents, kept under ``keys``; True when ``documents.generated``
+    was written. The rows are locked: of two attempts at once, the second finds the
+    documents generated and leaves them (and their files) as the first recorded them."""
     number, year, version = data["cooperative"]["number"], data["year"], data["version"]
     rows = _documents_of(session, number, year, lock=True)
     mine = [row for row in rows if row.version == version and row.kind in pdfs]
@@ -64,6 +67,8 @@ def complete(session: Session, data: dict, pdfs: dict[str, bytes]) -> bool:
     now = datetime.now(timezone.utc)
     for row in mine:
         row.generated_at = now
+        row.storage_key = keys[row.kind]
+        row.source = json.dumps(data, ensure_ascii=False)
     if any(row.version > version and row.generated_at is not None for row in rows):
         for row in mine:  # a newer version got there first: this one is history
             row.superseded_at = row.superseded_at or now
@@ -72,6 +77,21 @@ def complete(session: Session, data: dict, pdfs: dict[str, bytes]) -> bool:
         if row.version < version and row.superseded_at is None:
             row.superseded_at = now
     events.generated(session, data, mine, pdfs)
+    return True
+
+
+def reissue(session: Session, rows: list[Document], pdfs: dict[str, bytes], keys: dict[str, str]) -> bool:
+    """Record the new files of documents already generated and write ``documents.generated``
+    again (a new event: notify sends a confirmation that failed). False when the documents
+    changed meanwhile (superseded, or another re-issue won)."""
+    current = {row.id: row for row in _documents_of(session, rows[0].cooperative, rows[0].year, lock=True)}
+    fresh = [current.get(row.id) for row in rows]
+    if any(row is None or row.superseded_at is not None or row.storage_key != old.storage_key
+           for row, old in zip(fresh, rows)):
+        return False
+    for row in fresh:
+        row.storage_key = keys[row.kind]
+    events.generated(session, json.loads(fresh[0].source), fresh, pdfs)
     return True
 
 

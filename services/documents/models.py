@@ -1,7 +1,7 @@
 """Tables of the documents service."""
 from datetime import datetime
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.columns import DepartmentYearCounterMixin, cooperative_number, department_code, moment, row_id, school_year
@@ -33,6 +33,8 @@ class Document(Base):
     reserved_at: Mapped[datetime] = moment()
     generated_at: Mapped[datetime | None] = moment()
     superseded_at: Mapped[datetime | None] = moment()
+    # The adhesion.validated data the PDF was drawn from: a re-issue draws it again.
+    source: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class DocumentSequence(DepartmentYearCounterMixin, Base):

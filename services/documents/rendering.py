@@ -3,9 +3,11 @@
 Pure functions: plain data in, PDF bytes out (no Flask, database or broker).
 """
 import base64
+import calendar
 import io
 import os
 import re
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import qrcode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
+from reportlab import rl_config
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -220,10 +223,28 @@ def _context(doc: dict, title: str) -> dict:
     }
 
 
-def _render(kind: str, context: dict) -> bytes:
+_INVARIANT = threading.Lock()
+
+
+def _render(kind: str, context: dict, day: date) -> bytes:
+    """Invariant PDFs: the same data gives the same bytes (ReportLab fixes the file's ID
+    and dates), so two renderings of one validation agree to the byte. The metadata's
+    dates are the day printed on the document (SOURCE_DATE_EPOCH, which ReportLab reads);
+    both settings are process-wide, so they are set for this drawing only."""
     html = _TEMPLATES[kind].render(context)
     out = io.BytesIO()
-    status = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=_POLICY)
+    with _INVARIANT:
+        before = rl_config.invariant, os.environ.get("SOURCE_DATE_EPOCH")
+        rl_config.invariant = 1
+        os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(day.timetuple()))
+        try:
+            status = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=_POLICY)
+        finally:
+            rl_config.invariant = before[0]
+            if before[1] is None:
+                os.environ.pop("SOURCE_DATE_EPOCH", None)
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = before[1]
     if status.err:
         raise RuntimeError(f"xhtml2pdf could not render the {kind}: {status.err} error(s)")
     return out.getvalue()
@@ -231,9 +252,9 @@ def _render(kind: str, context: dict) -> bytes:
 
 def render_attestation(doc: dict) -> bytes:
     """PDF of the attestation d'adhésion."""
-    return _render("attestation", _context(doc, "Attestation d'adhésion"))
+    return _render("attestation", _context(doc, "Attestation d'adhésion"), doc["issued_on"])
 
 
 def render_certificate(doc: dict) -> bytes:
     """PDF of the certificat d'assurance."""
-    return _render("certificate", _context(doc, "Certificat d'assurance"))
+    return _render("certificate", _context(doc, "Certificat d'assurance"), doc["issued_on"])

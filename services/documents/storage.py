@@ -13,6 +13,9 @@ class Storage(Protocol):
     def get(self, key: str) -> bytes | None:
         """The bytes stored under ``key``, or None."""
 
+    def delete(self, key: str) -> None:
+        """Remove what is stored under ``key``, if anything."""
+
 
 class LocalStorage:
     """Files under one directory (``DATA_DIR/documents``); keys are relative paths."""
@@ -47,6 +50,9 @@ class LocalStorage:
             return self.path_of(key).read_bytes()
         except FileNotFoundError:
             return None
+
+    def delete(self, key: str) -> None:
+        self.path_of(key).unlink(missing_ok=True)
 
 
 def storage_for(settings) -> Storage:

@@ -24,7 +24,13 @@ QUICK_RETRIES = Retry(total=3, connect=3, read=2, status=3, backoff_factor=0.3,
 
 
 class DocumentsUnavailable(Exception):
-    """The documents API did not give the PDF now (down, 5xx, not there yet, damaged copy): retry later."""
+    """The documents API did not give the PDF now (down, 5xx): retry later."""
+
+
+class ClaimNotHonoured(DocumentsUnavailable):
+    """The documents API answered, but not with the PDF the event describes (404, 401/403,
+    another size or digest). Retried a bounded number of times (an object store catching
+    up), then the email is failed with this reason for staff to see."""
 
 
 _local = threading.local()
@@ -51,12 +57,14 @@ def fetch(claims: list[Claim], base_url: str, secret_key: str) -> list[tuple[str
             response = _session().get(url, headers=headers, timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise DocumentsUnavailable(f"{url}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise DocumentsUnavailable(f"{url}: HTTP {response.status_code} {response.text[:200]}")
         if response.status_code != 200:
             # 401/403 (a SECRET_KEY that differs) or 404 (an object store lagging behind)
-            # are fixed outside this task; retrying keeps the email instead of dropping it.
-            raise DocumentsUnavailable(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+            raise ClaimNotHonoured(f"{claim.filename}: HTTP {response.status_code} {response.text[:200]}")
         data = response.content
         if len(data) != claim.size or hashlib.sha256(data).hexdigest() != claim.sha256:
-            raise DocumentsUnavailable(f"{url}: {len(data)} bytes that do not match the event's digest")
+            raise ClaimNotHonoured(f"{claim.filename}: {len(data)} bytes that do not match the event's size "
+                                   f"({claim.size}) or digest")
         fetched.append((claim.filename, data))
     return fetched

@@ -71,6 +71,10 @@ RETRY_BACKOFF = 1
 RETRY_BACKOFF_MAX = 60
 GIVE_UP_AFTER = timedelta(hours=24)
 ERROR_MAX_LENGTH = 1000
+# A claim the documents API does not honour (404, another digest) is tried this many
+# times (about a minute with the backoff), then the confirmation is failed for staff, who
+# re-issue the documents from the email log.
+CLAIM_ATTEMPTS = 6
 
 
 class InvalidEvent(ValueError):
@@ -203,6 +207,20 @@ def is_stale(sequence: int, logged_sequences) -> bool:
     """An event older than one already logged in its stream (late delivery) sends nothing:
     the school would read an outdated acknowledgement, request or set of documents."""
     return any(logged > sequence for logged in logged_sequences)
+
+
+def claim_gives_up(not_honoured: bool, attempt: int, occurred_at: datetime, now: datetime) -> bool:
+    """Stop fetching a confirmation's PDFs: a claim refused CLAIM_ATTEMPTS times, or a
+    documents API unreachable for as long as a relay may refuse a message."""
+    if not_honoured and attempt + 1 >= CLAIM_ATTEMPTS:
+        return True
+    return gives_up(occurred_at, now)
+
+
+def claim_failure_text(exc: BaseException, attempts: int) -> str:
+    """What the email log says of a confirmation sent without its documents."""
+    return error_text(f"Documents non joints après {attempts} tentative(s) : {exc}. "
+                      "Réémettez les documents pour renvoyer la confirmation.")
 
 
 def gives_up(queued_at: datetime, now: datetime) -> bool:

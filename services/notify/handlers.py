@@ -20,7 +20,7 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from celery import shared_task
+from celery import current_task, shared_task
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -97,22 +97,49 @@ def deliver(consumer: str, contract: Contract, envelope: dict) -> str:
     event = contract.load(envelope)
     wanted = domain.email_for(event.type, event.data)
     context = service()
-    if wanted.claims and not is_logged(context.database, wanted.key):
+    if wanted.claims and needs_attachments(context.database, wanted.key, consumer, event.event_id):
         settings = context.settings
-        wanted = dataclasses.replace(
-            wanted, attachments=claims.fetch(wanted.claims, settings.internal_api_url, settings.secret_key))
+        try:
+            wanted = dataclasses.replace(
+                wanted, attachments=claims.fetch(wanted.claims, settings.internal_api_url, settings.secret_key))
+        except claims.DocumentsUnavailable as exc:
+            attempt = _attempt()
+            if not domain.claim_gives_up(isinstance(exc, claims.ClaimNotHonoured), attempt,
+                                         datetime.fromisoformat(event.occurred_at), datetime.now(timezone.utc)):
+                raise
+            reason = domain.claim_failure_text(exc, attempt + 1)
+            log.error("%s: confirmation failed without its documents: %s", wanted.key, reason)
+            consume_once(context.database, ProcessedEvent, consumer, event,
+                         lambda session, _: queue(session, wanted, failure=reason))
+            return domain.FAILED
     consume_once(context.database, ProcessedEvent, consumer, event, lambda session, _: queue(session, wanted))
     return send_queued(wanted.key, paced=domain.LANES[wanted.kind] == domain.BULK)
 
 
-def is_logged(database, key: str) -> bool:
+def _attempt() -> int:
+    """How many times this task ran before (0 when called outside a worker)."""
+    task = current_task
+    return (task.request.retries or 0) if task and task.request else 0
+
+
+def needs_attachments(database, key: str, consumer: str, event_id: str) -> bool:
+    """Fetch the PDFs unless the email is logged already; a failed confirmation is fetched
+    again for a new event (the documents re-issued after its failure)."""
     with database.session() as session:
-        return session.scalar(select(Message.id).where(Message.key == key)) is not None
+        status = session.scalar(select(Message.status).where(Message.key == key))
+        if status != domain.FAILED:
+            return status is None
+        return session.get(ProcessedEvent, (event_id, consumer)) is None
 
 
-def queue(session: Session, wanted: domain.Email) -> None:
-    """Add the composed message to the log, unless it is there already or outdated."""
-    if session.scalar(select(Message.id).where(Message.key == wanted.key)) is not None:
+def queue(session: Session, wanted: domain.Email, failure: str | None = None) -> None:
+    """Add the composed message to the log, unless it is there already or outdated;
+    ``failure``: log it failed with that reason instead (its documents could not be had).
+    A failed confirmation is queued again by a new event that brings its documents."""
+    logged = session.scalars(select(Message).where(Message.key == wanted.key).with_for_update()).one_or_none()
+    if logged is not None:
+        if logged.status == domain.FAILED and wanted.attachments and failure is None:
+            _requeue(logged, wanted)
         return  # another event already asked for this very email
     stream = session.scalars(
         select(Message.sequence).where(
@@ -124,17 +151,9 @@ def queue(session: Session, wanted: domain.Email) -> None:
     if domain.is_stale(wanted.sequence, stream):
         log.info("%s: a newer email of this kind is logged; %s not sent", wanted.cooperative, wanted.key)
         return
-    if wanted.claims and not wanted.attachments:  # logged a moment ago, and gone since? never mail without
+    if wanted.claims and not wanted.attachments and failure is None:  # logged a moment ago, and gone since?
         raise claims.DocumentsUnavailable(f"{wanted.key}: attachments not fetched")
-    settings = service().settings
-    message = compose(
-        wanted.kind,
-        wanted.to,
-        {**wanted.context, "public_base_url": settings.public_base_url},
-        wanted.message_id,
-        settings.mail_from,
-        wanted.attachments,
-    )
+    message = _compose(wanted)
     row = Message(
         key=wanted.key,
         kind=wanted.kind,
@@ -144,10 +163,11 @@ def queue(session: Session, wanted: domain.Email) -> None:
         sequence=wanted.sequence,
         to=wanted.to,
         subject=str(message["Subject"]),
-        status=domain.QUEUED,
+        status=domain.QUEUED if failure is None else domain.FAILED,
         attempts=0,
         message_id=wanted.message_id,
         created_at=datetime.now(timezone.utc),
+        last_error=failure,
         raw=smtp.as_stored(message),
     )
     try:
@@ -155,6 +175,26 @@ def queue(session: Session, wanted: domain.Email) -> None:
             session.add(row)
     except IntegrityError:
         log.info("%s already logged by a concurrent delivery", wanted.key)
+
+
+def _compose(wanted: domain.Email):
+    settings = service().settings
+    return compose(
+        wanted.kind,
+        wanted.to,
+        {**wanted.context, "public_base_url": settings.public_base_url},
+        wanted.message_id,
+        settings.mail_from,
+        wanted.attachments,
+    )
+
+
+def _requeue(row: Message, wanted: domain.Email) -> None:
+    log.warning("%s: failed before (%s); queued again with its re-issued documents", wanted.key, row.last_error)
+    row.raw = smtp.as_stored(_compose(wanted))
+    row.status = domain.QUEUED
+    row.attempts = 0
+    row.created_at = datetime.now(timezone.utc)  # the retry window starts again
 
 
 def send_queued(key: str, paced: bool = False) -> str:

@@ -150,7 +150,8 @@ def test_delivered_twice_one_document_of_each_kind_and_one_event(app):
         stored = app.test_client().get(f"/api/documents/{NUMBER}/{YEAR}/{item['kind']}.pdf", headers=SCHOOL)
         assert stored.data == pdf
     files = sorted(p.name for p in (app.extensions["service"].settings.data_dir / "documents").rglob("*.pdf"))
-    assert files == ["attestation-v1.pdf", "certificate-v1.pdf"]
+    # one file each, named by its digest: the second delivery left nothing behind
+    assert files == [f"{item['kind']}-v1-{item['sha256']}.pdf" for item in event["documents"]]
 
 
 def test_files_are_for_services_only(app):
@@ -366,3 +367,25 @@ def test_pool_process_killed_while_rendering(app, settings):
     assert {(d.number, d.verify_token) for d in documents} == {(d.number, d.verify_token) for d in reserved}
     assert len(generated_events(app)) == 1
     assert len(rows(app, ProcessedEvent)) == 1
+
+
+def test_staff_reissue_the_current_documents_with_a_new_event(app):
+    """« Réémettre les documents »: the same numbers and verification links drawn again,
+    and documents.generated written again (notify sends a failed confirmation with it)."""
+    client = app.test_client()
+    assert client.post(f"/api/documents/{NUMBER}/{YEAR}/reissue", headers=STAFF).status_code == 404  # none yet
+    deliver(app, validated())
+    before = generated_events(app)
+    assert client.post(f"/api/documents/{NUMBER}/{YEAR}/reissue", headers=SCHOOL).status_code == 403
+    assert client.post(f"/api/documents/{NUMBER}/{YEAR}/reissue", headers=bearer("staff", "69")).status_code == 403
+    response = client.post(f"/api/documents/{NUMBER}/{YEAR}/reissue", headers=STAFF)
+    assert response.status_code == 202, response.json
+    assert [d["number"] for d in response.json["documents"]] == ["ATT-2026-38-000001", "CERT-2026-38-000001"]
+    first, again = generated_events(app)
+    assert first == before[0]
+    assert again["documents"] == first["documents"]  # invariant drawing: the same bytes, the same digests
+    for item in again["documents"]:
+        pdf = client.get(item["url"], headers=service_credential()).data
+        assert hashlib.sha256(pdf).hexdigest() == item["sha256"]
+    files = list((app.extensions["service"].settings.data_dir / "documents").rglob("*.pdf"))
+    assert len(files) == 2

@@ -25,6 +25,7 @@ from services.documents.models import Document
 from services.documents.storage import storage_for
 from services.notify.app import create_app
 from services.notify.handlers import on_adhesion_submitted, on_correction_requested, on_documents_generated
+from services.notify import domain as notify_domain
 from services.notify.models import Message, ProcessedEvent
 from shared.auth import Principal
 from shared.service import shutdown
@@ -434,3 +435,27 @@ def test_confirmations_are_not_delayed_by_a_reminder_round(tmp_path, pg_url, red
           f"p95 {p95:.2f} s; {reminders_by_then} reminders sent meanwhile")
     assert p95 < 5, latencies
     assert 0 < reminders_by_then < ROUND  # the round was going on the whole time
+
+
+def test_a_claim_that_stays_wrong_ends_as_a_failed_email_then_a_reissue_sends_it(app, sink, caplog):
+    """The documents API serves other bytes than the event describes: after its bounded
+    attempts the confirmation is failed with its reason (never retried forever in
+    silence); the documents re-issued (a new event, the right digest) send it."""
+    wrong = generated()
+    wrong["data"]["documents"][0]["sha256"] = "0" * 64
+    with app.app_context(), caplog.at_level("WARNING"):
+        result = on_documents_generated.apply(args=[wrong])
+    assert result.get() == "failed"
+    retried = [r for r in caplog.records if "attempt" in r.getMessage() and "ClaimNotHonoured" in r.getMessage()]
+    assert len(retried) == notify_domain.CLAIM_ATTEMPTS - 1  # each retry left a WARNING line
+    [item] = log(app, kind="validation_confirmation")
+    assert item["status"] == "failed" and "Documents non joints après 6 tentative(s)" in item["last_error"]
+    assert sink.messages() == []
+    assert deliver(app, on_documents_generated, wrong) == "failed"  # the same event again: nothing new
+
+    assert deliver(app, on_documents_generated, generated()) == "sent"  # re-issued: a new event
+    [message] = sink.messages()
+    assert [part.get_filename() for part in message.iter_attachments()] == [
+        item["filename"] for item in generated()["data"]["documents"]]
+    [item] = log(app, kind="validation_confirmation")
+    assert (item["status"], item["attempts"]) == ("sent", 1)

@@ -47,6 +47,8 @@ def test_document_numbers():
 
 def test_storage_key_names_the_version_and_file_names_are_french():
     assert domain.storage_key("0382296P00", "2025-2026", "attestation", 1) == "2025-2026/0382296P00/attestation-v1.pdf"
+    assert domain.storage_key("0382296P00", "2025-2026", "attestation", 1, "ab12") == (
+        "2025-2026/0382296P00/attestation-v1-ab12.pdf")
     assert domain.storage_key("0382296P00", "2025-2026", "attestation", 2) != domain.storage_key(
         "0382296P00", "2025-2026", "attestation", 1)
     assert domain.filename("attestation", "0382296P00", "2025-2026", 1) == "attestation-adhésion-0382296P00-2025-2026.pdf"

@@ -249,3 +249,12 @@ def test_certificate_covers_from_the_payment_received_after_1_september():
     text = text_of(render_certificate(make_doc(cover_from=date(2025, 10, 14))))
     assert "du 14 octobre 2025 au 31 août 2026" in text
     assert "1er septembre 2025" not in text
+
+
+@pytest.mark.parametrize("render", [render_attestation, render_certificate])
+def test_the_same_data_draws_the_same_bytes(render):
+    """Two renderings of one validation agree to the byte (the second guard against two
+    deliveries at once), and the file's dates are the day printed on it."""
+    first, second = render(GUIDE_DOC), render(GUIDE_DOC)
+    assert first == second
+    assert b"D:20261128000000" in first

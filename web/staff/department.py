@@ -127,3 +127,20 @@ def emails():
         items, problem = [], forms.simple_errors(failure.fields).get("cooperative", [failure.message])[0]
     return render_template("staff/emails.html", items=items, filters=filters, problem=problem,
                            kinds=MAIL_KIND_LABELS, statuses=MAIL_STATUS_LABELS)
+
+
+@bp.post("/documents/<number>/<year>/reemettre")
+@staff_required
+def reissue_documents(number, year):
+    """« Réémettre les documents » on a confirmation that failed: the documents service
+    draws them again and the confirmation goes out with them."""
+    pages.checked(number, year)
+    try:
+        client.post(f"/api/documents/{number}/{year}/reissue")
+    except ApiFailure as failure:
+        if failure.status not in (403, 404, 409):
+            raise
+        flash(failure.message, "error")
+    else:
+        flash(f"Documents de {number} réémis : la confirmation repart avec eux.", "success")
+    return redirect(url_for("staff.emails", cooperative=number))

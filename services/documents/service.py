@@ -1,0 +1,182 @@
+"""The documents service's use cases: issue the documents of a validation, re-issue them.
+
+Rendering is slow and happens outside any transaction, between ``issuing.reserve`` (the
+numbers and tokens) and ``issuing.complete`` (the documents made visible and
+``documents.generated`` written). Two deliveries of one validation may render at the
+same moment (two pool processes, a redelivery beside its original): each keeps its
+PDFs under names carrying their digest, the transaction that completes records the
+names it wrote, and the attempt that lost removes its files unless they are the very
+ones recorded (the rendering is invariant: same data, same bytes, same names).
+"""
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from services.documents import domain, issuing
+from services.documents.models import Document, ProcessedEvent
+from services.documents.storage import Storage
+from shared.auth import Principal
+from shared.consumer import consume_once
+from shared.events import Event
+from shared.service import ServiceContext
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "documents.on_adhesion_validated"
+
+try:
+    from zoneinfo import ZoneInfo
+
+    FRANCE = ZoneInfo("Europe/Paris")
+except Exception:  # no time zone database in the image: print the UTC day
+    FRANCE = None
+
+
+class NotFound(LookupError):
+    """No current document for this cooperative and year."""
+
+
+class CannotReissue(RuntimeError):
+    """The documents cannot be drawn again (issued before their source was kept)."""
+
+
+def renderer(kind: str):
+    """The PDF drawing of ``kind``. Imported here, not with the module: the web process
+    serves the documents API without ever drawing one (xhtml2pdf and the fonts cost
+    ~0.45 s of every start); the documents worker loads it before forking its pool."""
+    from services.documents import rendering
+
+    return {domain.ATTESTATION: rendering.render_attestation, domain.CERTIFICATE: rendering.render_certificate}[kind]
+
+
+def render_delay() -> float:
+    """DOCUMENTS_RENDER_DELAY_SECONDS: a real pause before rendering, for crash tests."""
+    return float(os.environ.get("DOCUMENTS_RENDER_DELAY_SECONDS") or 0)
+
+
+@dataclass(frozen=True)
+class Planned:
+    kind: str
+    number: str
+    token: str
+
+
+def issue_validated(ctx: ServiceContext, storage: Storage, event: Event) -> bool:
+    """Render, store and publish the documents of a validation, exactly once; True when
+    this delivery was the one that issued them."""
+    started = time.perf_counter()
+    data = event.data
+    if _already_processed(ctx, event.event_id):
+        return False
+    with ctx.database.session() as session:  # short: numbers and tokens only
+        reserved = issuing.reserve(session, data) or []
+        done = all(row.generated_at is not None for row in reserved)
+        plan = [Planned(row.kind, row.number, row.verify_token) for row in reserved]
+    if done:  # a newer version exists, or this one was printed under another event id
+        return consume_once(ctx.database, ProcessedEvent, CONSUMER, event, lambda s, e: None)
+
+    log.info("documents %s %s v%s: %s reserved, rendering", data["cooperative"]["number"], data["year"],
+             data["version"], ", ".join(item.number for item in plan))
+    delay = render_delay()
+    if delay:
+        time.sleep(delay)
+    rendering_started = time.perf_counter()
+    pdfs = _render(ctx, data, plan)
+    keys = _store(storage, data, pdfs)
+    rendered_ms = (time.perf_counter() - rendering_started) * 1000
+
+    published = []
+    applied = consume_once(
+        ctx.database, ProcessedEvent, CONSUMER, event,
+        lambda session, _: published.append(issuing.complete(session, data, pdfs, keys)),
+    )
+    if not (applied and any(published)):
+        _discard_unrecorded(ctx, storage, keys)
+    if applied and any(published):
+        ctx.publish()
+    log.info(
+        "documents %s %s v%s: %d PDF rendered and stored in %.0f ms, handled in %.0f ms%s",
+        data["cooperative"]["number"], data["year"], data["version"], len(pdfs), rendered_ms,
+        (time.perf_counter() - started) * 1000 - delay * 1000, "" if applied else " (already done)",
+    )
+    return applied
+
+
+def reissue(ctx: ServiceContext, storage: Storage, principal: Principal, number: str, year: str) -> list[Document]:
+    """Draw the current documents of a cooperative and year again (same numbers, tokens and
+    day) and write ``documents.generated`` again, so a confirmation that failed is sent
+    with them. Staff of the cooperative's department only (the route checks the role)."""
+    from shared.auth import ensure_access
+
+    with ctx.database.session() as session:
+        rows = current_documents(session, number, year)
+        if not rows:
+            raise NotFound(number, year)
+        ensure_access(principal, number, rows[0].department)
+        sources = {row.id: row.source for row in rows}
+        session.expunge_all()
+    if any(source is None for source in sources.values()):
+        raise CannotReissue(number, year)
+    data = json.loads(sources[rows[0].id])
+    pdfs = _render(ctx, data, [Planned(row.kind, row.number, row.verify_token) for row in rows])
+    keys = _store(storage, data, pdfs)
+    with ctx.database.session() as session:
+        written = issuing.reissue(session, rows, pdfs, keys)
+    if not written:
+        _discard_unrecorded(ctx, storage, keys)
+        raise NotFound(number, year)
+    ctx.publish()
+    log.warning("documents %s %s v%s re-issued by %s", number, year, data["version"], principal.login)
+    return rows
+
+
+def current_documents(session, number: str, year: str) -> list[Document]:
+    """The generated, not superseded documents of a cooperative and year, attestation first."""
+    rows = session.scalars(
+        select(Document).where(
+            Document.cooperative == number,
+            Document.year == year,
+            Document.generated_at.is_not(None),
+            Document.superseded_at.is_(None),
+        )
+    ).all()
+    return sorted(rows, key=lambda row: domain.KINDS.index(row.kind))
+
+
+def _render(ctx: ServiceContext, data: dict, plan: list[Planned]) -> dict[str, bytes]:
+    day = domain.issued_on(data["validated_at"], FRANCE)
+    return {
+        item.kind: renderer(item.kind)(domain.render_input(
+            data, item.kind, item.number, f"{ctx.settings.public_base_url}/verify/{item.token}", day))
+        for item in plan
+    }
+
+
+def _store(storage: Storage, data: dict, pdfs: dict[str, bytes]) -> dict[str, str]:
+    keys = {}
+    for kind, pdf in pdfs.items():
+        keys[kind] = domain.storage_key(data["cooperative"]["number"], data["year"], kind, data["version"],
+                                        hashlib.sha256(pdf).hexdigest())
+        storage.put(keys[kind], pdf)
+    return keys
+
+
+def _discard_unrecorded(ctx: ServiceContext, storage: Storage, keys: dict[str, str]) -> None:
+    """Remove the files of an attempt that lost, unless a document row names them (the
+    winner drew the same bytes): whoever lost learns it after the winner committed."""
+    with ctx.database.session() as session:
+        recorded = set(session.scalars(select(Document.storage_key).where(Document.storage_key.in_(keys.values()))))
+    for key in set(keys.values()) - recorded:
+        storage.delete(key)
+
+
+def _already_processed(ctx: ServiceContext, event_id: str) -> bool:
+    with ctx.database.session() as session:
+        return session.scalar(
+            select(ProcessedEvent.event_id).where(ProcessedEvent.event_id == event_id, ProcessedEvent.consumer == CONSUMER)
+        ) is not None
