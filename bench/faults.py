@@ -12,6 +12,8 @@ validation again after a 503, as a person would. Prints per run: answers 500 and
 lost and doubled confirmations, seconds from the first validation to the last email.
 """
 import argparse
+import os
+import signal
 import sys
 import tempfile
 import threading
@@ -34,7 +36,8 @@ from tests.pg_cluster import PostgresCluster  # noqa: E402
 from tests.support import wait_for  # noqa: E402
 
 
-def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServer, tmp: Path) -> dict:
+def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServer, tmp: Path,
+            kill: str = "worker") -> dict:
     name = f"faults_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -60,6 +63,9 @@ def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServ
             return threading.Thread(target=run, daemon=True)
 
         def kill_documents_worker():
+            if kill == "child":  # one pool process: its main process forks another
+                os.kill(stack.workers["documents"].children()[0], signal.SIGKILL)
+                return
             stack.workers["documents"].kill()
             stack.start_worker("documents", concurrency=2)
 
@@ -100,6 +106,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("-n", type=int, default=150, help="validations per burst")
     parser.add_argument("--redis-persistence", action="store_true", help="appendonly Redis, as in compose")
+    parser.add_argument("--kill", choices=("worker", "child"), default="worker",
+                        help="SIGKILL the whole documents worker, or one of its two pool processes")
     args = parser.parse_args()
     postgres = PostgresCluster().init().start()
     redis_server = RedisServer(appendonly=args.redis_persistence).start()
@@ -107,7 +115,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for run in range(args.runs):
-                result = one_run(run, args.n, postgres, redis_server, Path(tmp))
+                result = one_run(run, args.n, postgres, redis_server, Path(tmp), args.kill)
                 results.append(result)
                 print(f"run {run + 1:2}: validated {result['validated']}/{args.n}  500: {result['500']}  "
                       f"503: {result['503']}  lost: {result['lost']}  doubled: {result['doubled']}  "
