@@ -3,8 +3,6 @@ as typed, from the domain's one pricing, with the access rules of the adhesion c
 nothing saved."""
 import json
 
-import pytest
-
 from services.adhesion.models import Account, Department
 from shared.auth import hash_password
 from tests.integration.test_adhesion_api import NUMBER, YEAR, create_cooperative, outbox_rows, school  # noqa: F401
