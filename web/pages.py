@@ -4,7 +4,6 @@ from decimal import Decimal
 from flask import Response, abort
 
 from shared.identifiers import is_valid_number, is_valid_year
-from shared.money import to_cents
 from web import client
 from web.client import ApiFailure
 from web.formatting import decimal, eur, fee
@@ -130,43 +129,31 @@ def amount_input_or_blank(value) -> str:
     return f"{number:.2f}".replace(".", ",")
 
 
-def _count(text) -> int:
-    """A typed count as the estimate reads it: unreadable or out of range counts as 0."""
-    text = str(text or "").replace(" ", "").replace("\u00a0", "")
-    return int(text) if text.isdigit() and int(text) <= 5000 else 0
+QUOTED = ("insurance", "goods_value", "instruments_value", "totals", "amounts")
 
 
-def _declared(text) -> Decimal:
-    number = decimal(str(text or "").replace("€", "").replace(" ", "").replace("\u00a0", "").replace(",", ".") or "0")
-    return number if number is not None and number.is_finite() and 0 <= number <= 1_000_000 else Decimal(0)
+def quote(number: str, year: str, state: dict) -> dict:
+    """The adhesion service's price of the figures as typed (text as it is: the service reads
+    it, and counts what it cannot read as 0). Raises ``ApiFailure`` as any call does."""
+    classes = [{key: row.get(key) or "" for key in ("teacher_count", "student_count")}
+               for row in state["rows"] if row.get("teacher_count") or row.get("student_count")]
+    return client.post("/api/adhesion/quote", json={
+        "cooperative": number, "year": year, "classes": classes, "insurance": bool(state.get("insurance")),
+        "goods_value": state.get("goods_value") or "", "instruments_value": state.get("instruments_value") or "",
+    })
 
 
-def estimated(saved: dict, state: dict, rates: dict) -> dict:
+def estimated(saved: dict, state: dict, number: str, year: str) -> dict | None:
     """The adhesion as the typed (not yet saved) figures would make it, for the amounts block
-    beside a refusal: the same arithmetic as the API's (each line half-up to the cent), which
-    stays the judge once the table is saved. The script of the page does the same live."""
-    teachers = sum(_count(row.get("teacher_count")) for row in state["rows"])
-    students = sum(_count(row.get("student_count")) for row in state["rows"])
-    rate = {key: decimal(value) for key, value in rates.items()}  # dates come out as None, unused here
-    goods, instruments = _declared(state.get("goods_value")), _declared(state.get("instruments_value"))
-    membership = to_cents(students * rate["fee_per_student"] + teachers * rate["fee_per_adult"]
-                          + rate["fee_per_cooperative"])
-    zero = to_cents(Decimal(0))
-    insured = bool(state.get("insurance"))
-
-    def premium(value: Decimal, kind: str) -> Decimal:
-        return to_cents(max(Decimal(0), value - rate[f"{kind}_threshold"]) * rate[f"{kind}_rate"])
-
-    amounts = {
-        "membership": membership,
-        "insurance": to_cents((teachers + students) * rate["insurance_per_cooperator"]) if insured else zero,
-        "goods": premium(goods, "goods") if insured else zero,
-        "instruments": premium(instruments, "instruments") if insured else zero,
-    }
-    amounts["total"] = sum(amounts.values())
-    return {**saved, "insurance": insured, "goods_value": goods, "instruments_value": instruments,
-            "totals": {"teachers": teachers, "students": students, "cooperators": teachers + students},
-            "amounts": amounts}
+    beside a refusal: the service prices them, and stays the judge once the table is saved.
+    None when it cannot (no rates for the year, figures it refuses, a service down)."""
+    try:
+        answer = quote(number, year, state)
+    except ApiFailure as failure:
+        if failure.status in (400, 404, 422, 503):
+            return None
+        raise
+    return {**saved, **{key: answer[key] for key in QUOTED}}
 
 
 WAYS = ("transfer", "cheque", "other")

@@ -123,16 +123,36 @@ def render_form(year: str, saved: dict, state: dict | None = None, errors: dict 
     documents = school_documents(year) if saved["status"] == "validated" else None
     ledger_entry = ledger.adhesion_entry(number(), year) if saved["status"] == "validated" else None
     dues = payment_dues(year) if saved["status"] != "draft" else None
-    shown = pages.estimated(saved, state, rates) if estimate and rates else saved
+    shown = (pages.estimated(saved, state, number(), year) if estimate else None) or saved
     return render_template(
         "school/adhesion.html", year=year, adhesion=saved, state=state, errors=errors or {}, problem=problem,
-        rates=rates, lines=pages.amount_lines(shown, rates), documents=documents, editable=editable,
+        lines=pages.amount_lines(shown, rates), documents=documents, editable=editable,
         steps=next_steps(saved, dues), estimate=estimate and shown is not saved,
         heading=pages.coop_heading(saved["cooperative"]), focus=focus, ledger_entry=ledger_entry,
         summary=forms.error_summary(errors or {}, state["rows"]),
         goods_hint=pages.premium_hint(rates, "goods"), instruments_hint=pages.premium_hint(rates, "instruments"),
         reference=(dues or {}).get("reference_display"),
     )
+
+
+@bp.post("/adhesion/<year>/montant")
+@school_required
+def amounts(year):
+    """The amounts block for the figures of the posted form, as JSON for the page's script:
+    the adhesion service prices them, nothing is saved. The script posts the whole form
+    (its CSRF token with it), so the figures are read here exactly as a click on « Valider
+    et calculer » reads them."""
+    pages.checked(year=year)
+    state = forms.posted_state(request.form, forms.posted_rows(request.form))
+    try:
+        answer = pages.quote(number(), year, state)
+    except ApiFailure as failure:
+        if failure.status not in (400, 404, 422, 503):
+            raise
+        return {"message": failure.message}, failure.status
+    lines = pages.amount_lines(answer, answer["rates"])
+    return {"lines": [{key: line[key] for key in ("key", "detail", "amount")} for line in lines],
+            "totals": answer["totals"], "ignored": answer["ignored"]}
 
 
 def next_steps(adhesion: dict, dues: dict | None) -> dict | None:

@@ -17,6 +17,8 @@ from services.adhesion.schemas import (
     CooperativeIn,
     CooperativeOut,
     CorrectionIn,
+    QuoteIn,
+    QuoteOut,
     RatesSchema,
     ReminderReachOut,
     RemindersOut,
@@ -73,6 +75,18 @@ def get_rates(year):
 def put_rates(data, year):
     checked_path(year=year)
     return use_cases.set_rates(service(), current_principal(), year, data)
+
+
+@blp.post("/quote")
+@login_required
+@blp.arguments(QuoteIn)
+@blp.response(200, QuoteOut)
+def quote(data):
+    """What figures typed in the form come to, with the cooperative's rates for the year
+    (each line half-up to the cent, as a save computes them). Nothing is saved; counts and
+    declared values may be sent as the text typed, and text that is no figure counts as 0
+    and is named in ``ignored``."""
+    return use_cases.quote(service(), current_principal(), data)
 
 
 @blp.get("/adhesions")

@@ -1,6 +1,7 @@
 """marshmallow schemas of the adhesion service: the one definition of its input
 validation, its output shape and its OpenAPI document."""
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -8,7 +9,7 @@ from contracts.fields import AMOUNT_PARTS, COOPERATIVE_PARTS, TOTAL_PARTS
 from services.adhesion import domain
 from services.adhesion.domain import CHANGE_FORM_STATES, STATUSES
 from shared.fields import Code, Count, EmailAddress, Money, StrictBoolean, StrictSchema, Text
-from shared.identifiers import NUMBER_RE
+from shared.identifiers import NUMBER_RE, is_valid_year
 from shared.schemas import item_list
 
 
@@ -114,9 +115,121 @@ class AdhesionIn(StrictSchema):
             seen.add(key)
 
 
+# --- a quote: the figures as a person types them, priced without being saved -------------
+
+TYPED_MAX_CHARS = 50  # far more than a count or an amount ever takes in the form
+_BLANKS = re.compile(r"[\s€]")  # spaces of every kind (1 500 typed with a thin space) and the euro sign
+_TYPED_COUNT = re.compile(r"[0-9]{1,4}", re.ASCII)
+_TYPED_AMOUNT = re.compile(r"[0-9]{1,7}(?:[.,][0-9]{1,2})?", re.ASCII)
+DECLARED_MAX = Decimal("1000000.00")
+
+
+class _Typed(fields.Field):
+    """A figure as typed in the form. A JSON number is a claim and is checked as the save
+    checks it (422 outside its bounds); text is read the way the teacher means it (spaces
+    and ``€`` ignored, empty is 0) and text that is not a figure in bounds reads as
+    ``None``: the quote counts it as 0 and names it, while the save refuses it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValidationError(self.invalid)
+        if isinstance(value, int):
+            return self.checked(value)
+        if len(value) > TYPED_MAX_CHARS:
+            raise ValidationError(f"Au plus {TYPED_MAX_CHARS} caractères.")
+        text = _BLANKS.sub("", value)
+        return self.read(text) if text else self.read("0")
+
+
+class TypedCount(_Typed):
+    invalid = "Nombre entier attendu (ou le texte saisi)."
+
+    def __init__(self, **kwargs):
+        super().__init__(load_default=0, metadata={
+            "description": "an integer 0–5000, or the text typed (unreadable text counts as 0 and is named in "
+                           "`ignored`)",
+            "oneOf": [{"type": "integer", "minimum": 0, "maximum": 5000},
+                      {"type": "string", "maxLength": TYPED_MAX_CHARS}],
+        }, **kwargs)
+
+    def checked(self, value: int) -> int:
+        if not 0 <= value <= 5000:
+            raise ValidationError("Doit être un entier entre 0 et 5000.")
+        return value
+
+    def read(self, text: str) -> int | None:
+        return int(text) if _TYPED_COUNT.fullmatch(text) and int(text) <= 5000 else None
+
+
+class TypedAmount(_Typed):
+    invalid = "Montant attendu : le texte saisi (ex. \"1 500,00\") ou un nombre entier."
+
+    def __init__(self, **kwargs):
+        super().__init__(load_default=Decimal("0.00"), metadata={
+            "description": "a declared value 0–1000000.00 as typed (\"1 500,50 €\"), or a whole number; "
+                           "unreadable text counts as 0 and is named in `ignored`",
+            "oneOf": [{"type": "integer", "minimum": 0, "maximum": 1000000},
+                      {"type": "string", "maxLength": TYPED_MAX_CHARS}],
+        }, **kwargs)
+
+    def checked(self, value: int) -> Decimal:
+        if not 0 <= value <= DECLARED_MAX:
+            raise ValidationError("Doit être compris entre 0,00 € et 1 000 000,00 €.")
+        return Decimal(value).quantize(Decimal("0.01"))
+
+    def read(self, text: str) -> Decimal | None:
+        if not _TYPED_AMOUNT.fullmatch(text):
+            return None
+        try:
+            number = Decimal(text.replace(",", "."))
+        except InvalidOperation:
+            return None
+        return number.quantize(Decimal("0.01")) if number <= DECLARED_MAX else None
+
+
+def _school_year(value: str) -> None:
+    if not is_valid_year(value):
+        raise ValidationError("Année scolaire invalide (format 2025-2026).")
+
+
+class QuoteRowSchema(StrictSchema):
+    # A row of a PUT body may come as it is: its name and teachers cost nothing.
+    name = fields.String(validate=validate.Length(max=100))
+    teachers = fields.String(validate=validate.Length(max=500))
+    teacher_count = TypedCount()
+    student_count = TypedCount()
+
+
+class QuoteIn(StrictSchema):
+    cooperative = fields.String(
+        required=True, validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."),
+        metadata={"description": "whose department's rates apply: a school quotes for itself only"},
+    )
+    year = fields.String(required=True, validate=_school_year, metadata={"example": "2025-2026"})
+    classes = fields.List(fields.Nested(QuoteRowSchema), load_default=list, validate=validate.Length(max=200))
+    insurance = StrictBoolean(load_default=False)
+    goods_value = TypedAmount()
+    instruments_value = TypedAmount()
+    payment = fields.Nested(PaymentChoiceSchema, metadata={"description": "accepted and ignored: it costs nothing"})
+
+
 # the same parts as the events' (contracts.fields)
 TotalsSchema = Schema.from_dict({part: fields.Integer() for part in TOTAL_PARTS}, name="TotalsSchema")
 AmountsSchema = Schema.from_dict({part: Money(maximum="100000000") for part in AMOUNT_PARTS}, name="AmountsSchema")
+
+
+class QuoteOut(Schema):
+    cooperative = fields.String()
+    year = fields.String()
+    insurance = fields.Boolean()
+    goods_value = Money(metadata={"description": "as read (0.00 when unreadable)"})
+    instruments_value = Money(metadata={"description": "as read (0.00 when unreadable)"})
+    totals = fields.Nested(TotalsSchema)
+    amounts = fields.Nested(AmountsSchema)
+    rates = fields.Nested(RatesSchema, metadata={"description": "the rates the amounts come from"})
+    ignored = fields.List(fields.String(), metadata={
+        "description": "the typed figures that could not be read and count as 0 (`classes.1.student_count`, "
+                       "`goods_value`)"})
 
 
 class ChecklistSchema(Schema):

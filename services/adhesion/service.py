@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from services.adhesion import campaign, domain, events
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
 from services.adhesion.registration import allocate_code, code_in_use
-from services.adhesion.repository import amounts_for, classes_of, find_adhesion, new_draft, rate_card, rates_of
-from services.adhesion.views import adhesion_answer
+from services.adhesion.repository import ZERO, amounts_for, classes_of, find_adhesion, new_draft, rate_card, rates_of
+from services.adhesion.views import adhesion_answer, vars_of
 from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
 from shared.errors import ApiError
 from shared.service import ServiceContext
@@ -147,6 +147,33 @@ def list_adhesions(ctx: ServiceContext, principal: Principal, filters: dict) -> 
                 continue
             items.append(answer)
         return {"items": items, "counts": counts}
+
+
+COUNTS = ("teacher_count", "student_count")
+DECLARED = ("goods_value", "instruments_value")
+
+
+def quote(ctx: ServiceContext, principal: Principal, data: dict) -> dict:
+    """What the figures as typed come to with the rates of the cooperative's department for
+    the year: the amounts a save of them would compute, nothing saved. A figure the schema
+    could not read (``None``) counts as 0 and is named in ``ignored``."""
+    with ctx.database.session() as session:
+        cooperative = cooperative_for(session, principal, data["cooperative"])
+        card = rate_card(session, cooperative.department, data["year"])
+    ignored = [f"classes.{index}.{key}" for index, row in enumerate(data["classes"]) for key in COUNTS
+               if row[key] is None]
+    ignored += [key for key in DECLARED if data[key] is None]
+    classes = [domain.ClassRow(name="", teachers="", teacher_count=row["teacher_count"] or 0,
+                               student_count=row["student_count"] or 0) for row in data["classes"]]
+    declared = {key: data[key] if data[key] is not None else ZERO for key in DECLARED}
+    totals = domain.totals_of(classes)
+    amounts = domain.amounts_of(rates_of(card), totals, data["insurance"], declared["goods_value"],
+                                declared["instruments_value"])
+    return {
+        "cooperative": cooperative.number, "year": data["year"], "insurance": data["insurance"], **declared,
+        "totals": vars_of(totals), "amounts": {**vars_of(amounts), "total": amounts.total},
+        "rates": card, "ignored": ignored,
+    }
 
 
 def show_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: str) -> dict:

@@ -7,6 +7,7 @@ import email.policy
 import io
 import re
 import time
+from decimal import Decimal
 
 import pytest
 import sqlalchemy
@@ -14,9 +15,11 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
+from shared.money import format_eur
 from tests.e2e.test_browser import (DESKTOP, PHONE, STAFF, YEAR, browser, create_cooperative_by_api,  # noqa: F401
                                     new_page, reload_until, shot, sign_in)
 from tests.support import GUIDE, wait_for
+from tests.unit.test_adhesion_domain import PRICING_CASES
 
 SYSTEM_ENV = {"SCHOOL_YEAR": YEAR}  # the pages open this school year
 
@@ -158,8 +161,30 @@ def test_an_expired_session_keeps_what_was_typed(stack, new_page):
     expect(school).to_have_url(re.compile(r"/accueil$"))
 
 
+AMOUNT_KEYS = ("membership", "insurance", "goods", "instruments", "total")
+
+
+def quoted(stack, token: str, number: str, classes: list, insurance: bool, goods: str = "",
+           instruments: str = "") -> dict[str, str]:
+    """The adhesion service's quote of figures as typed, each amount as the pages write it."""
+    response = stack.call("post", "/api/adhesion/quote", token, json={
+        "cooperative": number, "year": YEAR, "insurance": insurance, "goods_value": goods,
+        "instruments_value": instruments,
+        "classes": [{"teacher_count": t, "student_count": s} for t, s in classes]})
+    assert response.status_code == 200, response.text
+    return {key: format_eur(Decimal(response.json()["amounts"][key])) for key in AMOUNT_KEYS}
+
+
+def expect_amounts(page: Page, amounts: dict[str, str]) -> None:
+    """The lines show these amounts, once the answer to the last figures typed is in."""
+    expect(page.locator("table.amounts")).not_to_have_attribute("aria-busy", "true")
+    for key, amount in amounts.items():
+        expect(page.locator(f"#ligne-{key} .num")).to_have_text(amount)
+
+
 def test_live_amounts_and_a_row_added_in_place(stack, new_page):
     school = school_on_form(stack, new_page, "0380014D00", "direct-secret")
+    token = stack.login("0380014D00", "direct-secret")
     school.evaluate("window.samePage = true")
     school.locator("#insurance-oui").check()
     school.locator("#classes-0-name").fill("ECOLE ENTIERE")
@@ -167,6 +192,8 @@ def test_live_amounts_and_a_row_added_in_place(stack, new_page):
     school.locator("#classes-0-student_count").fill("165")
     total = school.locator("table.amounts tr.total")
     expect(total).to_contain_text("439,25 €")  # nothing clicked
+    # every line is the service's figure, to the cent
+    expect_amounts(school, quoted(stack, token, "0380014D00", [("10", "165")], True))
     expect(school.locator("#ligne-membership")).to_contain_text("des coopérateurs (175 x 2,26 €) :")
     expect(school.locator("#foot-cooperators")).to_have_text("175")
     school.get_by_role("button", name="+ Ajouter une ligne").click()
@@ -178,11 +205,65 @@ def test_live_amounts_and_a_row_added_in_place(stack, new_page):
     expect(total).to_contain_text("489,45 €")
     school.locator("#goods_value").fill("3 000,00")
     expect(total).to_contain_text("496,33 €")  # (3000 − 2000) × 0,00688 = 6,88
+    expect_amounts(school, quoted(stack, token, "0380014D00", [("10", "165"), ("0", "20")], True, "3 000,00"))
+    expect(school.locator("#ligne-goods")).to_contain_text("(valeur déclarée : 3 000,00 €)")
+    school.locator("#classes-1-student_count").fill("2O")  # unreadable: counts for nothing, named beside it
+    expect(total).to_contain_text("446,13 €")  # 175 coopérateurs: 439,25 + 6,88
+    expect_amounts(school, quoted(stack, token, "0380014D00", [("10", "165"), ("0", "2O")], True, "3 000,00"))
+    expect(school.locator("#foot-label")).to_have_text("Total saisi (un nombre est à corriger) :")
+    school.locator("#classes-1-student_count").fill("20")
+    expect(total).to_contain_text("496,33 €")
     checked(school, "live amounts")
     shot(school, "33-ecole-montant-en-direct")
     school.get_by_role("button", name="Valider et calculer", exact=True).click()
     expect(school.locator(".notice-success")).to_contain_text("Montant calculé : 496,33 €")  # the server agrees
     expect(school.locator("#classes-1-name")).to_have_value("CP")
+
+
+def test_live_amounts_on_every_pricing_case_of_the_domain(stack, new_page):
+    """Each pricing case of the domain's tests typed in the form, priced by a department of
+    its own with that case's rates: the live lines are the service's figures to the cent,
+    and the very lines the page shows once the table is saved."""
+    admin = stack.login(*STAFF)
+    base = {key: value for key, value in stack.call("get", f"/api/adhesion/rates/{YEAR}", admin).json().items()
+            if key not in ("department", "year")}
+    assert stack.call("post", "/api/adhesion/departments", admin, json={
+        "number": "73", "name": "OCCE de la Savoie", "insurer": "MAE – MAIF", "contract": "0730042"}).status_code == 201
+    assert stack.call("post", "/api/adhesion/staff", admin, json={
+        "login": "savoie", "password": "savoie-secret", "department": "73", "email": "savoie@occe.fr"}).status_code == 201
+    savoie = stack.login("savoie", "savoie-secret")
+    number, password = "0730001A00", "tarifs-secret"
+    assert stack.call("put", f"/api/adhesion/rates/{YEAR}", savoie, json=base).status_code == 200
+    assert stack.call("post", "/api/adhesion/cooperatives", savoie, json={
+        "number": number, "name": "École des Tarifs", "town": "CHAMBÉRY", "email": "ce.0730001a@ac-grenoble.fr",
+        "password": password}).status_code == 201
+    token = stack.login(number, password)
+    school = new_page()
+    sign_in(school, number, password)
+    expect(school).to_have_url(re.compile(r"/accueil$"))
+    for name, (overrides, rows, insurance, goods, instruments, expected) in PRICING_CASES.items():
+        assert stack.call("put", f"/api/adhesion/rates/{YEAR}", savoie, json={**base, **overrides}).status_code == 200
+        assert stack.call("put", f"/api/adhesion/adhesions/{number}/{YEAR}", token, json={  # a blank table
+            "classes": [], "insurance": False}).status_code == 200
+        school.goto(f"/adhesion/{YEAR}")
+        for index, (teachers, pupils) in enumerate(rows):
+            if index >= school.locator(".class-row").count():
+                school.get_by_role("button", name="+ Ajouter une ligne").click()
+            school.locator(f"#classes-{index}-name").fill(f"Classe {index + 1}")
+            school.locator(f"#classes-{index}-teacher_count").fill(str(teachers))
+            school.locator(f"#classes-{index}-student_count").fill(str(pupils))
+        school.locator("#insurance-oui" if insurance else "#insurance-non").check()
+        school.locator("#goods_value").fill(goods.replace(".", ","))
+        school.locator("#instruments_value").fill(instruments.replace(".", ","))
+        french = dict(zip(AMOUNT_KEYS, (format_eur(Decimal(amount)) for amount in expected)))
+        expect_amounts(school, french)  # nothing clicked
+        assert quoted(stack, token, number, rows, insurance, goods, instruments) == french, name
+        expect(school.locator("#foot-cooperators")).to_have_text(str(sum(t + s for t, s in rows)))
+        live = school.locator("table.amounts tr").all_inner_texts()
+        school.get_by_role("button", name="Valider et calculer", exact=True).click()
+        expect(school.locator(".notice-success")).to_contain_text(f"Montant calculé : {french['total']}")
+        assert school.locator("table.amounts tr").all_inner_texts() == live, name
+    checked(school, "the amounts of the last pricing case, saved")
 
 
 def test_what_comes_next_payment_engagement_and_late(stack, new_page, tmp_path):

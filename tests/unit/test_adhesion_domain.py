@@ -32,44 +32,47 @@ def test_guide_example():
     assert format_eur(amounts.total) == "439,25 €"
 
 
-def test_goods_above_threshold():
-    amounts = domain.amounts_of(rates(), domain.totals_of(GUIDE), True, D("5000.00"), D("0"))
-    assert amounts.goods == D("20.64")  # 3000 × 0.00688 = 20.64
+# Every pricing case as data, so that the quote endpoint's test prices the same cases
+# through HTTP (tests/integration/test_adhesion_quote.py): rates changed from OCCE 38's,
+# rows of (teachers, pupils), insurance, declared goods and instruments, and the expected
+# membership, insurance, goods, instruments and total.
+PRICING_CASES = {
+    "guide": ({}, [(10, 165)], True, "0", "0", ("395.50", "43.75", "0.00", "0.00", "439.25")),
+    # (5000 − 2000) × 0.00688 = 20.64
+    "goods above threshold": ({}, [(10, 165)], True, "5000.00", "0", ("395.50", "43.75", "20.64", "0.00", "459.89")),
+    "goods below threshold": ({}, [(10, 165)], True, "1999.99", "0", ("395.50", "43.75", "0.00", "0.00", "439.25")),
+    "instruments from zero": ({}, [(10, 165)], True, "0", "1500.00", ("395.50", "43.75", "0.00", "10.32", "449.57")),
+    # 44 × 1.10 + 3 × 3.05 + 15.00
+    "different fees and a flat fee": (
+        {"fee_per_student": "1.10", "fee_per_adult": "3.05", "fee_per_cooperative": "15.00"},
+        [(2, 20), (1, 24)], False, "0", "0", ("72.55", "0.00", "0.00", "0.00", "72.55")),
+    # declared values are kept but not charged
+    "no insurance": ({}, [(10, 165)], False, "9000", "900", ("395.50", "0.00", "0.00", "0.00", "395.50")),
+    "half-up tie 0.125": ({"fee_per_student": "0.125"}, [(0, 1)], False, "0", "0",
+                          ("0.13", "0.00", "0.00", "0.00", "0.13")),
+    "half-up tie 1.005": ({"fee_per_student": "1.005"}, [(0, 1)], False, "0", "0",
+                          ("1.01", "0.00", "0.00", "0.00", "1.01")),
+    "half-up tie 0.115": ({"fee_per_student": "0.115"}, [(0, 1)], False, "0", "0",
+                          ("0.12", "0.00", "0.00", "0.00", "0.12")),
+    # each line rounded once, then summed: 0.005 + 0.005 is 0.02, not 0.01
+    "each line rounded once": (
+        {"fee_per_student": "0.005", "fee_per_adult": "0", "insurance_per_cooperator": "0.005"},
+        [(0, 1)], True, "0", "0", ("0.01", "0.01", "0.00", "0.00", "0.02")),
+}
+
+
+@pytest.mark.parametrize("case", PRICING_CASES.values(), ids=PRICING_CASES.keys())
+def test_pricing_cases(case):
+    overrides, rows, insurance, goods, instruments, expected = case
+    card = rates(**{name: D(value) for name, value in overrides.items()})
+    totals = domain.totals_of([ClassRow(f"C{i}", "", t, s) for i, (t, s) in enumerate(rows)])
+    amounts = domain.amounts_of(card, totals, insurance, D(goods), D(instruments))
+    assert (amounts.membership, amounts.insurance, amounts.goods, amounts.instruments, amounts.total) == tuple(
+        D(value) for value in expected)
 
 
 def test_goods_below_threshold_costs_nothing():
     assert domain.premium(D("1999.99"), D("2000"), D("0.00688")) == D("0.00")
-
-
-def test_instruments_from_zero_threshold():
-    amounts = domain.amounts_of(rates(), domain.totals_of(GUIDE), True, D("0"), D("1500.00"))
-    assert amounts.instruments == D("10.32")
-
-
-def test_different_adult_and_student_fees_and_flat_fee():
-    card = rates(fee_per_student=D("1.10"), fee_per_adult=D("3.05"), fee_per_cooperative=D("15.00"))
-    amounts = domain.amounts_of(card, domain.totals_of([ClassRow("CP", "", 2, 20), ClassRow("CE1", "", 1, 24)]),
-                                False, D("0"), D("0"))
-    assert amounts.membership == D("72.55")  # 44 × 1.10 + 3 × 3.05 + 15.00
-
-
-def test_no_insurance_charges_no_insurance_goods_or_instruments():
-    amounts = domain.amounts_of(rates(), domain.totals_of(GUIDE), False, D("9000"), D("900"))
-    assert (amounts.insurance, amounts.goods, amounts.instruments) == (D("0.00"),) * 3
-    assert amounts.total == D("395.50")
-
-
-@pytest.mark.parametrize("fee, expected", [(D("0.125"), D("0.13")), (D("1.005"), D("1.01")), (D("0.115"), D("0.12"))])
-def test_half_up_on_exact_ties(fee, expected):
-    amounts = domain.amounts_of(rates(fee_per_student=fee), domain.totals_of([ClassRow("A", "", 0, 1)]),
-                                False, D("0"), D("0"))
-    assert amounts.membership == expected
-
-
-def test_each_line_rounded_once_then_summed():
-    card = rates(fee_per_student=D("0.005"), fee_per_adult=D("0"), insurance_per_cooperator=D("0.005"))
-    amounts = domain.amounts_of(card, domain.totals_of([ClassRow("A", "", 0, 1)]), True, D("0"), D("0"))
-    assert (amounts.membership, amounts.insurance, amounts.total) == (D("0.01"), D("0.01"), D("0.02"))
 
 
 def test_money_never_float():

@@ -1,11 +1,15 @@
-"""The adhesion form's own checks and estimate (no I/O): a count is never silently a 0, and
-the amounts beside a refusal are the API's arithmetic on the typed figures."""
-from decimal import Decimal
-
+"""The adhesion form's own checks and estimate (no I/O: the API's answers are given): a
+count is never silently a 0, and the amounts beside a refusal and the live ones are the
+adhesion service's quote of the typed figures, sent as typed."""
+import pytest
 from flask import Flask, session
 from werkzeug.datastructures import MultiDict
 
+from web import client as web_client
 from web import formatting, forms, pages
+from web.app import create_app
+from web.client import ApiFailure
+from web.security import seal
 
 RATES = {"fee_per_student": "2.26", "fee_per_adult": "2.26", "fee_per_cooperative": "0.00",
          "insurance_per_cooperator": "0.25", "goods_threshold": "2000.00", "goods_rate": "0.00688",
@@ -33,17 +37,96 @@ def test_a_mistyped_count_goes_to_the_api_as_typed_never_as_0():
     assert payload["classes"][0]["student_count"] == "28e" and origin == [0]
 
 
-def test_estimate_of_the_typed_figures_matches_the_guide():
-    saved = {"status": "draft", "amounts": {}, "totals": {}}
-    state = {"rows": [row("ECOLE ENTIERE", "", "10", "165"), row("CE1", "", "1", "2O")],
-             "insurance": True, "goods_value": "2 500,00", "instruments_value": ""}
-    shown = pages.estimated(saved, state, RATES)
-    assert shown["totals"] == {"teachers": 11, "students": 165, "cooperators": 176}  # « 2O » counts for nothing
-    assert shown["amounts"]["membership"] == Decimal("397.76")
-    assert shown["amounts"]["insurance"] == Decimal("44.00")
-    assert shown["amounts"]["goods"] == Decimal("3.44")  # (2500 − 2000) × 0,00688
-    assert shown["amounts"]["total"] == Decimal("445.20")
-    assert pages.estimated(saved, {**state, "insurance": False}, RATES)["amounts"]["total"] == Decimal("397.76")
+QUOTE = {  # what the adhesion service answers for the rows below (its own test prices them)
+    "cooperative": "0382296P00", "year": "2025-2026", "insurance": True, "goods_value": "2500.00",
+    "instruments_value": "0.00", "totals": {"teachers": 11, "students": 165, "cooperators": 176},
+    "amounts": {"membership": "397.76", "insurance": "44.00", "goods": "3.44", "instruments": "0.00",
+                "total": "445.20"},
+    "rates": RATES, "ignored": ["classes.1.student_count"],
+}
+TYPED = {"rows": [row("ECOLE ENTIERE", "", "10", "165"), row("CE1", "", "1", "2O"), row("", "", "", "")],
+         "insurance": True, "goods_value": "2 500,00", "instruments_value": "", "payment": {}}
+
+
+def test_the_estimate_is_the_adhesion_services_quote_of_the_typed_text(monkeypatch):
+    sent = []
+    monkeypatch.setattr(pages.client, "post", lambda path, json: sent.append((path, json)) or QUOTE)
+    saved = {"status": "draft", "insurance": False, "goods_value": "0.00", "amounts": {}, "totals": {}}
+    shown = pages.estimated(saved, TYPED, "0382296P00", "2025-2026")
+    assert sent == [("/api/adhesion/quote", {
+        "cooperative": "0382296P00", "year": "2025-2026", "insurance": True,
+        "classes": [{"teacher_count": "10", "student_count": "165"}, {"teacher_count": "1", "student_count": "2O"}],
+        "goods_value": "2 500,00", "instruments_value": ""})]  # as typed: the service reads it
+    assert shown["status"] == "draft" and shown["insurance"] and shown["goods_value"] == "2500.00"
+    assert (shown["totals"], shown["amounts"]) == (QUOTE["totals"], QUOTE["amounts"])
+    lines = pages.amount_lines(shown, RATES)
+    assert [line["amount"] for line in lines] == ["397,76 €", "44,00 €", "3,44 €", "0,00 €", "445,20 €"]
+    assert lines[0]["detail"] == "des coopérateurs (176 x 2,26 €) :"
+
+
+def failing(status: int):
+    def answer(*args, **kwargs):
+        raise ApiFailure(status, "Certaines valeurs sont invalides." if status == 422 else "Refusé.")
+    return answer
+
+
+def test_no_estimate_when_the_service_cannot_quote(monkeypatch):
+    for status in (400, 404, 422, 503):  # the page then shows the saved amounts
+        monkeypatch.setattr(pages.client, "post", failing(status))
+        assert pages.estimated({}, TYPED, "0382296P00", "2025-2026") is None
+    monkeypatch.setattr(pages.client, "post", failing(500))
+    with pytest.raises(ApiFailure):
+        pages.estimated({}, TYPED, "0382296P00", "2025-2026")
+
+
+@pytest.fixture
+def web(tmp_path, monkeypatch):
+    """The pages' app signed in as a school, its API calls answered by ``web.calls``."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "test-secret")
+    app = create_app()
+    app.calls = []
+
+    def call(method, path, **kwargs):
+        app.calls.append((method, path, kwargs.get("json")))
+        return app.answer(path) if callable(app.answer) else app.answer
+
+    monkeypatch.setattr(web_client, "call", call)
+    http = app.test_client()
+    with http.session_transaction() as session:
+        session.update(token=seal_in(app, "api-token"), role="school", cooperative="0382296P00", csrf="jeton")
+    return app, http
+
+
+def seal_in(app, token):
+    with app.test_request_context():
+        return seal(token)
+
+
+def test_the_live_amounts_are_the_services_figures_for_the_posted_form(web):
+    app, http = web
+    app.answer = QUOTE
+    form = {"csrf_token": "jeton", "row_count": "3", "insurance": "oui", "goods_value": "2 500,00",
+            "instruments_value": "", "pay_cheque": "oui"}
+    for index, typed in enumerate(TYPED["rows"]):
+        form.update({f"classes-{index}-{key}": value for key, value in typed.items()})
+    response = http.post("/adhesion/2025-2026/montant", data=form)
+    assert response.status_code == 200 and response.is_json
+    assert [(line["key"], line["amount"]) for line in response.json["lines"]] == [
+        ("membership", "397,76 €"), ("insurance", "44,00 €"), ("goods", "3,44 €"), ("instruments", "0,00 €"),
+        ("total", "445,20 €")]
+    assert response.json["lines"][2]["detail"] == ("des biens, propriété de la Coopérative Scolaire "
+                                                   "(valeur déclarée : 2 500,00 €) :")
+    assert response.json["ignored"] == ["classes.1.student_count"]
+    assert app.calls == [("post", "/api/adhesion/quote", {
+        "cooperative": "0382296P00", "year": "2025-2026", "insurance": True,
+        "classes": [{"teacher_count": "10", "student_count": "165"}, {"teacher_count": "1", "student_count": "2O"}],
+        "goods_value": "2 500,00", "instruments_value": ""})]
+    assert http.post("/adhesion/2025-2026/montant", data={**form, "csrf_token": "autre"}).status_code == 400
+    assert http.post("/adhesion/2025-26/montant", data=form).status_code == 404
+    app.answer = failing(422)
+    response = http.post("/adhesion/2025-2026/montant", data=form)
+    assert response.status_code == 422 and response.json == {"message": "Certaines valeurs sont invalides."}
 
 
 def test_next_steps_partial_payment_from_the_payment_service():

@@ -1,42 +1,30 @@
-/* The adhesion form, live: row totals and amounts follow what is typed, and « + Ajouter une
-   ligne » adds a row in place. The server stays the judge: it recomputes on every save, and
-   without this script the buttons post the form as before. Money is computed in whole
-   numbers (BigInt), each line rounded half-up to the cent, as the API does. */
+/* The adhesion form, live: row totals follow what is typed, the amounts are asked of the
+   adhesion service (through the page's own address, which holds the session) a moment after
+   the typing stops, and « + Ajouter une ligne » adds a row in place. Nothing is priced here:
+   the figures shown are the service's. The server stays the judge: it recomputes on every
+   save, and without this script the buttons post the form as before. */
 (function () {
   "use strict";
   var form = document.getElementById("adhesion-form");
-  if (!form || !window.BigInt) { return; }
-  var rates = form.dataset.rates ? JSON.parse(form.dataset.rates) : null;
-  var SCALE = 5; // rates have at most five decimals
+  if (!form || !window.fetch || !window.URLSearchParams || !window.FormData) { return; }
+  var quoteUrl = form.dataset.quote;
+  var DELAY = 250; // ms of quiet typing before the amounts are asked for
+  var PRICED = ".c-count input, input[name=insurance], #goods_value, #instruments_value";
+  var amounts = document.querySelector("table.amounts");
+  var timer = null, asked = 0, pending = null;
 
-  function scaled(text, places) { // "2.26" -> 226000n (places = 5); null when unreadable
-    var match = /^(\d+)(?:[.,](\d*))?$/.exec(String(text).replace(/[\s\u00a0\u202f€]/g, ""));
-    if (!match || (match[2] || "").length > places) { return null; }
-    return BigInt(match[1] + (match[2] || "").padEnd(places, "0"));
-  }
-  function cents(value, places) { // half-up from `places` decimals to cents
-    var divisor = 10n ** BigInt(places - 2);
-    return (value + divisor / 2n) / divisor;
-  }
-  function groups(digits) { return digits.replace(/\B(?=(\d{3})+(?!\d))/g, " "); }
-  function eur(c) { // 43975n -> "439,75 €"
-    var text = c.toString().padStart(3, "0");
-    return groups(text.slice(0, -2)) + "," + text.slice(-2) + " €";
-  }
-  function fee(text) { // "2.26000" -> "2,26 €", "0.5" -> "0,50 €"
-    var parts = String(text).split(".");
-    var fraction = (parts[1] || "").replace(/0+$/, "");
-    return parts[0] + "," + fraction.padEnd(2, "0") + " €";
-  }
   function count(input) { // a whole number 0..5000, else null (the server will say why)
     var text = input.value.replace(/[\s\u00a0]/g, "");
     if (!/^\d{1,4}$/.test(text) || Number(text) > 5000) { return null; }
     return Number(text);
   }
   function setText(id, text) { var node = document.getElementById(id); if (node) { node.textContent = text; } }
-  function cell(key, selector) { var row = document.getElementById("ligne-" + key); return row && row.querySelector(selector); }
+  function busy(on) { // the figures on screen are not yet those of what is typed
+    if (!amounts) { return; }
+    if (on) { amounts.setAttribute("aria-busy", "true"); } else { amounts.removeAttribute("aria-busy"); }
+  }
 
-  function recompute() {
+  function rowTotals() { // simple sums of the counts as typed; the amounts come from the service
     var teachers = 0, students = 0, readable = true;
     form.querySelectorAll(".class-row").forEach(function (row) {
       var inputs = row.querySelectorAll(".c-count input");
@@ -51,45 +39,47 @@
     setText("foot-teachers", String(teachers));
     setText("foot-students", String(students));
     setText("foot-cooperators", String(teachers + students));
-    if (!rates) { return; }
-    var insured = form.querySelector("#insurance-oui") && form.querySelector("#insurance-oui").checked;
-    var r = {};
-    ["fee_per_student", "fee_per_adult", "fee_per_cooperative", "insurance_per_cooperator", "goods_threshold",
-     "goods_rate", "instruments_threshold", "instruments_rate"].forEach(function (k) { r[k] = scaled(rates[k], SCALE); });
-    var coop = BigInt(teachers + students);
-    var membership = cents(BigInt(students) * r.fee_per_student + BigInt(teachers) * r.fee_per_adult + r.fee_per_cooperative, SCALE);
-    var insurance = insured ? cents(coop * r.insurance_per_cooperator, SCALE) : 0n;
-    function premium(kind) {
-      var input = form.querySelector("#" + kind + "_value");
-      var value = input && input.value.trim() ? scaled(input.value, 2) : 0n;
-      if (value === null) { return { ok: false, value: 0n, amount: 0n }; }
-      var over = value * 1000n - r[kind + "_threshold"]; // both at five decimals
-      return { ok: true, value: value, amount: insured && over > 0n ? cents(over * r[kind + "_rate"], 2 * SCALE) : 0n };
-    }
-    var goods = premium("goods"), instruments = premium("instruments");
-    var detail;
-    if (rates.fee_per_student === rates.fee_per_adult || r.fee_per_student === r.fee_per_adult) {
-      detail = "des coopérateurs (" + (teachers + students) + " x " + fee(rates.fee_per_student) + ")";
-    } else {
-      detail = "des coopérateurs (" + students + " élèves x " + fee(rates.fee_per_student) + " + " + teachers +
-        " adultes x " + fee(rates.fee_per_adult) + ")";
-    }
-    if (r.fee_per_cooperative > 0n) { detail += " + " + fee(rates.fee_per_cooperative) + " par coopérative"; }
-    cell("membership", ".detail").textContent = detail + " :";
-    cell("membership", ".num").textContent = eur(membership);
-    cell("insurance", ".detail").textContent = insured ?
-      "oui — des coopérateurs (" + (teachers + students) + " x " + fee(rates.insurance_per_cooperator) + ") :" : "non :";
-    cell("insurance", ".num").textContent = eur(insurance);
-    if (goods.ok) {
-      cell("goods", ".detail").textContent = "des biens, propriété de la Coopérative Scolaire (valeur déclarée : " + eur(goods.value) + ") :";
-    }
-    cell("goods", ".num").textContent = eur(goods.amount);
-    if (instruments.ok) {
-      cell("instruments", ".detail").textContent = "des instruments de musique (valeur déclarée : " + eur(instruments.value) + ") :";
-    }
-    cell("instruments", ".num").textContent = eur(instruments.amount);
-    cell("total", ".num").textContent = eur(membership + insurance + goods.amount + instruments.amount);
+  }
+
+  function show(answer) {
+    answer.lines.forEach(function (line) {
+      var row = document.getElementById("ligne-" + line.key);
+      if (!row) { return; }
+      row.querySelector(".detail").textContent = line.detail;
+      row.querySelector(".num").textContent = line.amount;
+    });
     setText("montant-etat", "Montant calculé d'après votre saisie : cliquez sur « Valider et calculer » pour l'enregistrer.");
+  }
+
+  function unpriced() {
+    setText("montant-etat", "Le montant n'a pas pu être recalculé : cliquez sur « Valider et calculer ».");
+  }
+
+  function askAmounts() {
+    var mine = ++asked; // only the answer to the latest figures is shown
+    if (pending && pending.abort) { pending.abort(); }
+    pending = window.AbortController ? new AbortController() : null;
+    fetch(quoteUrl, {
+      method: "POST", credentials: "same-origin", redirect: "error", signal: pending ? pending.signal : undefined,
+      headers: { "Accept": "application/json" }, body: new URLSearchParams(new FormData(form))
+    }).then(function (response) {
+      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (!response.ok || !json) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    }).then(function (answer) {
+      if (mine === asked) { show(answer); busy(false); }
+    }).catch(function (error) {
+      if (mine === asked && error.name !== "AbortError") { unpriced(); busy(false); }
+    });
+  }
+
+  function changed(event) {
+    if (!event.target.matches || !event.target.matches(PRICED)) { return; }
+    rowTotals();
+    if (!quoteUrl) { return; }
+    busy(true);
+    clearTimeout(timer);
+    timer = setTimeout(askAmounts, DELAY);
   }
 
   function addRow(event) {
@@ -123,8 +113,8 @@
     setText("montant-etat", "Ligne " + (index + 1) + " ajoutée.");
   }
 
-  form.addEventListener("input", recompute);
-  form.addEventListener("change", recompute);
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
   var add = document.getElementById("add-row");
   if (add) { add.addEventListener("click", addRow); }
   form.dataset.live = "on";
