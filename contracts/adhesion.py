@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from contracts.fields import (AMOUNTS_EXAMPLE, COOPERATIVE_EXAMPLE, DEPARTMENT_EXAMPLE, TOTALS_EXAMPLE, AmountsRef,
-                              CooperativeRef, DepartmentRef, Money, TotalsRef, Year)
+                              CooperativeRef, Day, DepartmentRef, Moment, Money, TotalsRef, Year)
 from shared.events import Contract
 
 
@@ -35,7 +35,7 @@ class CorrectionRequested(_AboutAdhesion):
 class Validated(_AboutAdhesion):
     registration_code = fields.String(required=True, validate=validate.Regexp(r"\d{2}/\d{4} A\Z"))
     version = fields.Integer(required=True, strict=True)  # 1, then 2 after a reopen and a new validation
-    validated_at = fields.String(required=True)
+    validated_at = Moment()
     totals = fields.Nested(TotalsRef, required=True)
     amounts = fields.Nested(AmountsRef, required=True)
     amount_paid = Money()
@@ -44,7 +44,7 @@ class Validated(_AboutAdhesion):
     goods_value = Money()
     instruments_value = Money()
     # the day the payment was received (ISO date), when known: the insurance covers from then
-    paid_on = fields.Date(allow_none=True)
+    paid_on = Day(allow_none=True)
 
 
 class ReminderDue(Schema):
@@ -62,7 +62,7 @@ class _PasswordLink(Schema):
     to = fields.String(required=True)  # the account's mailbox: the cooperative's, or a staff member's own
     cooperative = fields.Nested(CooperativeRef, required=True, allow_none=True)  # None for a staff account
     department = fields.Nested(DepartmentRef, required=True)
-    expires_at = fields.String(required=True)
+    expires_at = Moment()
     year = Year()  # the school year of the request: the email log files every message under one
     sequence = fields.Integer(required=True, strict=True)  # the login's links, counted from 1: one email each
 

@@ -1,14 +1,55 @@
-"""Field types shared by the contracts: money travels as an exact decimal string."""
-from marshmallow import Schema, fields, validate
+"""Field types shared by the contracts: money travels as an exact decimal string and is
+read as a Decimal; moments travel as ISO 8601 with their offset and are read as aware
+datetimes."""
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 MONEY = r"-?\d+\.\d{2}\Z"
+_MONEY = re.compile(MONEY)
+CENT = Decimal("0.01")
 
 
-class Money(fields.String):
-    """An exact amount as a decimal string with cents: ``"439.25"``."""
+class Money(fields.Field):
+    """An exact amount: ``"439.25"`` on the wire, ``Decimal("439.25")`` once loaded."""
 
     def __init__(self, **kwargs):
-        super().__init__(required=True, validate=validate.Regexp(MONEY), **kwargs)
+        kwargs.setdefault("required", True)
+        super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(Decimal(value).quantize(CENT))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, Decimal) and value.is_finite() and value == value.quantize(CENT):
+            return value.quantize(CENT)  # a consumer passing on what it loaded
+        if not isinstance(value, str) or not _MONEY.match(value):
+            raise ValidationError("An amount with cents, as a string: \"439.25\".")
+        return Decimal(value)
+
+
+class Moment(fields.AwareDateTime):
+    """An aware ISO 8601 moment: ``"2025-09-15T08:30:00+00:00"``; loaded as a datetime."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", True)
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Day(fields.Date):
+    """An ISO date: ``"2025-09-12"``; loaded as a date."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Year(fields.String):

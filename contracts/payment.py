@@ -1,7 +1,7 @@
 """Events the payment service produces."""
 from marshmallow import Schema, fields, validate
 
-from contracts.fields import Money, Year
+from contracts.fields import Day, Money, Year
 from shared.events import Contract
 
 PAYMENT_STATUSES = ("unpaid", "partial", "paid", "overpaid")
@@ -17,7 +17,7 @@ class Received(Schema):
     methods = fields.List(fields.String(), required=True)
     status = fields.String(required=True, validate=validate.OneOf(PAYMENT_STATUSES))
     # the day the latest payment was received (ISO date); optional: older producers lack it
-    last_received_on = fields.Date(allow_none=True)
+    last_received_on = Day(allow_none=True)
 
 
 RECEIVED = Contract(

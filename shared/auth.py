@@ -16,7 +16,7 @@ from functools import wraps
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from shared.errors import ApiError
+from shared.errors import ApiError, Forbidden
 
 TOKEN_MAX_AGE = 12 * 3600
 # A service credential is made for each call: a short life bounds a leaked one.
@@ -181,15 +181,21 @@ def staff_required(view):
     return wrapper
 
 
+def ensure_staff(principal: Principal) -> None:
+    """A step for departmental staff only (the use case's own check; routes have ``staff_required``)."""
+    if not principal.is_staff:
+        raise Forbidden("Réservé au personnel de l'OCCE.")
+
+
 def ensure_own_cooperative(principal: Principal, cooperative: str) -> None:
     """A school asks only about its own cooperative: refused before anything is looked up,
     so a school learns nothing of another's existence."""
     if not principal.is_staff and principal.cooperative != cooperative:
-        raise ApiError(403, "Vous n'avez accès qu'à votre coopérative.")
+        raise Forbidden("Vous n'avez accès qu'à votre coopérative.")
 
 
 def ensure_access(principal: Principal, cooperative: str, department: str) -> None:
     """A school sees only its own cooperative; staff only their department."""
     ensure_own_cooperative(principal, cooperative)
     if principal.is_staff and principal.department != department:
-        raise ApiError(403, "Cette coopérative relève d'un autre département.")
+        raise Forbidden("Cette coopérative relève d'un autre département.")

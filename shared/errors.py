@@ -39,8 +39,88 @@ MESSAGES = {
 }
 
 
+class DomainError(Exception):
+    """What a use case refuses, in the domain's words: the message a person reads, the
+    fields it names, extra keys for the answer (``unmet=[…]``). Routes never catch these:
+    one handler (``install``) answers them with the status of DOMAIN_STATUS, and a Celery
+    consumer sees a plain exception, never an HTTP one."""
+
+    def __init__(self, message: str = "", fields: dict | None = None, **extra):
+        super().__init__(message)
+        self.message, self.fields, self.extra = message, fields or {}, extra
+
+
+class Invalid(DomainError):
+    """Values the rules refuse (a field out of range, an incomplete adhesion)."""
+
+
+class Malformed(DomainError):
+    """A request that cannot be read (an address, an identifier, a file)."""
+
+
+class Unauthenticated(DomainError):
+    """No valid session or token."""
+
+
+class Forbidden(DomainError):
+    """Someone who may not: another cooperative, another department, a school on a staff step."""
+
+
+class NotFound(DomainError):
+    """Nothing of that name, or not for this caller."""
+
+
+class Conflict(DomainError):
+    """The state forbids it now (already validated, a number taken, a newer revision)."""
+
+
+class TooLarge(DomainError):
+    """More than the service accepts at once."""
+
+
+class TooManyAttempts(DomainError):
+    """A throttle: retry later (``retry_after`` seconds in the answer's header)."""
+
+    def __init__(self, message: str = "", retry_after: int | None = None, **extra):
+        super().__init__(message, **extra)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A part the step needs is out of reach for now (a stored file, another service)."""
+
+
+# The one mapping from domain errors to HTTP answers.
+DOMAIN_STATUS = {
+    Malformed: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413,
+    Invalid: 422, TooManyAttempts: 429, Unavailable: 503,
+}
+
+
+def status_of(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_STATUS:
+            return DOMAIN_STATUS[kind]
+    return 400
+
+
+def domain_error_response(error: DomainError):
+    code = status_of(error)
+    response = jsonify(error_body(code, error.message or None, error.fields, **error.extra))
+    response.status_code = code
+    if isinstance(error, TooManyAttempts) and error.retry_after:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def install(app) -> None:
+    """Answer every domain error a route lets through with its status and the one JSON shape."""
+    app.register_error_handler(DomainError, domain_error_response)
+
+
 class ApiError(HTTPException):
-    """Raised by views: ``raise ApiError(409, "…", unmet=[…])`` adds extra keys to the body."""
+    """Raised at the HTTP edge only (guards, path checks): ``raise ApiError(409, "…", unmet=[…])``
+    adds extra keys to the body. Use cases raise a DomainError instead."""
 
     def __init__(self, code: int, message: str | None = None, fields: dict | None = None, **extra):
         super().__init__(description=message)

@@ -4,17 +4,17 @@ An event travels as a Celery task named ``<consumer>.<handler>`` on the consumer
 queue; its single argument is the envelope as a plain dict. Each event has one written
 ``Contract`` (``contracts/<producer>.py``): its producer builds with it, its consumers
 load with it. Who consumes what is declared by each service next to its handlers
-(``handlers.SUBSCRIPTIONS``) and collected here, so the platform names no service.
+(``@consumer`` in ``handlers.py``) and collected here, so the platform names no service.
 """
 import importlib
 import importlib.util
 import pkgutil
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from marshmallow import INCLUDE, RAISE, Schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError
 
 # The package whose sub-packages are the services; each may have a ``handlers`` module.
 SERVICES_PACKAGE = "services"
@@ -57,15 +57,30 @@ class Contract:
     description: str = ""
 
     def build(self, data: dict) -> Event:
-        """The producer's side: exactly the contract's fields, or ContractViolation."""
-        errors = self.schema(unknown=RAISE).validate(data)
-        if errors:
-            raise ContractViolation(f"{self.name} v{self.version}: {errors}")
-        return Event(type=self.name, version=self.version, data=data)
+        """The producer's side: exactly the contract's fields, or ContractViolation. ``data``
+        may be typed (Decimals, dates: what a consumer loaded and passes on) or as it
+        travels; the event carries it as it travels (``"439.25"``, ISO dates)."""
+        return Event(type=self.name, version=self.version, data=self.raw(data))
+
+    def raw(self, data: dict) -> dict:
+        """``data`` as it travels, checked against the contract (unknown fields refused)."""
+        try:
+            return self.schema().dump(self.schema(unknown=RAISE).load(data))
+        except ValidationError as exc:
+            raise ContractViolation(f"{self.name} v{self.version}: {exc.messages}") from None
+
+    def typed(self, data: dict) -> dict:
+        """``data`` as it travels, read into Python values (Decimal, date, datetime). Fields
+        added later by the producer are tolerated and kept as they are."""
+        try:
+            return self.schema(unknown=INCLUDE).load(data)
+        except ValidationError as exc:
+            raise ContractViolation(f"{self.name} v{self.version}: {exc.messages}") from None
 
     def load(self, envelope: dict) -> Event:
-        """The consumer's side: the event, checked; an unknown version is refused clearly.
-        Fields added later by the producer are tolerated (kept in ``data``)."""
+        """The consumer's side: the event, checked and typed (its ``data`` holds Decimals,
+        dates and datetimes, so no consumer converts again); an unknown version is refused
+        clearly. Fields added later by the producer are tolerated (kept in ``data``)."""
         try:
             event = Event.from_dict(envelope)
         except (KeyError, TypeError) as exc:
@@ -75,10 +90,7 @@ class Contract:
         if event.version != self.version:
             raise ContractViolation(
                 f"{self.name} v{event.version}: this consumer reads v{self.version} only")
-        errors = self.schema(unknown=INCLUDE).validate(event.data)
-        if errors:
-            raise ContractViolation(f"{self.name} v{self.version}: {errors}")
-        return event
+        return replace(event, data=self.typed(event.data))
 
     def fields(self) -> dict[str, str]:
         """Field name → a short type description, for the documentation table."""
@@ -95,14 +107,28 @@ def _describe(f) -> str:
     return kind
 
 
+_SUBSCRIPTIONS: dict[str, dict[Contract, object]] = {}  # handlers module -> {contract: task}
+
+
+def register_subscription(module: str, contract: Contract, task) -> None:
+    """Called by ``shared.consumer.consumer`` as a handlers module is imported."""
+    _SUBSCRIPTIONS.setdefault(module, {})[contract] = task
+
+
+def subscriptions_of(service_name: str) -> dict[Contract, object]:
+    """The contracts a service consumes and the task consuming each."""
+    module = f"{SERVICES_PACKAGE}.{service_name}.handlers"
+    importlib.import_module(module)
+    return dict(_SUBSCRIPTIONS.get(module, {}))
+
+
 @lru_cache(maxsize=1)
 def subscribers() -> dict[str, tuple[str, ...]]:
-    """Event name → the Celery task names that consume it, from every service's
-    ``handlers.SUBSCRIPTIONS`` ({Contract: task}). Adding a consumer touches the consumer only."""
+    """Event name → the Celery task names that consume it, from every service's consumers
+    (``@consumer`` in its ``handlers.py``). Adding a consumer touches the consumer only."""
     table: dict[str, list[str]] = {}
     for service_name in service_names():
-        handlers = importlib.import_module(f"{SERVICES_PACKAGE}.{service_name}.handlers")
-        for contract, task in getattr(handlers, "SUBSCRIPTIONS", {}).items():
+        for contract, task in subscriptions_of(service_name).items():
             table.setdefault(contract.name, []).append(task.name)
     return {name: tuple(sorted(tasks)) for name, tasks in table.items()}
 
@@ -119,8 +145,7 @@ def service_names() -> list[str]:
 def queues_of(service_name: str) -> tuple[str, ...]:
     """The queues a service's workers consume: its own, then any lane its subscribed tasks
     name (``notify_bulk.on_reminder_due`` runs on ``notify_bulk``), each for its own worker."""
-    handlers = importlib.import_module(f"{SERVICES_PACKAGE}.{service_name}.handlers")
-    lanes = {queue_of(task.name) for task in getattr(handlers, "SUBSCRIPTIONS", {}).values()}
+    lanes = {queue_of(task.name) for task in subscriptions_of(service_name).values()}
     return (service_name, *sorted(lanes - {service_name}))
 
 

@@ -77,22 +77,20 @@ def download_name(kind: str, cooperative: str, year: str, version: int) -> str:
     return f"{DOWNLOAD_STEMS[kind]}-{cooperative}-{year}{suffix}.pdf"
 
 
-def issued_on(validated_at: str, zone=None) -> date:
+def issued_on(validated_at: datetime, zone=None) -> date:
     """The day printed on the document: the validation day, in ``zone`` (France)."""
-    moment = datetime.fromisoformat(validated_at)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+    moment = validated_at if validated_at.tzinfo else validated_at.replace(tzinfo=timezone.utc)
     return moment.astimezone(zone).date() if zone is not None else moment.date()
 
 
-def cover_start(year: str, paid_on: str | None) -> date:
+def cover_start(year: str, paid_on: date | None) -> date:
     """The insurance covers from the later of 1 September and the payment's receipt (the
     guide: « L'adhésion et l'assurance ne sont effectives qu'à la réception du paiement »),
     never past the year's last day."""
     first = date(int(year[:4]), 9, 1)
     if not paid_on:
         return first
-    return min(max(first, date.fromisoformat(paid_on)), date(int(year[5:]), 8, 31))
+    return min(max(first, paid_on), date(int(year[5:]), 8, 31))
 
 
 def render_input(validated: dict, kind: str, number: str, verify_url: str, day: date) -> dict:
@@ -106,8 +104,8 @@ def render_input(validated: dict, kind: str, number: str, verify_url: str, day: 
         "registration_code": validated["registration_code"],
         "totals": validated["totals"],
         "amounts": validated["amounts"],
-        "goods_value": validated.get("goods_value", "0.00"),
-        "instruments_value": validated.get("instruments_value", "0.00"),
+        "goods_value": validated["goods_value"],
+        "instruments_value": validated["instruments_value"],
         "version": validated["version"],
         "issued_on": day,
         "cover_from": cover_start(validated["year"], validated.get("paid_on")),

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts import adhesion as adhesion_events
 from services.documents import domain, events
 from services.documents.models import Document, DocumentSequence
 from shared.counters import locked_counter
@@ -68,7 +69,7 @@ def complete(session: Session, data: dict, pdfs: dict[str, bytes], keys: dict[st
     for row in mine:
         row.generated_at = now
         row.storage_key = keys[row.kind]
-        row.source = json.dumps(data, ensure_ascii=False)
+        row.source = json.dumps(adhesion_events.VALIDATED.raw(data), ensure_ascii=False)
     if any(row.version > version and row.generated_at is not None for row in rows):
         for row in mine:  # a newer version got there first: this one is history
             row.superseded_at = row.superseded_at or now
@@ -91,7 +92,7 @@ def reissue(session: Session, rows: list[Document], pdfs: dict[str, bytes], keys
         return False
     for row in fresh:
         row.storage_key = keys[row.kind]
-    events.generated(session, json.loads(fresh[0].source), fresh, pdfs)
+    events.generated(session, adhesion_events.VALIDATED.typed(json.loads(fresh[0].source)), fresh, pdfs)
     return True
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from contracts import adhesion as adhesion_events
 from services.documents import domain, issuing
 from services.documents.models import Document, ProcessedEvent
 from services.documents.storage import Storage
@@ -27,7 +28,7 @@ from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
-CONSUMER = "documents.on_adhesion_validated"
+CONSUMER = "documents.on_adhesion_validated"  # the task's name: its processed events are kept under it
 
 try:
     from zoneinfo import ZoneInfo
@@ -122,7 +123,7 @@ def reissue(ctx: ServiceContext, storage: Storage, principal: Principal, number:
         session.expunge_all()
     if any(source is None for source in sources.values()):
         raise CannotReissue(number, year)
-    data = json.loads(sources[rows[0].id])
+    data = adhesion_events.VALIDATED.typed(json.loads(sources[rows[0].id]))
     pdfs = _render(ctx, data, [Planned(row.kind, row.number, row.verify_token) for row in rows])
     keys = _store(storage, data, pdfs)
     with ctx.database.session() as session:

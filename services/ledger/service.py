@@ -261,22 +261,20 @@ def propose_adhesion_entry(session: Session, data: dict) -> bool:
     entry of the cooperative and year — one proposal per cooperative and year."""
     cooperative = data["cooperative"]
     number, year = cooperative["number"], data["year"]
-    department = cooperative.get("department") or data["department"]["code"]
-    _know(session, number, department, cooperative.get("name"))
+    department = cooperative["department"]
+    _know(session, number, department, cooperative["name"])
     proposal = _proposal(session, number, year, lock=True)
-    version = int(data.get("version") or 1)
+    version = data["version"]
     if proposal is not None and (proposal.entry_id is not None or not domain.is_newer(version, proposal.version)):
         return False  # already in the book, or an older validation arriving late
-    amounts = {key: Decimal(value) for key, value in data["amounts"].items()}
-    proposed = domain.adhesion_entry(amounts, Decimal(data.get("amount_paid") or "0"),
-                                     data.get("payment_methods") or ())
+    proposed = domain.adhesion_entry(data["amounts"], data["amount_paid"], data["payment_methods"])
     if proposal is None:
         proposal = AdhesionProposal(cooperative=number, year=year)
         session.add(proposal)
     allocated = dict(proposed.allocations)
     proposal.department = department
     proposal.version = version
-    proposal.registration_code = data.get("registration_code") or ""
+    proposal.registration_code = data["registration_code"]
     proposal.amount = proposed.amount
     proposal.membership = allocated.get(domain.MEMBERSHIP_ACCOUNT, ZERO)
     proposal.insurance = allocated.get(domain.INSURANCE_ACCOUNT, ZERO)

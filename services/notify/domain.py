@@ -9,7 +9,6 @@ SMTP answer and the commit reads as the same message to the receiving side.
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 SUBMISSION_ACK = "submission_ack"
 CORRECTION_REQUESTED = "correction_requested"
@@ -65,10 +64,8 @@ STREAMS = {
     PASSWORD_RESET: (),
 }
 
-# Transient SMTP failures: Celery retries with exponential backoff (1, 2, 4 … 60 s, with
+# Transient SMTP failures are retried with the consumers' backoff (1, 2, 4 … 20 s, with
 # jitter) until the message is this old, then the log says ``failed``.
-RETRY_BACKOFF = 1
-RETRY_BACKOFF_MAX = 60
 GIVE_UP_AFTER = timedelta(hours=24)
 ERROR_MAX_LENGTH = 1000
 # A claim the documents API does not honour (404, another digest) is tried this many
@@ -128,7 +125,8 @@ def filed_email(kind: str, name: str, year: str, sequence: int, **rest) -> Email
 
 
 def email_for(event_type: str, data: dict) -> Email:
-    """The email an event asks for (SPEC §3), with the templates' context."""
+    """The email an event asks for, with the templates' context; ``data`` as its contract
+    loads it (typed: Decimals, dates)."""
     kind = KIND_OF_EVENT.get(event_type)
     if kind is None:
         raise InvalidEvent(f"no email for event {event_type!r}")
@@ -137,7 +135,7 @@ def email_for(event_type: str, data: dict) -> Email:
     try:
         cooperative = data["cooperative"]
         number, year = cooperative["number"], data["year"]
-        sequence = int(
+        sequence = (
             data["version"] if kind == VALIDATION_CONFIRMATION
             else data["round"] if kind == RENEWAL_REMINDER
             else data["revision"]
@@ -150,15 +148,15 @@ def email_for(event_type: str, data: dict) -> Email:
         }
         claims = []
         if kind == SUBMISSION_ACK:
-            context.update(amount_due=Decimal(data["amount_due"]), payment=data.get("payment") or {})
+            context.update(amount_due=data["amount_due"], payment=data["payment"])
         elif kind == CORRECTION_REQUESTED:
             context["message"] = data["message"]
         elif kind == RENEWAL_REMINDER:
             pass  # the common context is all a reminder needs
         else:
-            context.update(registration_code=data["registration_code"], amount_paid=Decimal(data["amount_paid"]))
+            context.update(registration_code=data["registration_code"], amount_paid=data["amount_paid"])
             claims = [
-                Claim(document["filename"], document["url"], int(document["size"]), document["sha256"])
+                Claim(document["filename"], document["url"], document["size"], document["sha256"])
                 for document in data["documents"]
             ]
             if not claims:
@@ -177,7 +175,7 @@ def _link_email(kind: str, event_type: str, data: dict) -> Email:
     """An invitation or a reset link: filed under the login (a staff member has no
     cooperative), one email per link."""
     try:
-        login, year, sequence, to = data["login"], data["year"], int(data["sequence"]), data["to"]
+        login, year, sequence, to = data["login"], data["year"], data["sequence"], data["to"]
         cooperative = data.get("cooperative")
         context = {"cooperative": cooperative, "department": data["department"], "year": year,
                    "url": data["invitation_url"] if kind == INVITATION else data["reset_url"], "login": login,

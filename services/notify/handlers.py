@@ -20,9 +20,9 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from celery import current_task, shared_task
+from celery import current_task
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts import adhesion as adhesion_events
@@ -30,71 +30,56 @@ from contracts import documents as documents_events
 from services.notify import claims, domain, smtp
 from services.notify.mail import compose
 from services.notify.models import Message, ProcessedEvent
-from shared.consumer import consume_once
-from shared.events import Contract
+from shared.consumer import consume_once, consumer
+from shared.events import Event
 from shared.service import service
 
 log = logging.getLogger(__name__)
 
-RETRY = dict(
-    autoretry_for=(smtp.TransientSmtpError, claims.DocumentsUnavailable, OperationalError),
-    retry_backoff=domain.RETRY_BACKOFF,
-    retry_backoff_max=domain.RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=None,  # domain.gives_up ends the retries of an email (status failed)
-)
+# Passing failures: an SMTP 4xx, the documents API out of reach. Each email's retries end
+# (domain.gives_up, domain.claim_gives_up) in a status staff see.
+PASSING = (smtp.TransientSmtpError, claims.DocumentsUnavailable)
 
 
-@shared_task(name="notify.on_adhesion_submitted", **RETRY)
-def on_adhesion_submitted(envelope: dict) -> str:
+@consumer(adhesion_events.SUBMITTED, retry_for=PASSING)
+def on_adhesion_submitted(event: Event) -> str:
     """Acknowledge a submission (and each resubmission with a new amount)."""
-    return deliver("notify.on_adhesion_submitted", adhesion_events.SUBMITTED, envelope)
+    return deliver(on_adhesion_submitted.name, event)
 
 
-@shared_task(name="notify.on_correction_requested", **RETRY)
-def on_correction_requested(envelope: dict) -> str:
+@consumer(adhesion_events.CORRECTION_REQUESTED, retry_for=PASSING)
+def on_correction_requested(event: Event) -> str:
     """Tell the school what the staff need corrected."""
-    return deliver("notify.on_correction_requested", adhesion_events.CORRECTION_REQUESTED, envelope)
+    return deliver(on_correction_requested.name, event)
 
 
-@shared_task(name="notify.on_documents_generated", **RETRY)
-def on_documents_generated(envelope: dict) -> str:
+@consumer(documents_events.GENERATED, retry_for=PASSING)
+def on_documents_generated(event: Event) -> str:
     """Confirm a validation with its PDFs attached: once per validation version."""
-    return deliver("notify.on_documents_generated", documents_events.GENERATED, envelope)
+    return deliver(on_documents_generated.name, event)
 
 
-@shared_task(name="notify_bulk.on_reminder_due", **RETRY)
-def on_reminder_due(envelope: dict) -> str:
+@consumer(adhesion_events.REMINDER_DUE, lane="notify_bulk", retry_for=PASSING)
+def on_reminder_due(event: Event) -> str:
     """Remind a school not renewed yet: once per cooperative, year and reminder round.
     Bulk lane (queue ``notify_bulk``), paced to ``BULK_MAIL_RATE`` per department."""
-    return deliver("notify_bulk.on_reminder_due", adhesion_events.REMINDER_DUE, envelope)
+    return deliver(on_reminder_due.name, event)
 
 
-@shared_task(name="notify.on_cooperative_invited", **RETRY)
-def on_cooperative_invited(envelope: dict) -> str:
+@consumer(adhesion_events.INVITED, retry_for=PASSING)
+def on_cooperative_invited(event: Event) -> str:
     """« Votre accès à l'adhésion OCCE »: the new cooperative's link to choose its password."""
-    return deliver("notify.on_cooperative_invited", adhesion_events.INVITED, envelope)
+    return deliver(on_cooperative_invited.name, event)
 
 
-@shared_task(name="notify.on_password_reset_requested", **RETRY)
-def on_password_reset_requested(envelope: dict) -> str:
+@consumer(adhesion_events.PASSWORD_RESET_REQUESTED, retry_for=PASSING)
+def on_password_reset_requested(event: Event) -> str:
     """The single-use link to choose a new password."""
-    return deliver("notify.on_password_reset_requested", adhesion_events.PASSWORD_RESET_REQUESTED, envelope)
+    return deliver(on_password_reset_requested.name, event)
 
 
-SUBSCRIPTIONS = {
-    adhesion_events.SUBMITTED: on_adhesion_submitted,
-    adhesion_events.CORRECTION_REQUESTED: on_correction_requested,
-    documents_events.GENERATED: on_documents_generated,
-    adhesion_events.REMINDER_DUE: on_reminder_due,
-    adhesion_events.INVITED: on_cooperative_invited,
-    adhesion_events.PASSWORD_RESET_REQUESTED: on_password_reset_requested,
-}
-
-
-def deliver(consumer: str, contract: Contract, envelope: dict) -> str:
+def deliver(consumer: str, event: Event) -> str:
     """Log the event's email once, then send it unless sent; returns the log status."""
-    event = contract.load(envelope)
     wanted = domain.email_for(event.type, event.data)
     context = service()
     if wanted.claims and needs_attachments(context.database, wanted.key, consumer, event.event_id):

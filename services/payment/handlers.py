@@ -1,55 +1,36 @@
-"""Celery tasks the payment service consumes."""
+"""The events the payment service consumes."""
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from celery import shared_task
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
 from services.payment import domain
 from services.payment.models import Due, ProcessedEvent
 from services.payment.views import find_due
-from shared.consumer import consume_once
-from shared.service import service
+from shared.consumer import consumer
 
 # IntegrityError: two events of one new cooperative raced to create its due; the retry
 # finds the row and compares revisions.
-RETRY = dict(
-    autoretry_for=(OperationalError, IntegrityError), retry_backoff=1, retry_backoff_max=60, retry_jitter=True,
-    max_retries=None,
-)
-
-
-@shared_task(name="payment.on_adhesion_submitted", **RETRY)
-def on_adhesion_submitted(envelope: dict) -> bool:
+@consumer(adhesion_events.SUBMITTED, once=ProcessedEvent, retry_for=(IntegrityError,))
+def on_adhesion_submitted(session, data: dict) -> None:
     """The amount due becomes known (or changes): upsert the due, newest revision wins."""
-
-    def apply(session, event):
-        upsert_due(session, event.data, event.data["amount_due"])
-
-    event = adhesion_events.SUBMITTED.load(envelope)
-    return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_submitted", event, apply)
+    upsert_due(session, data, data["amount_due"])
 
 
-@shared_task(name="payment.on_adhesion_validated", **RETRY)
-def on_adhesion_validated(envelope: dict) -> bool:
+@consumer(adhesion_events.VALIDATED, once=ProcessedEvent, retry_for=(IntegrityError,))
+def on_adhesion_validated(session, data: dict) -> None:
     """The registration code becomes known (schools quote it in bank labels); a validated
     adhesion whose payment is later reversed is flagged to staff, never un-validated."""
-
-    def apply(session, event):
-        data = event.data
-        # Usually the due exists (adhesion.submitted came first); if this event overtook
-        # it, the validated adhesion's own amounts make the due, and the older
-        # submission arriving later changes nothing (revisions).
-        due = upsert_due(session, data, data["amounts"]["total"])
-        due.registration_code = data["registration_code"]
-        due.validated = True
-
-    event = adhesion_events.VALIDATED.load(envelope)
-    return consume_once(service().database, ProcessedEvent, "payment.on_adhesion_validated", event, apply)
+    # Usually the due exists (adhesion.submitted came first); if this event overtook it,
+    # the validated adhesion's own amounts make the due, and the older submission
+    # arriving later changes nothing (revisions).
+    due = upsert_due(session, data, data["amounts"]["total"])
+    due.registration_code = data["registration_code"]
+    due.validated = True
 
 
-def upsert_due(session, data: dict, amount_due: str) -> Due:
+def upsert_due(session, data: dict, amount_due: Decimal) -> Due:
     """The due of the adhesion an event describes, created or brought to that event's
     revision (an older revision arriving late changes nothing)."""
     cooperative = data["cooperative"]
@@ -59,15 +40,13 @@ def upsert_due(session, data: dict, amount_due: str) -> Due:
     if due is None:
         due = Due(cooperative=cooperative["number"], year=data["year"])
         session.add(due)
-    due.department = cooperative.get("department") or data["department"]["code"]
-    due.cooperative_name = cooperative.get("name", "")
-    due.cooperative_email = cooperative.get("email", "")
-    due.cooperative_town = cooperative.get("town", "") or ""
-    due.department_name = (data.get("department") or {}).get("name", "") or ""
-    due.amount_due = Decimal(amount_due)
+    due.department = cooperative["department"]
+    due.cooperative_name = cooperative["name"]
+    due.cooperative_email = cooperative["email"]
+    due.cooperative_town = cooperative["town"]
+    due.department_name = data["department"]["name"]
+    due.amount_due = amount_due
     due.revision = data["revision"]
     due.updated_at = datetime.now(timezone.utc)
     return due
 
-
-SUBSCRIPTIONS = {adhesion_events.SUBMITTED: on_adhesion_submitted, adhesion_events.VALIDATED: on_adhesion_validated}

@@ -13,14 +13,14 @@ from contracts import documents as documents_contracts
 
 from deploy.redis_server import free_port
 from deploy.smtp_sink import MailSink
-from shared.events import SERVICES_PACKAGE, service_names
+from shared.events import SERVICES_PACKAGE, service_names, subscriptions_of
 from shared.service import shutdown
 from tests.support import prepared_app, test_settings
 
 SUBSCRIBED = [
     (name, contract, task)
     for name in service_names()
-    for contract, task in importlib.import_module(f"{SERVICES_PACKAGE}.{name}.handlers").SUBSCRIPTIONS.items()
+    for contract, task in subscriptions_of(name).items()
 ]
 
 

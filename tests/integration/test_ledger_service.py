@@ -347,7 +347,7 @@ def test_concurrent_entries_get_distinct_pieces(app):
 
 
 def test_the_ledger_subscribes_through_its_handlers_alone(app, client):
-    """No line of shared/ names the ledger: the relay finds it in handlers.SUBSCRIPTIONS,
+    """No line of shared/ names the ledger: the relay finds it through its handlers' @consumer,
     and the contract's own example is what it reads."""
     from shared.events import subscribers
 

@@ -19,7 +19,23 @@ def test_every_event_of_the_spec_has_one_versioned_contract():
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
 def test_example_builds_and_loads(contract: Contract):
     event = contract.build(contract.example)
-    assert contract.load(event.to_dict()).data == contract.example
+    assert event.data == contract.example  # as it travels
+    loaded = contract.load(event.to_dict()).data
+    assert contract.build(loaded).data == contract.example  # a consumer passes on what it loaded
+
+
+def test_loaded_events_are_typed():
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from contracts import adhesion
+
+    data = adhesion.VALIDATED.load(adhesion.VALIDATED.build(adhesion.VALIDATED.example).to_dict()).data
+    assert isinstance(data["amounts"]["total"], Decimal) and isinstance(data["amount_paid"], Decimal)
+    assert isinstance(data["validated_at"], datetime) and data["validated_at"].tzinfo is not None
+    assert data.get("paid_on") is None or isinstance(data["paid_on"], date)
+    with pytest.raises(ContractViolation, match="amount_paid"):
+        adhesion.VALIDATED.build({**adhesion.VALIDATED.example, "amount_paid": 439.25})  # never a float
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)

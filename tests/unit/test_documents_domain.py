@@ -1,6 +1,6 @@
 """Documents rules and the local store (no database, no broker)."""
 import io
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -68,16 +68,17 @@ def test_verify_token_shape():
 
 
 def test_issued_on_is_the_french_day_of_validation():
-    assert domain.issued_on("2025-09-30T22:15:00+00:00", ZoneInfo("Europe/Paris")) == date(2025, 10, 1)
-    assert domain.issued_on("2025-09-30T22:15:00+00:00") == date(2025, 9, 30)
+    moment = datetime.fromisoformat("2025-09-30T22:15:00+00:00")
+    assert domain.issued_on(moment, ZoneInfo("Europe/Paris")) == date(2025, 10, 1)
+    assert domain.issued_on(moment) == date(2025, 9, 30)
 
 
 @pytest.mark.parametrize("paid_on, start", [
     (None, date(2025, 9, 1)),  # payment date unknown: the year's first day
-    ("2025-06-20", date(2025, 9, 1)),  # paid before the year: from 1 September
-    ("2025-09-01", date(2025, 9, 1)),
-    ("2025-10-14", date(2025, 10, 14)),  # paid later: effective only from the receipt
-    ("2026-09-03", date(2026, 8, 31)),  # never past the year
+    (date.fromisoformat("2025-06-20"), date(2025, 9, 1)),  # paid before the year: from 1 September
+    (date.fromisoformat("2025-09-01"), date(2025, 9, 1)),
+    (date.fromisoformat("2025-10-14"), date(2025, 10, 14)),  # paid later: effective only from the receipt
+    (date.fromisoformat("2026-09-03"), date(2026, 8, 31)),  # never past the year
 ])
 def test_cover_starts_at_the_later_of_1_september_and_the_payment(paid_on, start):
     assert domain.cover_start("2025-2026", paid_on) == start
