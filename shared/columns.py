@@ -2,10 +2,10 @@
 cooperative number, a school year, a department code), exact money, moments with their
 time zone, row ids. One definition each, so the services' tables cannot drift apart on
 what the same value is (the migrations already written hold the same types)."""
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.types import ExactDecimal
+from shared.types import ExactDecimal, UtcDateTime
 
 
 def row_id():
@@ -33,8 +33,8 @@ def money(scale: int = 2, **options):
 
 
 def moment(**options):
-    """A point in time, stored with its zone."""
-    return mapped_column(DateTime(timezone=True), **options)
+    """A point in time, stored with its zone, read back aware (UTC) on every store."""
+    return mapped_column(UtcDateTime(), **options)
 
 
 def login_name(**options):

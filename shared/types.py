@@ -1,7 +1,8 @@
 """Column types shared by the services."""
+from datetime import timezone
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String
+from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.types import TypeDecorator
 
 
@@ -36,3 +37,27 @@ class ExactDecimal(TypeDecorator):
         if value is None:
             return None
         return Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+
+
+class UtcDateTime(TypeDecorator):
+    """A moment stored with its zone and always read back aware, in UTC: SQLite keeps no
+    zone and hands back naive datetimes, which this column marks as the UTC they were
+    written in, so no caller ever adds the zone itself."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def __repr__(self):  # Alembic writes this into migrations
+        return "sa.DateTime(timezone=True)"
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise TypeError("a moment is stored with its zone")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

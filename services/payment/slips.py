@@ -1,6 +1,5 @@
 """Cheque remittance slips (*bordereaux de remise de chèques*): numbering, totals and the
 printed slip (xhtml2pdf)."""
-import io
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -50,12 +49,9 @@ def department_name(session, department: str) -> str:
 
 
 def render_pdf(session, slip: ChequeSlip) -> bytes:
-    # xhtml2pdf is loaded on first use: the web process that serves this seldom
-    # draws one, and the import costs ~0.25 s of every start
-    from xhtml2pdf import pisa
-    from xhtml2pdf.config.resources import ResourceAccessPolicy
+    # loaded on first use: the web process that serves this seldom draws one
+    from shared import pdf
 
-    policy = ResourceAccessPolicy.server(None, allow_remote=False, max_render_seconds=30)
     cheques = cheques_of(session, slip)
     names = dict(session.execute(select(Due.cooperative, Due.cooperative_name).where(
         Due.department == slip.department, Due.cooperative.in_({c.cooperative for c in cheques}))).all())
@@ -65,8 +61,4 @@ def render_pdf(session, slip: ChequeSlip) -> bytes:
         cheques=[{"cheque": c, "name": names.get(c.cooperative, "")} for c in cheques],
         count=len(cheques), total=to_cents(sum((c.amount for c in cheques), Decimal(0))),
     )
-    out = io.BytesIO()
-    status = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=policy)
-    if status.err:
-        raise RuntimeError(f"slip {slip.number}: xhtml2pdf reported {status.err} error(s)")
-    return out.getvalue()
+    return pdf.draw(html, f"slip {slip.number}")

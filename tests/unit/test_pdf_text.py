@@ -10,7 +10,8 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
-from services.documents.rendering import FONT, printable, render_attestation, render_certificate
+from services.documents.rendering import printable, render_attestation, render_certificate
+from shared.pdf import FONT
 from tests.unit.test_rendering import make_doc
 
 NAMES = ("Łukasz Żółć", "Ayşe Yılmaz", "Ελένη")

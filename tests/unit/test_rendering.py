@@ -201,13 +201,10 @@ def test_qr_code_encodes_the_verify_url(render):
 
 @RENDERERS
 def test_style_sheets_parsed_once_give_the_same_pdf(render, monkeypatch):
-    """The sheets a worker keeps parsed (rendering._Context) draw exactly what a fresh
-    parse draws: the same bytes, timestamps and ids fixed."""
-    from reportlab import rl_config
+    """The sheets a process keeps parsed (shared.pdf._Context) draw exactly what a fresh
+    parse draws: the same bytes (the documents are drawn invariant)."""
+    from shared.pdf import _Context
 
-    from services.documents.rendering import _Context
-
-    monkeypatch.setattr(rl_config, "invariant", 1)
     monkeypatch.setattr(_Context, "_sheets", {})
     fresh = render(GUIDE_DOC)
     assert len(_Context._sheets) == 2  # xhtml2pdf's default sheet and the documents' rules; not @page
