@@ -1,4 +1,4 @@
-"""One base URL for every service (SPEC §4): a WSGI dispatcher by path prefix, the
+"""One base URL for every service (docs/http.md#1-one-address): a WSGI dispatcher by path prefix, the
 embedded counterpart of deploy/nginx.conf. Paths are passed on unchanged."""
 from werkzeug.wrappers import Response
 

@@ -1,4 +1,4 @@
-"""Run configuration from the environment (SPEC §5): one place, read once per process."""
+"""Run configuration from the environment (docs/settings.md): one place, read once per process."""
 import os
 import secrets
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The event envelope, event contracts and who consumes which event (SPEC §3).
+"""The event envelope, event contracts and who consumes which event (docs/events.md).
 
 An event travels as a Celery task named ``<consumer>.<handler>`` on the consumer's own
 queue; its single argument is the envelope as a plain dict. Each event has one written
