@@ -4,14 +4,16 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from services.payment import reconciliation, slips
 from services.payment import service as use
 from services.payment.schemas import (
     AsideIn, ChequeIn, ChequeOut, ConfirmAllIn, ConfirmAllOut, ConfirmIn, DuesOut, LineList, LineOut,
     PaymentFilter, PaymentIn, PaymentList, PaymentRecorded, ReversalIn, SlipIn, SlipList, SlipOut, StatementList,
     StatementOut,
 )
-from shared.auth import current_principal, ensure_own_cooperative, login_required, staff_required
+from shared.auth import current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
+from shared.service import service
 
 blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Paiements, relevés et remises de chèques")
 
@@ -24,7 +26,7 @@ MAX_STATEMENT = 10 * 1024 * 1024  # a year of a busy account in CAMT.053; JSON c
 @blp.response(201, PaymentRecorded)
 def record_payment(data):
     """Record a payment received; the new dues state goes to the adhesion checklist."""
-    return use.record_payment(current_principal(), data["cooperative"], data["year"], data["amount"],
+    return use.record_payment(service(), current_principal(), data["cooperative"], data["year"], data["amount"],
                               data["method"], data["reference"], data["received_on"])
 
 
@@ -34,7 +36,8 @@ def record_payment(data):
 @blp.response(200, PaymentList)
 def list_payments(filters):
     """The department's payments (reversals included), optionally of one cooperative and/or year."""
-    return {"items": use.list_payments(current_principal(), filters.get("cooperative"), filters.get("year"))}
+    return {"items": use.list_payments(service(), current_principal(), filters.get("cooperative"),
+                                        filters.get("year"))}
 
 
 @blp.post("/payments/<int:payment_id>/reverse")
@@ -43,7 +46,7 @@ def list_payments(filters):
 @blp.response(201, PaymentRecorded)
 def reverse_payment(data, payment_id):
     """Cancel (or partly refund) a payment by a negative payment with its reason."""
-    return use.reverse_payment(current_principal(), payment_id, data["reason"], data["amount"])
+    return use.reverse_payment(service(), current_principal(), payment_id, data["reason"], data["amount"])
 
 
 @blp.get("/dues/<number>/<year>")
@@ -52,9 +55,7 @@ def reverse_payment(data, payment_id):
 def get_dues(number, year):
     """Amount due, paid, balance, status and payment reference; 404 until the adhesion is submitted."""
     checked_path(number, year)
-    principal = current_principal()
-    ensure_own_cooperative(principal, number)
-    return use.dues_of(principal, number, year)
+    return use.dues_of(service(), current_principal(), number, year)
 
 
 @blp.post("/statements")
@@ -69,14 +70,14 @@ def import_statement():
         raise ApiError(413, "Le relevé dépasse 10 Mo.")
     if upload is None:
         raise ApiError(422, "Joignez le relevé (champ « file »).", {"file": ["Champ obligatoire."]})
-    return use.import_statement(current_principal(), upload.read(), upload.filename or "")
+    return reconciliation.import_statement(service(), current_principal(), upload.read(), upload.filename or "")
 
 
 @blp.get("/statements")
 @staff_required
 @blp.response(200, StatementList)
 def list_statements():
-    return {"items": use.list_statements(current_principal())}
+    return {"items": reconciliation.list_statements(service(), current_principal())}
 
 
 @blp.get("/statements/<int:statement_id>/lines")
@@ -84,7 +85,7 @@ def list_statements():
 @blp.response(200, LineList)
 def statement_lines(statement_id):
     """Every line with its suggestions (best first), their scores and reasons."""
-    return {"items": use.statement_lines(current_principal(), statement_id)}
+    return {"items": reconciliation.statement_lines(service(), current_principal(), statement_id)}
 
 
 @blp.post("/statements/<int:statement_id>/confirm-suggested")
@@ -93,7 +94,7 @@ def statement_lines(statement_id):
 @blp.response(200, ConfirmAllOut)
 def confirm_suggested(data, statement_id):
     """Confirm every line whose best suggestion scores at least ``min_score`` (0.9)."""
-    return use.confirm_suggested(current_principal(), statement_id, data["min_score"])
+    return reconciliation.confirm_suggested(service(), current_principal(), statement_id, data["min_score"])
 
 
 @blp.post("/statement-lines/<int:line_id>/confirm")
@@ -102,7 +103,8 @@ def confirm_suggested(data, statement_id):
 @blp.response(200, LineOut)
 def confirm_line(data, line_id):
     """Record what a credit pays: ``allocations`` adding up to the line, or a cheque ``slip``."""
-    return use.confirm_line(current_principal(), line_id, data.get("allocations"), data.get("slip"))
+    return reconciliation.confirm_line(service(), current_principal(), line_id, data.get("allocations"),
+                                       data.get("slip"))
 
 
 @blp.post("/statement-lines/<int:line_id>/aside")
@@ -111,7 +113,7 @@ def confirm_line(data, line_id):
 @blp.response(200, LineOut)
 def set_aside(data, line_id):
     """Leave a line aside (``ignored``), or bring it back with ``{"aside": false}``."""
-    return use.set_aside(current_principal(), line_id, data["aside"])
+    return reconciliation.set_aside(service(), current_principal(), line_id, data["aside"])
 
 
 @blp.post("/cheque-slips")
@@ -119,23 +121,21 @@ def set_aside(data, line_id):
 @blp.arguments(SlipIn)
 @blp.response(201, SlipOut)
 def open_slip(data):
-    slip = use.open_slip(current_principal(), data["account"])
-    return {"id": slip.id, "number": slip.number, "status": slip.status, "account": slip.account, "count": 0,
-            "total": 0, "created_at": slip.created_at, "created_by": slip.created_by}
+    return slips.open_slip(service(), current_principal(), data["account"])
 
 
 @blp.get("/cheque-slips")
 @staff_required
 @blp.response(200, SlipList)
 def list_slips():
-    return {"items": use.list_slips(current_principal())}
+    return {"items": slips.list_slips(service(), current_principal())}
 
 
 @blp.get("/cheque-slips/<int:slip_id>")
 @staff_required
 @blp.response(200, SlipOut)
 def get_slip(slip_id):
-    return use.get_slip(current_principal(), slip_id)
+    return slips.get_slip(service(), current_principal(), slip_id)
 
 
 @blp.post("/cheque-slips/<int:slip_id>/cheques")
@@ -144,21 +144,21 @@ def get_slip(slip_id):
 @blp.response(201, ChequeOut)
 def add_cheque(data, slip_id):
     """Add a cheque to an open slip; its payment (method ``cheque``) is recorded at once."""
-    return use.add_cheque(current_principal(), slip_id, data)
+    return slips.add_cheque(service(), current_principal(), slip_id, data)
 
 
 @blp.post("/cheque-slips/<int:slip_id>/close")
 @staff_required
 @blp.response(200, SlipOut)
 def close_slip(slip_id):
-    return use.close_slip(current_principal(), slip_id)
+    return slips.close_slip(service(), current_principal(), slip_id)
 
 
 @blp.get("/cheque-slips/<int:slip_id>.pdf")
 @staff_required
 def slip_pdf(slip_id):
     """The *bordereau de remise de chèques* to print and bring to the bank."""
-    filename, pdf = use.slip_pdf(current_principal(), slip_id)
+    filename, pdf = slips.slip_pdf(service(), current_principal(), slip_id)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"

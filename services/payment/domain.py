@@ -1,4 +1,5 @@
-"""Payment rules of SPEC §2 as plain Python: what a cooperative owes and has paid.
+"""Payment rules (docs/reconciliation.md#2-dues-and-payments) as plain Python: what a
+cooperative owes and has paid, its payment reference, and matching bank credits to dues.
 
 No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 """
@@ -12,6 +13,7 @@ from typing import Iterable
 
 from rapidfuzz import fuzz
 
+from shared import schoolyear
 from shared.money import to_cents
 
 METHODS = ("cheque", "transfer", "direct_debit", "cash", "collect", "mairie", "sou_des_ecoles", "other")
@@ -53,7 +55,7 @@ def is_newer(incoming_revision: int, stored_revision: int | None) -> bool:
     return stored_revision is None or incoming_revision > stored_revision
 
 
-# --- The payment reference (SPEC §6) -----------------------------------------------------
+# --- The payment reference (docs/reconciliation.md#1-the-payment-reference) ----------------
 
 def payment_reference(number: str, year: str) -> str:
     """ISO 11649 creditor reference: ``RF`` + 2 check digits + YY (the school year's second
@@ -77,7 +79,7 @@ def format_reference(reference: str) -> str:
     return iso11649.format(reference)
 
 
-# --- Matching bank credits to what cooperatives owe (SPEC §6) -------------------------------
+# --- Matching bank credits to what cooperatives owe (docs/reconciliation.md#4-matching) ----
 #
 # Each piece of evidence has a weight; they add up as independent chances (1 − Π(1 − w)),
 # so two strong reasons beat one and weak reasons never reach CONFIDENT on their own.
@@ -311,8 +313,7 @@ class Matcher:
 
 def in_school_year_window(day: date, year: str) -> bool:
     """Dues of 2025-2026 are paid from the spring before (early payers) to the end of August 2026."""
-    first = int(year[:4])
-    return date(first, 3, 1) <= day <= date(first + 1, 8, 31)
+    return date(schoolyear.years(year)[0], 3, 1) <= day <= schoolyear.last_day(year)
 
 
 def _single(due: OpenDue, amount: Decimal, score: float, why: set) -> dict:

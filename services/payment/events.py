@@ -2,9 +2,9 @@
 (no consumer reads this service's tables)."""
 from sqlalchemy.orm import Session
 
-from services.payment.models import OutboxEvent
-from services.payment.views import DuesState, payments_of
 from contracts import payment as contracts
+from services.payment.dues import DuesState, payments_of
+from services.payment.models import OutboxEvent
 from shared import outbox
 from shared.money import money_text
 

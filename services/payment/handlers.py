@@ -6,9 +6,10 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
 from services.payment import domain
+from services.payment.dues import find_due
 from services.payment.models import Due, ProcessedEvent
-from services.payment.views import find_due
 from shared.consumer import consumer
+
 
 # IntegrityError: two events of one new cooperative raced to create its due; the retry
 # finds the row and compares revisions.

@@ -158,7 +158,7 @@ def test_bad_input_is_422_naming_the_field_and_stores_nothing(app, client):
     assert not_an_object.status_code == 422
     assert count(app, Payment) == 0 and count(app, OutboxEvent) == 0
     assert client.get(DUES, headers=STAFF).json["amount_paid"] == "0.00"
-    # A JSON float has lost the written digits already (SPEC: money travels as strings);
+    # A JSON float has lost the written digits already (docs/product.md#4-money: money travels as strings);
     # "1e3" or Arabic-Indic / full-width digits are not amounts a person typed either.
     for amount in (12.5, "1e3", "١٢٣", "２５００"):
         response = pay(client, amount)

@@ -1,4 +1,4 @@
-"""Payment reconciliation over HTTP (SPEC §6) on SQLite and PostgreSQL: statements
+"""Payment reconciliation over HTTP (docs/reconciliation.md) on SQLite and PostgreSQL: statements
 imported, suggestions, confirmations, cheque slips, reversals; files written by the tests."""
 import io
 import json

@@ -1,4 +1,4 @@
-"""Matching bank credits to dues (SPEC §6) and the payment reference, without I/O."""
+"""Matching bank credits to dues (docs/reconciliation.md) and the payment reference, without I/O."""
 from decimal import Decimal
 
 import pytest

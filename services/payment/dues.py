@@ -1,4 +1,5 @@
-"""Turning stored rows into the dues state, API answers and event data."""
+"""The dues of a cooperative for a school year as stored: the row, its payments, and the
+state they add up to (answered by the API and carried by ``payment.received``)."""
 from dataclasses import dataclass
 from decimal import Decimal
 
