@@ -8,9 +8,9 @@ from web.security import seal, signed_in
 
 bp = Blueprint("auth", __name__)
 
-# The browser's proof that it logged in before (SPEC §4: never throttled with the right
-# password). It holds the API's signed device tokens, newest first, a few logins at most
-# (a family or a staff room may share a computer).
+# The browser's proof that it logged in before: never throttled with the right password
+# (docs/http.md#5-the-login-throttle). It holds the API's signed device tokens, newest
+# first, a few logins at most (a family or a staff room may share a computer).
 DEVICE_COOKIE = "retkoop_device"
 DEVICE_COOKIE_AGE = 400 * 24 * 3600
 DEVICES_KEPT = 5

@@ -68,6 +68,17 @@ def get(path: str, **kwargs):
     return call("get", path, **kwargs)
 
 
+def get_or_none(path: str, *, also: tuple[int, ...] = (), **kwargs):
+    """``get``, or None when the API answers 404 (nothing there yet) or one of the ``also``
+    statuses a page chooses to show without that part; any other failure raises."""
+    try:
+        return get(path, **kwargs)
+    except ApiFailure as failure:
+        if failure.status == 404 or failure.status in also:
+            return None
+        raise
+
+
 def post(path: str, **kwargs):
     return call("post", path, **kwargs)
 

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from flask import has_request_context, session
 from markupsafe import Markup, escape
 
+from shared import schoolyear
 from shared.money import format_count_fee, format_eur
 
 try:
@@ -92,13 +93,7 @@ def local_datetime(value) -> str:
     """An ISO date-time of the API → ``12/09/2025 à 14:03`` (heure de Paris)."""
     if not value:
         return "—"
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(FRANCE).strftime("%d/%m/%Y à %H:%M")
+    return datetime.fromisoformat(value).astimezone(FRANCE).strftime("%d/%m/%Y à %H:%M")
 
 
 def local_date(value) -> str:
@@ -110,20 +105,19 @@ def local_date(value) -> str:
         return str(value)
 
 
-def school_year_of(day: date) -> str:
-    """The school year a day falls in: from 1 September on, the new one."""
-    first = day.year if day.month >= 9 else day.year - 1
-    return f"{first}-{first + 1}"
-
-
 def campaign_year() -> str:
     """The year the pages open by default: ``SCHOOL_YEAR`` when set, else today's."""
-    return os.environ.get("SCHOOL_YEAR") or school_year_of(date.today())
+    return os.environ.get("SCHOOL_YEAR") or schoolyear.of(date.today())
 
 
 def recent_years(around: str, before: int = 3, after: int = 1) -> list[str]:
-    first = int(around[:4])
-    return [f"{y}-{y + 1}" for y in range(first + after, first - before - 1, -1)]
+    """The years a page offers, newest first: ``after`` years after ``around``, ``before`` before it."""
+    years = [around]
+    for _ in range(after):
+        years.insert(0, schoolyear.following(years[0]))
+    for _ in range(before):
+        years.append(schoolyear.previous(years[-1]))
+    return years
 
 
 def register(app) -> None:

@@ -29,23 +29,18 @@ def book_path(number: str, year: str, action: str = "") -> str:
 def adhesion_entry(number: str, year: str) -> dict | None:
     """The adhesion entry proposed in the book, for the green frame; None until the ledger
     has it (or while it cannot be reached: the adhesion page still shows)."""
-    try:
-        return client.get(book_path(number, year, "adhesion-entry"))
-    except ApiFailure as failure:
-        if failure.status in (404, 502, 503):
-            return None
-        raise
+    return client.get_or_none(book_path(number, year, "adhesion-entry"), also=(502, 503))
 
 
 def number() -> str:
     return session["cooperative"]
 
 
-def blank_entry(year: str) -> dict:
-    start, end = (date.fromisoformat(f"{year[:4]}-09-01"), date.fromisoformat(f"{year[5:]}-08-31"))
-    today = min(max(date.today(), start), end)
-    return {"date": today.isoformat(), "label": "", "direction": "expense", "account": "bank", "method": "cheque",
-            "cheque_number": "", "voucher": "", "amount": "",
+def blank_entry(exercise: dict) -> dict:
+    """A new entry of the book, dated today brought inside the book's exercise."""
+    start, end = date.fromisoformat(exercise["start"]), date.fromisoformat(exercise["end"])
+    return {"date": min(max(date.today(), start), end).isoformat(), "label": "", "direction": "expense",
+            "account": "bank", "method": "cheque", "cheque_number": "", "voucher": "", "amount": "",
             "allocations": [{"category": "", "amount": ""} for _ in range(ALLOCATION_ROWS)]}
 
 
@@ -57,7 +52,7 @@ def render_book(number_: str, year: str, editable: bool, entry: dict | None = No
     opening_form = opening or {key: amount_input(value) for key, value in book["opening"].items()}
     return render_template(
         "ledger/book.html", year=year, number=number_, book=book, editable=editable, categories=categories,
-        entry=entry or blank_entry(year), opening=opening_form, errors=errors or {}, problem=problem,
+        entry=entry or blank_entry(book["exercise"]), opening=opening_form, errors=errors or {}, problem=problem,
         proposal=proposal, methods=METHODS, accounts=ACCOUNTS, directions=DIRECTIONS,
         totals=_totals(book["entries"]),
     ), status

@@ -23,22 +23,13 @@ def adhesion_path(number: str, year: str, action: str = "") -> str:
 
 
 def load_rates(year: str) -> dict | None:
-    try:
-        return client.get(f"/api/adhesion/rates/{year}")
-    except ApiFailure as failure:
-        if failure.status == 404:
-            return None
-        raise
+    return client.get_or_none(f"/api/adhesion/rates/{year}")
 
 
 def documents_of(number: str, year: str, href) -> list[dict]:
     """The current PDFs of an adhesion, each with ``href(kind)``: the page address that serves it."""
-    try:
-        documents = client.get(f"/api/documents/{number}/{year}")["documents"]
-    except ApiFailure as failure:
-        if failure.status in (404, 503):
-            return []
-        raise
+    answer = client.get_or_none(f"/api/documents/{number}/{year}", also=(503,))
+    documents = answer["documents"] if answer else []
     for document in documents:
         document["label"] = KIND_LABELS.get(document["kind"], document["kind"])
         document["href"] = href(document["kind"])
@@ -159,20 +150,24 @@ def estimated(saved: dict, state: dict, number: str, year: str) -> dict | None:
 WAYS = ("transfer", "cheque", "other")
 
 
-def next_steps(adhesion: dict, dues: dict | None) -> dict:
+def next_steps(adhesion: dict, dues: dict | None, answered: bool) -> dict:
     """« Et maintenant ? »: the amount, each chosen way to pay with its instructions, the
-    engagement du mandataire, and the state of each item as the services know it."""
+    engagement du mandataire, and the state of each item as the services know it.
+
+    ``dues`` is the payment service's answer: None with ``answered`` until the submission
+    reaches it (a 404), None without ``answered`` while it cannot be reached."""
     department = adhesion.get("department") or {}
     chosen = [way for way in WAYS if adhesion["payment"].get(way)] or list(WAYS)
     checklist = adhesion["checklist"]
     if dues is not None:
-        status, paid = dues["status"], decimal(dues["amount_paid"])
-        due, balance = decimal(dues["amount_due"]), decimal(dues["balance"])
+        payment = {"status": dues["status"], "paid": eur(dues["amount_paid"]), "due": eur(dues["amount_due"]),
+                   "balance": eur(dues["balance"])}
         reference = dues.get("reference_display") or dues.get("reference")
-    else:  # the payment service is not reachable: the adhesion's own copy of the payment state
-        paid, due = decimal(checklist["amount_paid"]), decimal(checklist["amount_due"])
-        balance = due - paid
-        status = "unpaid" if paid == 0 else "paid" if paid == due else "partial" if paid < due else "overpaid"
+    elif answered:  # payment holds no dues yet, and it records a payment only against known dues
+        payment, reference = {"status": "unpaid"}, None
+    else:  # payment cannot be reached: no status of ours, the adhesion's own figures
+        payment = {"status": None, "paid": eur(checklist["amount_paid"]), "due": eur(checklist["amount_due"]),
+                   "received": bool(checklist["payment_received"])}
         reference = None
     return {
         "amount": eur(adhesion["amounts"]["total"]),
@@ -180,7 +175,7 @@ def next_steps(adhesion: dict, dues: dict | None) -> dict:
         "department": department,
         "payee": department.get("payee") or department.get("name") or "",
         "reference": reference,
-        "payment": {"status": status, "paid": eur(paid), "due": eur(due), "balance": eur(balance)},
+        "payment": payment,
         "engagement_received": bool(checklist["engagement_signed"]),
         "change_form": checklist["change_form"],
         "late": bool(adhesion.get("late")),

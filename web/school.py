@@ -29,7 +29,8 @@ def home():
     window = renewal_window(pages.load_rates(year) if adhesion else None)
     steps = None
     if adhesion:
-        steps = next_steps(adhesion, payment_dues(year) if adhesion["status"] != "draft" else None)
+        dues, answered = payment_dues(year) if adhesion["status"] != "draft" else (None, True)
+        steps = next_steps(adhesion, dues, answered)
     return render_template("school/home.html", year=year, adhesion=adhesion, closed=closed, documents=documents,
                            window=window, steps=steps)
 
@@ -122,12 +123,12 @@ def render_form(year: str, saved: dict, state: dict | None = None, errors: dict 
     rates = pages.load_rates(year)
     documents = school_documents(year) if saved["status"] == "validated" else None
     ledger_entry = ledger.adhesion_entry(number(), year) if saved["status"] == "validated" else None
-    dues = payment_dues(year) if saved["status"] != "draft" else None
+    dues, answered = payment_dues(year) if saved["status"] != "draft" else (None, True)
     shown = (pages.estimated(saved, state, number(), year) if estimate else None) or saved
     return render_template(
         "school/adhesion.html", year=year, adhesion=saved, state=state, errors=errors or {}, problem=problem,
         lines=pages.amount_lines(shown, rates), documents=documents, editable=editable,
-        steps=next_steps(saved, dues), estimate=estimate and shown is not saved,
+        steps=next_steps(saved, dues, answered), estimate=estimate and shown is not saved,
         heading=pages.coop_heading(saved["cooperative"]), focus=focus, ledger_entry=ledger_entry,
         summary=forms.error_summary(errors or {}, state["rows"]),
         goods_hint=pages.premium_hint(rates, "goods"), instruments_hint=pages.premium_hint(rates, "instruments"),
@@ -155,24 +156,26 @@ def amounts(year):
             "totals": answer["totals"], "ignored": answer["ignored"]}
 
 
-def next_steps(adhesion: dict, dues: dict | None) -> dict | None:
+def next_steps(adhesion: dict, dues: dict | None, answered: bool) -> dict | None:
     """« Et maintenant ? »: once sent, what the school still has to do, and what is received."""
     contact = {key: (adhesion.get("department") or {}).get(key, "") for key in ("name", "address", "phone", "email")}
     if session.get("department_contact") != contact:
         session["department_contact"] = contact  # for the footer of every page
     if adhesion["status"] not in ("submitted", "correction_requested"):
         return None
-    return pages.next_steps(adhesion, dues)
+    return pages.next_steps(adhesion, dues, answered)
 
 
-def payment_dues(year: str) -> dict | None:
-    """The payment service's view of what is owed and received (it owns the payment status)."""
+def payment_dues(year: str) -> tuple[dict | None, bool]:
+    """The payment service's view of what is owed and received (it owns the payment status),
+    and whether it answered: its dues are None until the submission reaches it (a 404), or
+    while it cannot be reached (a 503, the page then says less)."""
     try:
-        return client.get(f"/api/payment/dues/{number()}/{year}")
+        return client.get_or_none(f"/api/payment/dues/{number()}/{year}"), True
     except ApiFailure as failure:
-        if failure.status in (404, 503):  # not yet known to payment, or payment is down: say less
-            return None
-        raise
+        if failure.status != 503:
+            raise
+        return None, False
 
 
 @bp.get("/adhesion/<year>/engagement-mandataire.pdf")

@@ -2,7 +2,7 @@
 count is never silently a 0, and the amounts beside a refusal and the live ones are the
 adhesion service's quote of the typed figures, sent as typed."""
 import pytest
-from flask import Flask, session
+from flask import Flask, render_template, session
 from werkzeug.datastructures import MultiDict
 
 from web import client as web_client
@@ -136,10 +136,42 @@ def test_next_steps_partial_payment_from_the_payment_service():
                 "late": True, "department": {"name": "OCCE de l'Isère", "payee": "OCCE 38"}}
     dues = {"status": "partial", "amount_paid": "200.00", "amount_due": "439.25", "balance": "239.25",
             "reference_display": "RF80 2603 8001 5E00"}
-    steps = pages.next_steps(adhesion, dues)
+    steps = pages.next_steps(adhesion, dues, True)
     assert steps["payment"] == {"status": "partial", "paid": "200,00 €", "due": "439,25 €", "balance": "239,25 €"}
     assert steps["ways"] == ["cheque"] and steps["reference"] == "RF80 2603 8001 5E00" and steps["late"]
-    assert pages.next_steps(adhesion, None)["payment"]["status"] == "unpaid"  # payment unreachable: the copy
+
+
+def test_next_steps_invent_no_payment_status(web):
+    """Before the dues reach payment nothing can be received; while payment is down the page
+    says so and shows the adhesion's own figures, never a status of its own making."""
+    adhesion = {"amounts": {"total": "439.25"}, "payment": {"transfer": True, "cheque": False, "other": False},
+                "checklist": {"amount_paid": "200.00", "amount_due": "439.25", "payment_received": False,
+                              "engagement_signed": False, "change_form": "not_required"},
+                "department": {"name": "OCCE de l'Isère"}}
+    assert pages.next_steps(adhesion, None, True)["payment"] == {"status": "unpaid"}
+    steps = pages.next_steps(adhesion, None, False)
+    assert steps["payment"] == {"status": None, "paid": "200,00 €", "due": "439,25 €", "received": False}
+    assert steps["reference"] is None
+    app, _ = web
+    with app.test_request_context():
+        page = render_template("next_steps.html", steps=steps, adhesion={
+            "year": "2025-2026", "cooperative": {"number": "0382296P00"}})
+    assert "État du paiement momentanément indisponible." in page
+    assert "Dernier montant reçu connu : 200,00 € sur 439,25 €." in page
+    assert "Comment payer" in page and "state-unknown" in page and "Paiement partiel" not in page
+
+
+def test_get_or_none_is_none_on_404_and_on_the_statuses_a_page_names(web):
+    app, _ = web
+    app.answer = failing(404)
+    with app.test_request_context():
+        assert web_client.get_or_none("/api/adhesion/rates/2025-2026") is None
+        app.answer = failing(503)
+        assert web_client.get_or_none("/api/documents/0382296P00/2025-2026", also=(503,)) is None
+        with pytest.raises(ApiFailure):
+            web_client.get_or_none("/api/adhesion/rates/2025-2026")
+        app.answer = RATES
+        assert web_client.get_or_none("/api/adhesion/rates/2025-2026") == RATES
 
 
 def test_department_name_is_the_row_read_at_login_else_neutral():

@@ -20,12 +20,7 @@ UNMET_LABELS = {
 def detail(number: str, year: str, status: int = 200, **extra):
     adhesion = client.get(pages.adhesion_path(number, year))
     rates = pages.load_rates(year)
-    try:
-        dues = client.get(f"/api/payment/dues/{number}/{year}")
-    except ApiFailure as failure:
-        if failure.status != 404:
-            raise
-        dues = None
+    dues = client.get_or_none(f"/api/payment/dues/{number}/{year}")
     payments = client.get("/api/payment/payments", params={"cooperative": number, "year": year})["items"]
     documents = pages.documents_of(
         number, year, lambda kind: url_for("staff.document", number=number, year=year, kind=kind)

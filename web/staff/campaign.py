@@ -27,12 +27,7 @@ def campaign_current():
 @staff_required
 def campaign(year):
     pages.checked(year=year)
-    try:
-        stats = client.get(f"/api/adhesion/stats/{year}")
-    except ApiFailure as failure:
-        if failure.status != 404:
-            raise
-        stats = None
+    stats = client.get_or_none(f"/api/adhesion/stats/{year}")
     schedule = client.get(f"/api/adhesion/reminders/{year}/schedule")["items"] if stats else []
     return render_template("staff/campaign.html", year=year, years=recent_years(campaign_year()), stats=stats,
                            schedule=schedule)

@@ -40,9 +40,7 @@ def adhesions():
     listing = client.get("/api/adhesion/adhesions", params=params)
     missing = []
     if not (status or late or unpaid):
-        started = {item["cooperative"]["number"] for item in listing["items"]}
-        cooperatives = client.get("/api/adhesion/cooperatives")["items"]
-        missing = [c for c in cooperatives if c["number"] not in started]
+        missing = client.get("/api/adhesion/cooperatives", params={"year": year, "status": "not_started"})["items"]
     counts = listing.get("counts", {})
     # who a reminder reaches is the adhesion service's rule (the round it sends asks the same)
     to_remind = client.get(f"/api/adhesion/reminders/{year}")["count"] if not (status or late or unpaid) else 0
