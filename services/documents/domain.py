@@ -4,7 +4,8 @@ file names and storage keys, and the data the PDF renderer needs.
 No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 """
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
+
 from shared.identifiers import is_valid_year
 
 ATTESTATION = "attestation"
@@ -79,8 +80,7 @@ def download_name(kind: str, cooperative: str, year: str, version: int) -> str:
 
 def issued_on(validated_at: datetime, zone=None) -> date:
     """The day printed on the document: the validation day, in ``zone`` (France)."""
-    moment = validated_at if validated_at.tzinfo else validated_at.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone).date() if zone is not None else moment.date()
+    return validated_at.astimezone(zone).date() if zone is not None else validated_at.date()
 
 
 def cover_start(year: str, paid_on: date | None) -> date:

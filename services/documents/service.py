@@ -1,4 +1,5 @@
-"""The documents service's use cases: issue the documents of a validation, re-issue them.
+"""The documents service's use cases: issue the documents of a validation, re-issue them,
+read them (the list, a PDF, a PDF for another service, the public check).
 
 Rendering is slow and happens outside any transaction, between ``issuing.reserve`` (the
 numbers and tokens) and ``issuing.complete`` (the documents made visible and
@@ -21,8 +22,9 @@ from contracts import adhesion as adhesion_events
 from services.documents import domain, issuing
 from services.documents.models import Document, ProcessedEvent
 from services.documents.storage import Storage
-from shared.auth import Principal
+from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.consumer import consume_once
+from shared.errors import Conflict, NotFound, Unavailable
 from shared.events import Event
 from shared.service import ServiceContext
 
@@ -38,12 +40,7 @@ except Exception:  # no time zone database in the image: print the UTC day
     FRANCE = None
 
 
-class NotFound(LookupError):
-    """No current document for this cooperative and year."""
-
-
-class CannotReissue(RuntimeError):
-    """The documents cannot be drawn again (issued before their source was kept)."""
+FILE_UNAVAILABLE = "Le fichier du document est momentanément indisponible."
 
 
 def renderer(kind: str):
@@ -112,17 +109,16 @@ def reissue(ctx: ServiceContext, storage: Storage, principal: Principal, number:
     """Draw the current documents of a cooperative and year again (same numbers, tokens and
     day) and write ``documents.generated`` again, so a confirmation that failed is sent
     with them. Staff of the cooperative's department only (the route checks the role)."""
-    from shared.auth import ensure_access
-
     with ctx.database.session() as session:
-        rows = current_documents(session, number, year)
+        rows = _current_documents(session, number, year)
         if not rows:
-            raise NotFound(number, year)
+            raise _none_issued(number, year)
         ensure_access(principal, number, rows[0].department)
         sources = {row.id: row.source for row in rows}
         session.expunge_all()
     if any(source is None for source in sources.values()):
-        raise CannotReissue(number, year)
+        raise Conflict("Ces documents ont été émis avant que leurs données soient conservées : "
+                       "revalidez l'adhésion pour en émettre une nouvelle version.")
     data = adhesion_events.VALIDATED.typed(json.loads(sources[rows[0].id]))
     pdfs = _render(ctx, data, [Planned(row.kind, row.number, row.verify_token) for row in rows])
     keys = _store(storage, data, pdfs)
@@ -130,13 +126,81 @@ def reissue(ctx: ServiceContext, storage: Storage, principal: Principal, number:
         written = issuing.reissue(session, rows, pdfs, keys)
     if not written:
         _discard_unrecorded(ctx, storage, keys)
-        raise NotFound(number, year)
+        raise _none_issued(number, year)
     ctx.publish()
     log.warning("documents %s %s v%s re-issued by %s", number, year, data["version"], principal.login)
     return rows
 
 
-def current_documents(session, number: str, year: str) -> list[Document]:
+def current_documents(ctx: ServiceContext, principal: Principal, number: str, year: str) -> list[Document]:
+    """The generated, not superseded documents of a cooperative and year, attestation first.
+
+    A school sees only its own cooperative. This service knows a cooperative's
+    department only from its documents: staff of another department are refused once
+    there is one, and get an empty list before."""
+    ensure_own_cooperative(principal, number)
+    with ctx.database.session() as session:
+        department = session.scalar(select(Document.department).where(Document.cooperative == number).limit(1))
+        if department is not None:
+            ensure_access(principal, number, department)
+        return _current_documents(session, number, year)
+
+
+def current_file(ctx: ServiceContext, storage: Storage, principal: Principal, number: str, year: str,
+                 kind: str) -> tuple[Document, bytes]:
+    """The current PDF of one kind, for the cooperative and the staff of its department."""
+    if kind not in domain.KINDS:
+        raise NotFound("Document inconnu : attestation ou certificate.")
+    row = next((row for row in current_documents(ctx, principal, number, year) if row.kind == kind), None)
+    if row is None:
+        raise NotFound(f"{domain.LABELS[kind]} pas encore disponible pour {year}.")
+    return row, _stored(storage, row)
+
+
+def file_by_number(ctx: ServiceContext, storage: Storage, number: str) -> tuple[Document, bytes]:
+    """A generated PDF by its number, superseded ones too: the claim check of
+    ``documents.generated``, for the other services of the install."""
+    if not domain.is_document_number(number):
+        raise NotFound("Document inconnu.")
+    with ctx.database.session() as session:
+        row = session.scalar(select(Document).where(Document.number == number, Document.generated_at.is_not(None)))
+    if row is None:
+        raise NotFound("Document inconnu.")
+    return row, _stored(storage, row)
+
+
+def verification(ctx: ServiceContext, token: str) -> dict | None:
+    """What the public check behind a QR code shows of a current document; None when the
+    token names no document, or one since replaced."""
+    if not domain.looks_like_token(token):
+        return None
+    with ctx.database.session() as session:
+        row = session.scalars(
+            select(Document).where(
+                Document.verify_token == token,
+                Document.generated_at.is_not(None),
+                Document.superseded_at.is_(None),
+            )
+        ).first()
+        if row is None:
+            return None
+        return {"valid": True, "cooperative": row.cooperative_name, "year": row.year, "kind": row.kind,
+                # shown on the page only, to compare with the paper (the JSON answer keeps its shape)
+                "number": row.number, "registration_code": row.registration_code, "department": row.department}
+
+
+def _none_issued(number: str, year: str) -> NotFound:
+    return NotFound(f"Aucun document émis pour {number} en {year}.")
+
+
+def _stored(storage: Storage, row: Document) -> bytes:
+    pdf = storage.get(row.storage_key)
+    if pdf is None:
+        raise Unavailable(FILE_UNAVAILABLE)
+    return pdf
+
+
+def _current_documents(session, number: str, year: str) -> list[Document]:
     """The generated, not superseded documents of a cooperative and year, attestation first."""
     rows = session.scalars(
         select(Document).where(

@@ -2,44 +2,24 @@
 document is valid and, if so, whose and which — nothing more."""
 from flask import Response, jsonify, render_template, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from services.documents import domain
-from services.documents.models import Document
+from services.documents import service as documents
 from services.documents.schemas import VerifyOut
 from shared.service import service
 
 blp = Blueprint("verify", __name__, url_prefix="/verify", description="Vérification publique d'un document")
 
 
-
 def wants_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
-
-
-def current_by_token(token: str) -> dict | None:
-    if not domain.looks_like_token(token):
-        return None
-    with service().database.session() as session:
-        row = session.scalars(
-            select(Document).where(
-                Document.verify_token == token,
-                Document.generated_at.is_not(None),
-                Document.superseded_at.is_(None),
-            )
-        ).first()
-        if row is None:
-            return None
-        return {"valid": True, "cooperative": row.cooperative_name, "year": row.year, "kind": row.kind,
-                # shown on the page only, to compare with the paper (the JSON answer keeps its shape)
-                "number": row.number, "registration_code": row.registration_code, "department": row.department}
 
 
 @blp.get("/<token>")
 @blp.response(200, VerifyOut)
 @blp.alt_response(404, schema=VerifyOut, description="Document inconnu ou remplacé : {\"valid\": false}")
 def verify(token):
-    document = current_by_token(token)
+    document = documents.verification(service(), token)
     status = 200 if document else 404
     if wants_json():
         response = jsonify({key: document[key] for key in ("valid", "cooperative", "year", "kind")}

@@ -1,5 +1,5 @@
-"""``/api/ledger``: the school's cahier de comptes (SPEC §7). Thin routes: parse, call a use
-case of service.py, answer."""
+"""``/api/ledger``: the school's cahier de comptes (docs/ledger.md#5-the-calls). Thin routes:
+parse, call a use case of service.py, answer."""
 from datetime import date
 
 from flask import Response
@@ -18,7 +18,7 @@ BOOK = "/books/<number>/<year>"
 
 def _context(number: str, year: str):
     checked_path(number, year)
-    return service().database, current_principal()
+    return service(), current_principal()
 
 
 @blp.get(BOOK)
@@ -81,7 +81,7 @@ def export_csv(number, year):
 @blp.response(200, CategoryList)
 def get_categories():
     """The department's chart of accounts: OCCE's accounts and the department's own."""
-    return {"items": ledger.categories(service().database, current_principal())}
+    return {"items": ledger.categories(service(), current_principal())}
 
 
 @blp.post("/categories")
@@ -90,4 +90,4 @@ def get_categories():
 @blp.response(201, CategoryOut)
 def post_category(data):
     """Staff add an account to their department's chart."""
-    return ledger.add_category(service().database, current_principal(), data["code"], data["label"])
+    return ledger.add_category(service(), current_principal(), data["code"], data["label"])

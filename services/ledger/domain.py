@@ -1,4 +1,4 @@
-"""Rules of the cahier de comptes (SPEC §7) as plain Python: the exercise, piece numbers,
+"""Rules of the cahier de comptes (docs/ledger.md) as plain Python: the exercise, piece numbers,
 allocations, balances and the adhesion entry proposed after validation.
 
 No Flask, no SQLAlchemy: everything here is unit tested without I/O.

@@ -1,6 +1,8 @@
 """The ledger's use cases: one function per step, called by the API, the handlers and the
-tests alike. Each takes the database (or the consumer's session) and plain data, checks who
-may do it, and answers plain data for the schemas to dump."""
+tests alike. Each takes the service's context (or, inside a consumer's transaction, its
+session) and plain data, checks who may do it, and answers plain data for the schemas to
+dump."""
+import functools
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -11,7 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from services.ledger import domain
 from services.ledger.models import AdhesionProposal, Allocation, Book, Category, Cooperative, Entry
 from shared.auth import Principal, ensure_access, ensure_own_cooperative
-from shared.errors import ApiError
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.service import ServiceContext
 
 ZERO = domain.ZERO
 STAFF_READ_ONLY = "Le cahier de comptes est tenu par l'école : le personnel de l'OCCE le consulte seulement."
@@ -34,7 +37,7 @@ def _may_read(session: Session, principal: Principal, number: str) -> None:
 
 def _may_write(session: Session, principal: Principal, number: str) -> None:
     if principal.is_staff:
-        raise ApiError(403, STAFF_READ_ONLY)
+        raise Forbidden(STAFF_READ_ONLY)
     ensure_own_cooperative(principal, number)
     _know(session, number, principal.department)
 
@@ -49,6 +52,24 @@ def _know(session: Session, number: str, department: str, name: str | None = Non
         cooperative.department = department or cooperative.department
         if name:
             cooperative.name = name
+
+
+def _once_more_on_race(use_case):
+    """Two first writes of one book (or one new category) racing on a unique key: the
+    loser runs again and finds the winner's row; a second collision is a 409."""
+
+    @functools.wraps(use_case)
+    def run(*args, **kwargs):
+        try:
+            return use_case(*args, **kwargs)
+        except IntegrityError:
+            pass
+        try:
+            return use_case(*args, **kwargs)
+        except IntegrityError:
+            raise Conflict("Une autre modification a eu lieu en même temps : réessayez.") from None
+
+    return run
 
 
 # -- the book -----------------------------------------------------------------------------
@@ -108,22 +129,22 @@ def _book_view(session: Session, number: str, year: str, department: str) -> dic
     }
 
 
-def read_book(database, principal: Principal, number: str, year: str) -> dict:
-    with database.session() as session:
+def read_book(ctx: ServiceContext, principal: Principal, number: str, year: str) -> dict:
+    with ctx.database.session() as session:
         _may_read(session, principal, number)
         return _book_view(session, number, year, principal.department)
 
 
-def set_opening(database, principal: Principal, number: str, year: str, bank: Decimal, cash: Decimal) -> dict:
+@_once_more_on_race
+def set_opening(ctx: ServiceContext, principal: Principal, number: str, year: str, bank: Decimal,
+                cash: Decimal) -> dict:
     """The *report à nouveau*: what the bank account and the cash box held on 1 September."""
-    def step(session):
+    with ctx.database.session() as session:
         _may_write(session, principal, number)
         book = _book_for_write(session, number, year, principal.department)
         book.opening_bank, book.opening_cash, book.updated_at = bank, cash, now()
         session.flush()
         return _book_view(session, number, year, principal.department)
-
-    return _unit_of_work(database, step)
 
 
 def _check_entry(session: Session, year: str, department: str, day: date, amount: Decimal,
@@ -144,7 +165,7 @@ def _check_entry(session: Session, year: str, department: str, day: date, amount
             fields["allocations"] = [problem]
     if fields:
         first = _first_message(fields)
-        raise ApiError(422, f"L'écriture n'est pas enregistrée : {first[:1].lower()}{first[1:]}", fields)
+        raise Invalid(f"L'écriture n'est pas enregistrée : {first[:1].lower()}{first[1:]}", fields)
 
 
 def _first_message(fields: dict) -> str:
@@ -171,15 +192,14 @@ def _write(session: Session, book: Book, data: dict, principal: Principal, adhes
     return entry
 
 
-def add_entry(database, principal: Principal, number: str, year: str, data: dict) -> dict:
+@_once_more_on_race
+def add_entry(ctx: ServiceContext, principal: Principal, number: str, year: str, data: dict) -> dict:
     """A new line of the book, numbered D… (expense) or R… (income)."""
-    def step(session):
+    with ctx.database.session() as session:
         _may_write(session, principal, number)
         _check_entry(session, year, principal.department, data["date"], data["amount"], data["allocations"])
         book = _book_for_write(session, number, year, principal.department)
         return entry_view(_write(session, book, data, principal), _labels(session, book.department))
-
-    return _unit_of_work(database, step)
 
 
 # -- the adhesion entry -------------------------------------------------------------------
@@ -218,26 +238,28 @@ def _proposal_view(session: Session, proposal: AdhesionProposal, today: date) ->
     }
 
 
-def read_adhesion_entry(database, principal: Principal, number: str, year: str, today: date) -> dict:
-    with database.session() as session:
+def read_adhesion_entry(ctx: ServiceContext, principal: Principal, number: str, year: str, today: date) -> dict:
+    with ctx.database.session() as session:
         _may_read(session, principal, number)
         proposal = _proposal(session, number, year)
         if proposal is None:
-            raise ApiError(404, f"Aucune adhésion {year} validée pour la coopérative {number} : "
-                                "rien à écrire dans le cahier pour l'instant.")
+            raise NotFound(f"Aucune adhésion {year} validée pour la coopérative {number} : "
+                           "rien à écrire dans le cahier pour l'instant.")
         return _proposal_view(session, proposal, today)
 
 
-def write_adhesion_entry(database, principal: Principal, number: str, year: str, data: dict, today: date) -> dict:
+@_once_more_on_race
+def write_adhesion_entry(ctx: ServiceContext, principal: Principal, number: str, year: str, data: dict,
+                         today: date) -> dict:
     """The school writes the proposed entry, with its cheque and voucher numbers: once."""
-    def step(session):
+    with ctx.database.session() as session:
         _may_write(session, principal, number)
         proposal = _proposal(session, number, year, lock=True)
         if proposal is None:
-            raise ApiError(404, f"Aucune adhésion {year} validée pour la coopérative {number}.")
+            raise NotFound(f"Aucune adhésion {year} validée pour la coopérative {number}.")
         if proposal.entry_id is not None:
             written = session.get(Entry, proposal.entry_id)
-            raise ApiError(409, f"L'adhésion est déjà écrite dans le cahier de comptes (pièce {written.piece}).",
+            raise Conflict(f"L'adhésion est déjà écrite dans le cahier de comptes (pièce {written.piece}).",
                            piece=written.piece)
         method = data.get("method") or proposal.method
         entry = {
@@ -252,8 +274,6 @@ def write_adhesion_entry(database, principal: Principal, number: str, year: str,
         proposal.entry_id = written.id
         session.flush()
         return entry_view(written, _labels(session, book.department))
-
-    return _unit_of_work(database, step)
 
 
 def propose_adhesion_entry(session: Session, data: dict) -> bool:
@@ -286,35 +306,21 @@ def propose_adhesion_entry(session: Session, data: dict) -> bool:
 
 # -- the chart of accounts ----------------------------------------------------------------
 
-def categories(database, principal: Principal) -> list[dict]:
-    with database.session() as session:
+def categories(ctx: ServiceContext, principal: Principal) -> list[dict]:
+    with ctx.database.session() as session:
         rows = session.scalars(select(Category).where(
             or_(Category.department == "", Category.department == principal.department)).order_by(Category.code))
         return [{"code": row.code, "label": row.label, "department": row.department} for row in rows]
 
 
-def add_category(database, principal: Principal, code: str, label: str) -> dict:
+@_once_more_on_race
+def add_category(ctx: ServiceContext, principal: Principal, code: str, label: str) -> dict:
     if not principal.is_staff:
-        raise ApiError(403, "Réservé au personnel de l'OCCE.")
-
-    def step(session):
+        raise Forbidden("Réservé au personnel de l'OCCE.")
+    with ctx.database.session() as session:
         if code in _labels(session, principal.department):
-            raise ApiError(409, f"Le compte {code} existe déjà dans le plan comptable.",
+            raise Conflict(f"Le compte {code} existe déjà dans le plan comptable.",
                            {"code": ["Ce numéro de compte existe déjà."]})
         session.add(Category(department=principal.department, code=code, label=label))
         session.flush()
         return {"code": code, "label": label, "department": principal.department}
-
-    return _unit_of_work(database, step)
-
-
-def _unit_of_work(database, step):
-    """Run ``step(session)`` in one transaction; two first writes of one book (or one new
-    category) racing on a unique key: the loser runs again and finds the winner's row."""
-    for attempt in (1, 2):
-        try:
-            with database.session() as session:
-                return step(session)
-        except IntegrityError:
-            if attempt == 2:
-                raise ApiError(409, "Une autre modification a eu lieu en même temps : réessayez.")

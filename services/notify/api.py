@@ -1,12 +1,10 @@
-"""``/api/notify``: the email log staff read (SPEC §4)."""
+"""``/api/notify``: the email log staff read (docs/http.md#6-the-calls)."""
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy import func, select
 
-from services.notify import domain
-from services.notify.models import Message
+from services.notify import service as notify
 from services.notify.schemas import MessageFilter, MessageList, ReminderProgress, RoundFilter
-from shared.auth import current_principal, ensure_access, staff_required
+from shared.auth import current_principal, staff_required
 from shared.errors import checked_path
 from shared.service import service
 
@@ -19,19 +17,7 @@ blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Email
 @blp.response(200, MessageList)
 def list_messages(filters):
     """The department's emails, newest first; ``?cooperative=`` for one cooperative."""
-    principal = current_principal()
-    query = select(Message).where(Message.department == principal.department)
-    for name in ("cooperative", "year", "kind", "status"):
-        if name in filters:
-            query = query.where(getattr(Message, name) == filters[name])
-    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(filters["limit"])
-    with service().database.session() as session:
-        if filters.get("cooperative"):  # another department's cooperative: refused, not an empty list
-            department = session.scalar(select(Message.department).where(
-                Message.cooperative == filters["cooperative"]).limit(1))
-            if department is not None:
-                ensure_access(principal, filters["cooperative"], department)
-        return {"items": session.scalars(query).all()}
+    return {"items": notify.list_messages(service(), current_principal(), filters)}
 
 
 @blp.get("/reminders/<year>")
@@ -42,11 +28,4 @@ def reminder_progress(filters, year):
     """The reminder emails of one round of the department, by status (the latest round
     unless ``?round=``); emails not logged yet are still in the bulk lane's queue."""
     checked_path(year=year)
-    reminders = (Message.kind == domain.RENEWAL_REMINDER, Message.department == current_principal().department,
-                 Message.year == year)
-    with service().database.session() as session:
-        round_ = filters.get("round") or session.scalar(select(func.max(Message.sequence)).where(*reminders))
-        counts = dict(session.execute(
-            select(Message.status, func.count()).where(*reminders, Message.sequence == round_).group_by(Message.status)
-        ).all()) if round_ else {}
-    return {"year": year, "round": round_, **{status: counts.get(status, 0) for status in domain.STATUSES}}
+    return notify.reminder_progress(service(), current_principal(), year, filters.get("round"))

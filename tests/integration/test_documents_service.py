@@ -389,3 +389,29 @@ def test_staff_reissue_the_current_documents_with_a_new_event(app):
         assert hashlib.sha256(pdf).hexdigest() == item["sha256"]
     files = list((app.extensions["service"].settings.data_dir / "documents").rglob("*.pdf"))
     assert len(files) == 2
+
+
+def test_a_stored_file_gone_answers_503_and_documents_without_source_409(app):
+    """The refusals of the use cases keep their answers: a file out of the store is a 503,
+    documents issued before their source was kept cannot be drawn again (409)."""
+    deliver(app, validated())
+    client = app.test_client()
+    for path in (app.extensions["service"].settings.data_dir / "documents").rglob("attestation-*.pdf"):
+        path.unlink()
+    gone = "Le fichier du document est momentanément indisponible."
+    for url, headers in ((f"/api/documents/{NUMBER}/{YEAR}/attestation.pdf", SCHOOL),
+                         ("/api/documents/files/ATT-2026-38-000001.pdf", service_credential())):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 503
+        assert response.json == {"error": "unavailable", "message": gone, "fields": {}}
+    with app.extensions["service"].database.session() as session:
+        for row in session.scalars(select(Document)):
+            row.source = None
+    response = client.post(f"/api/documents/{NUMBER}/{YEAR}/reissue", headers=STAFF)
+    assert response.status_code == 409
+    assert response.json == {"error": "conflict", "fields": {}, "message": (
+        "Ces documents ont été émis avant que leurs données soient conservées : "
+        "revalidez l'adhésion pour en émettre une nouvelle version.")}
+    response = client.post(f"/api/documents/{NUMBER}/2024-2025/reissue", headers=STAFF)
+    assert response.status_code == 404
+    assert response.json == {"error": "not_found", "fields": {}, "message": f"Aucun document émis pour {NUMBER} en 2024-2025."}

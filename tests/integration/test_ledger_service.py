@@ -1,4 +1,4 @@
-"""The ledger service (SPEC §7) over HTTP and as the consumer of ``adhesion.validated``, on
+"""The ledger service (docs/ledger.md) over HTTP and as the consumer of ``adhesion.validated``, on
 SQLite and on PostgreSQL, with the real Redis broker and a real Celery worker process."""
 import csv
 import io

@@ -1,4 +1,4 @@
-"""The cahier de comptes' rules (SPEC §7) without I/O."""
+"""The cahier de comptes' rules (docs/ledger.md) without I/O."""
 import csv
 import io
 from datetime import date
