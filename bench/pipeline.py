@@ -86,7 +86,7 @@ def raw_render_rate(count: int) -> float:
                     "total": "439.25"},
         "amount_paid": "439.25", "insurance": True, "goods_value": "0.00", "instruments_value": "0.00",
     }
-    day = documents_domain.issued_on(data["validated_at"], FRANCE)
+    day = documents_domain.issued_on(datetime.fromisoformat(data["validated_at"]), FRANCE)
     for kind in KINDS:  # warm up imports and template compilation, as a worker is warm
         renderer(kind)(documents_domain.render_input(data, kind, "X-0", "http://127.0.0.1/verify/x", day))
     started = time.perf_counter()
