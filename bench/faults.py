@@ -37,7 +37,7 @@ from tests.support import wait_for  # noqa: E402
 
 
 def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServer, tmp: Path,
-            kill: str = "worker") -> dict:
+            kill: str = "worker", wait: float = 300) -> dict:
     name = f"faults_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -82,7 +82,7 @@ def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServ
         validations.run(cooperatives)
         for injector in injectors:
             injector.join(60)
-        counts = wait_for_confirmations(sink.directory, cooperatives, timeout=300)
+        counts = wait_for_confirmations(sink.directory, cooperatives, timeout=wait)
         arrivals = [p.stat().st_mtime for p in Path(sink.directory).glob("*.eml")]
         statuses = validations.statuses()
         return {
@@ -108,6 +108,8 @@ def main() -> int:
     parser.add_argument("--redis-persistence", action="store_true", help="appendonly Redis, as in compose")
     parser.add_argument("--kill", choices=("worker", "child"), default="worker",
                         help="SIGKILL the whole documents worker, or one of its two pool processes")
+    parser.add_argument("--wait", type=float, default=300,
+                        help="seconds to wait for the last confirmation after the burst: later counts as lost")
     args = parser.parse_args()
     postgres = PostgresCluster().init().start()
     redis_server = RedisServer(appendonly=args.redis_persistence).start()
@@ -115,7 +117,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for run in range(args.runs):
-                result = one_run(run, args.n, postgres, redis_server, Path(tmp), args.kill)
+                result = one_run(run, args.n, postgres, redis_server, Path(tmp), args.kill, args.wait)
                 results.append(result)
                 print(f"run {run + 1:2}: validated {result['validated']}/{args.n}  500: {result['500']}  "
                       f"503: {result['503']}  lost: {result['lost']}  doubled: {result['doubled']}  "

@@ -47,10 +47,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
-
-
 class SessionStore:
     def __init__(self, url: str):
         self.engine = _make_engine(STORE, url)
@@ -89,7 +85,7 @@ class SessionStore:
             row = db.get(AuthSession, _hash(session_id))
             return (
                 row is not None and row.login == login and row.closed_at is None
-                and _aware(row.expires_at) > _now()
+                and row.expires_at > _now()
             )
 
     def close(self, session_id: str) -> None:
