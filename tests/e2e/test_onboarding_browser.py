@@ -1,4 +1,4 @@
-"""SPEC §8 in Debian's Chromium against the whole system as processes: staff import a
+"""docs/campaign.md in Debian's Chromium against the whole system as processes: staff import a
 cp1252 file (preview, then progress of the invitations), a school follows its emailed
 invitation link to its first login, another uses « Identifiant ou mot de passe perdus »,
 and the « Campagne 2025-2026 » page shows the database's figures and its server-drawn
