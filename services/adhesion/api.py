@@ -1,13 +1,11 @@
-"""``/api/adhesion``: cooperatives, rates and the adhesion workflow of SPEC §2. Each route
-parses, calls a use case of ``service.py`` and answers."""
+"""``/api/adhesion``: cooperatives, rates and the adhesion workflow
+(docs/product.md#6-statuses). Each route parses, calls a use case and answers."""
 from datetime import date
 
 from flask_smorest import Blueprint
 
-from services.adhesion import onboarding
+from services.adhesion import onboarding, reminders
 from services.adhesion import service as use_cases
-from services.adhesion.onboarding_schemas import CooperativePage, CooperativeQuery
-from services.adhesion.passwords import school_year
 from services.adhesion.schemas import (
     AdhesionFilter,
     AdhesionIn,
@@ -16,6 +14,8 @@ from services.adhesion.schemas import (
     ChecklistIn,
     CooperativeIn,
     CooperativeOut,
+    CooperativePage,
+    CooperativeQuery,
     CorrectionIn,
     QuoteIn,
     QuoteOut,
@@ -24,6 +24,7 @@ from services.adhesion.schemas import (
     RemindersOut,
     ValidateIn,
 )
+from shared import schoolyear
 from shared.auth import current_principal, login_required, staff_required
 from shared.errors import checked_path
 from shared.service import service
@@ -49,7 +50,7 @@ def create_cooperative(data):
 @blp.response(200, CooperativePage)
 def list_cooperatives(query):
     """Searched by number, name or town; ``?page=`` for pages of 50 (all without it)."""
-    return onboarding.search_cooperatives(service(), current_principal(), query, school_year(today()))
+    return onboarding.search_cooperatives(service(), current_principal(), query, schoolyear.of(today()))
 
 
 @blp.get("/cooperatives/<number>")
@@ -162,7 +163,7 @@ def reopen(number, year):
 @blp.response(200, ReminderReachOut)
 def reminder_reach(year):
     checked_path(year=year)
-    return use_cases.reminder_reach(service(), current_principal(), year)
+    return reminders.reminder_reach(service(), current_principal(), year)
 
 
 @blp.post("/reminders/<year>")
@@ -170,4 +171,4 @@ def reminder_reach(year):
 @blp.response(200, RemindersOut)
 def send_reminders(year):
     checked_path(year=year)
-    return use_cases.send_reminders(service(), current_principal(), year)
+    return reminders.send_reminders(service(), current_principal(), year)

@@ -3,16 +3,16 @@ from pathlib import Path
 
 from services.adhesion import handlers  # noqa: F401  (registers the Celery tasks)
 from services.adhesion.api import blp as adhesion_blp
-from services.adhesion.departments_api import auth_blp as password_links_blp
 from services.adhesion.departments_api import blp as departments_blp
-from services.adhesion.login import blp as auth_blp
+from services.adhesion.departments_api import password_links_blp
+from services.adhesion.login import blp as login_blp
 from services.adhesion.models import OutboxEvent
 from services.adhesion.seed import seed
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
     "adhesion",
-    blueprints=(auth_blp, adhesion_blp, password_links_blp, departments_blp),
+    blueprints=(login_blp, adhesion_blp, password_links_blp, departments_blp),
     migrations=Path(__file__).resolve().parent / "migrations",
     outbox_model=OutboxEvent,
     seed=seed,  # first start: OCCE de l'Isère, its rates, the staff account

@@ -1,19 +1,19 @@
-"""The September campaign at a glance (SPEC §8): its figures per day, the CSV exports
-staff open in French Excel, and the reminder rounds Celery beat sends on the dates the
-department chose."""
+"""The September campaign at a glance (docs/campaign.md#5-the-campaign): its figures per
+day and the CSV exports staff open in French Excel. The reminder rounds are in
+``reminders.py``."""
 import csv
 import io
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, noload
 
-from services.adhesion import domain, events
-from services.adhesion.models import Adhesion, AdhesionClass, Cooperative, ReminderDate
-from services.adhesion.registration import next_reminder_round
+from services.adhesion import domain
+from services.adhesion.models import Adhesion, AdhesionClass, Cooperative
+from services.adhesion.reminders import schedule_items
 from services.adhesion.repository import rate_card, rates_of
 from shared.auth import Principal
 from shared.service import ServiceContext
@@ -26,7 +26,7 @@ STATUS_FR = {"not_started": "non commencée", "draft": "non envoyée", "submitte
 def local_day(moment: datetime | None) -> date | None:
     if moment is None:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(PARIS).date()
+    return moment.astimezone(PARIS).date()
 
 
 @dataclass(frozen=True)
@@ -159,82 +159,3 @@ def declaration_csv(ctx: ServiceContext, principal: Principal, year: str) -> byt
                           _french(premium)])
     return _csv(["Numéro", "Coopérative", "Commune", "Code d'enregistrement", "Coopérateurs", "Biens déclarés",
                  "Instruments déclarés", "Prime"], lines)
-
-
-# --- reminder rounds ----------------------------------------------------------------------------
-
-
-def not_renewed(department: str, year: str):
-    """Who a reminder reaches: the department's active cooperatives not renewed for
-    ``year`` (no adhesion, or a draft never sent). The round and its preview both ask this."""
-    renewed = select(Adhesion.cooperative).where(Adhesion.year == year, Adhesion.status != domain.DRAFT)
-    return select(Cooperative).where(
-        Cooperative.department == department, Cooperative.active.is_(True), Cooperative.number.not_in(renewed))
-
-
-def reminder_reach(session: Session, department: str, year: str) -> int:
-    """How many cooperatives a round sent now would reach."""
-    return session.scalar(select(func.count()).select_from(not_renewed(department, year).subquery()))
-
-
-def remind(session: Session, department: str, year: str) -> tuple[int, list[str]]:
-    """A new round: one ``adhesion.reminder_due`` per cooperative not renewed."""
-    round_ = next_reminder_round(session, department, year)  # row lock: concurrent rounds queue here
-    cooperatives = session.scalars(not_renewed(department, year).order_by(Cooperative.number)).all()
-    for cooperative in cooperatives:
-        events.reminder_due(session, cooperative, year, round_)
-    return round_, [cooperative.number for cooperative in cooperatives]
-
-
-def schedule_items(session: Session, department: str, year: str) -> list[ReminderDate]:
-    return list(session.scalars(select(ReminderDate).where(
-        ReminderDate.department == department, ReminderDate.year == year).order_by(ReminderDate.day)))
-
-
-def get_schedule(ctx: ServiceContext, principal: Principal, year: str) -> dict:
-    with ctx.database.session() as session:
-        return {"items": schedule_items(session, principal.department, year)}
-
-
-def set_schedule(ctx: ServiceContext, principal: Principal, year: str, dates: list[date]) -> dict:
-    """The department's reminder dates; a round already sent stays as it was."""
-    with ctx.database.session() as session:
-        rate_card(session, principal.department, year)
-        wanted = set(dates)
-        for item in schedule_items(session, principal.department, year):
-            if item.day not in wanted and item.sent_at is None:
-                session.delete(item)
-            wanted.discard(item.day)
-        for day in sorted(wanted):
-            session.add(ReminderDate(department=principal.department, year=year, day=day))
-        session.flush()
-        return {"items": schedule_items(session, principal.department, year)}
-
-
-def send_due_rounds(ctx: ServiceContext, today: date) -> list[dict]:
-    """What beat runs: every scheduled date reached and not yet sent is sent now, once.
-
-    The claim (``UPDATE … WHERE sent_at IS NULL``) and the round's events share one
-    transaction: a second beat, or a restarted one, finds the row taken (or, if the first
-    died mid-round, nothing committed and the round whole to send)."""
-    sent = []
-    with ctx.database.session() as session:
-        due = session.execute(select(ReminderDate.department, ReminderDate.year, ReminderDate.day).where(
-            ReminderDate.day <= today, ReminderDate.sent_at.is_(None)).order_by(ReminderDate.day)).all()
-    for department, year, day in due:
-        with ctx.database.session() as session:
-            claimed = session.execute(
-                update(ReminderDate)
-                .where(ReminderDate.department == department, ReminderDate.year == year, ReminderDate.day == day,
-                       ReminderDate.sent_at.is_(None))
-                .values(sent_at=datetime.now(timezone.utc))
-            ).rowcount
-            if not claimed:
-                continue
-            round_, reminded = remind(session, department, year)
-            item = session.get(ReminderDate, (department, year, day))
-            item.round, item.count = round_, len(reminded)
-            sent.append({"department": department, "year": year, "date": day.isoformat(), "round": round_,
-                         "count": len(reminded)})
-        ctx.publish()
-    return sent

@@ -1,12 +1,13 @@
-"""Departments and their staff (SPEC §8): the national administrator (the first account)
-creates departments and staff anywhere; a department's staff create staff of their own
-department and set their association's details."""
+"""Departments and their staff (docs/campaign.md#1-departments-and-their-staff): the
+national administrator (the first account) creates departments and staff anywhere; a
+department's staff create staff of their own department and set their association's
+details."""
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.adhesion.models import Account, Department
 from shared.auth import Principal, hash_password
-from shared.errors import ApiError
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.service import ServiceContext
 
 # API name -> column: the contract says "contract", the row says insurer_contract
@@ -20,17 +21,17 @@ def is_national(session, principal: Principal) -> bool:
 
 def _own_or_national(session, principal: Principal, department: str) -> None:
     if not principal.is_staff:
-        raise ApiError(403, "Réservé au personnel de l'OCCE.")
+        raise Forbidden("Réservé au personnel de l'OCCE.")
     if principal.department != department and not is_national(session, principal):
-        raise ApiError(403, "Ce département n'est pas le vôtre.")
+        raise Forbidden("Ce département n'est pas le vôtre.")
 
 
 def create_department(ctx: ServiceContext, principal: Principal, data: dict) -> Department:
-    taken = ApiError(409, f"Le département {data['number']} existe déjà.", {"number": ["Déjà créé."]})
+    taken = Conflict(f"Le département {data['number']} existe déjà.", {"number": ["Déjà créé."]})
     try:
         with ctx.database.session() as session:
             if not is_national(session, principal):
-                raise ApiError(403, "Seul l'administrateur national crée des départements.")
+                raise Forbidden("Seul l'administrateur national crée des départements.")
             if session.get(Department, data["number"]) is not None:
                 raise taken
             department = Department(
@@ -58,7 +59,7 @@ def get_department(ctx: ServiceContext, principal: Principal, code: str) -> Depa
             _own_or_national(session, principal, code)
         department = session.get(Department, code)
         if department is None:
-            raise ApiError(404, f"Département {code} inconnu.")
+            raise NotFound(f"Département {code} inconnu.")
         return department
 
 
@@ -67,7 +68,7 @@ def update_department(ctx: ServiceContext, principal: Principal, code: str, data
         _own_or_national(session, principal, code)
         department = session.get(Department, code)
         if department is None:
-            raise ApiError(404, f"Département {code} inconnu.")
+            raise NotFound(f"Département {code} inconnu.")
         for name, value in data.items():
             if name == "iban":
                 value = value.replace(" ", "").upper()
@@ -78,12 +79,12 @@ def update_department(ctx: ServiceContext, principal: Principal, code: str, data
 
 
 def create_staff(ctx: ServiceContext, principal: Principal, data: dict) -> Account:
-    taken = ApiError(409, f"L'identifiant {data['login']} existe déjà.", {"login": ["Déjà utilisé."]})
+    taken = Conflict(f"L'identifiant {data['login']} existe déjà.", {"login": ["Déjà utilisé."]})
     try:
         with ctx.database.session() as session:
             _own_or_national(session, principal, data["department"])
             if session.get(Department, data["department"]) is None:
-                raise ApiError(422, f"Département {data['department']} inconnu.", {"department": ["Département inconnu."]})
+                raise Invalid(f"Département {data['department']} inconnu.", {"department": ["Département inconnu."]})
             if session.get(Account, data["login"]) is not None:
                 raise taken
             account = Account(

@@ -1,14 +1,15 @@
-"""``/api/adhesion`` for SPEC §8: departments and staff, the bulk import, editing the
-cooperatives, the campaign's figures and exports, the reminder dates; ``/api/auth`` for
-the lost password. Each route parses, calls a use case and answers."""
+"""``/api/adhesion`` for the campaign (docs/campaign.md): departments and staff, the bulk
+import, editing the cooperatives, the campaign's figures and exports, the reminder
+dates; ``/api/auth`` for the lost password. Each route parses, calls a use case and
+answers."""
 import re
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from services.adhesion import campaign, departments, importing, onboarding, passwords
-from services.adhesion.onboarding_schemas import (
+from services.adhesion import campaign, departments, importing, onboarding, passwords, reminders
+from services.adhesion.schemas import (
     Accepted, CooperativeDetail, CooperativePatch, DepartmentIn, DepartmentList, DepartmentOut, DepartmentSettingsIn,
     ExportQuery, ImportOut, ImportQuery, ResetIn, ScheduleIn, ScheduleOut, StaffIn,
     StaffList, StaffOut, StatsOut,
@@ -18,7 +19,7 @@ from shared.errors import ApiError, checked_path
 from shared.service import service
 
 blp = Blueprint("departments", __name__, url_prefix="/api/adhesion", description="Départements, import, campagne")
-auth_blp = Blueprint("password_links", __name__, url_prefix="/api/auth", description="Mot de passe perdu")
+password_links_blp = Blueprint("password_links", __name__, url_prefix="/api/auth", description="Mot de passe perdu")
 
 
 def _department_path(code: str) -> None:
@@ -152,7 +153,7 @@ def export_declaration(query):
 @blp.response(200, ScheduleOut)
 def get_schedule(year):
     checked_path(year=year)
-    return campaign.get_schedule(service(), current_principal(), year)
+    return reminders.get_schedule(service(), current_principal(), year)
 
 
 @blp.put("/reminders/<year>/schedule")
@@ -161,18 +162,14 @@ def get_schedule(year):
 @blp.response(200, ScheduleOut)
 def put_schedule(data, year):
     checked_path(year=year)
-    return campaign.set_schedule(service(), current_principal(), year, data["dates"])
+    return reminders.set_schedule(service(), current_principal(), year, data["dates"])
 
 
-@auth_blp.post("/password-reset")
-@auth_blp.arguments(ResetIn)
-@auth_blp.response(202, Accepted)
+@password_links_blp.post("/password-reset")
+@password_links_blp.arguments(ResetIn)
+@password_links_blp.response(202, Accepted)
 def password_reset(data):
     """Same answer whether the login exists or not; the link goes to its mailbox."""
     passwords.request_reset(service(), data["login"].strip(), client_address(service().settings.secret_key),
                             datetime.now(timezone.utc))
     return {"status": "accepted"}
-
-
-def today() -> date:
-    return date.today()

@@ -1,6 +1,8 @@
-"""Adhesion rules of SPEC §2 as plain Python: totals, amounts, states, codes.
+"""Adhesion rules as plain Python (docs/product.md): totals, amounts, states, codes.
 
-No Flask, no SQLAlchemy: everything here is unit tested without I/O.
+No Flask, no SQLAlchemy: everything here is unit tested without I/O. A transition the
+rules refuse raises ``Conflict`` (the state forbids it) or ``Invalid`` (the adhesion
+lacks something): ``fields`` name what, ``unmet`` the checklist items.
 """
 import re
 import unicodedata
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from shared.errors import Conflict, Invalid
 from shared.money import to_cents
 
 DRAFT = "draft"
@@ -25,15 +28,6 @@ REGISTRATION_CODE_RE = re.compile(r"([0-9]{2})/([0-9]{4}) A")  # fullmatch: the 
 SUBMITTED_EVENT = "submitted"
 CORRECTION_REQUESTED_EVENT = "correction_requested"
 VALIDATED_EVENT = "validated"
-
-
-class Refused(Exception):
-    """A transition the rules refuse: ``conflict`` (the state forbids it) or ``incomplete``
-    (the adhesion lacks something); ``fields`` name what, ``unmet`` the checklist items."""
-
-    def __init__(self, kind: str, message: str, fields: dict | None = None, unmet: list[str] | None = None):
-        super().__init__(message)
-        self.kind, self.message, self.fields, self.unmet = kind, message, fields or {}, unmet
 
 
 @dataclass(frozen=True)
@@ -87,11 +81,6 @@ class Amounts:
     @property
     def total(self) -> Decimal:
         return self.membership + self.insurance + self.goods + self.instruments
-
-
-def previous_year(year: str) -> str:
-    first = int(year[:4])
-    return f"{first - 1}-{first}"
 
 
 def totals_of(classes: list[ClassRow]) -> Totals:
@@ -180,28 +169,32 @@ def carried_over(previous: list[ClassRow]) -> list[ClassRow]:
 # --- transitions: each checks the rules and says what the move causes -------------------
 
 
+def ensure_editable(status: str) -> None:
+    if status not in EDITABLE:
+        raise Conflict("L'adhésion est validée : elle ne peut plus être modifiée.", {"status": [status]})
+
+
 def save(status: str, amount_before: Decimal, amount_after: Decimal) -> Transition:
     """The school (or staff) saves the table; a sent adhesion whose amount changed is sent again."""
-    if status not in EDITABLE:
-        raise Refused("conflict", "L'adhésion est validée : elle ne peut plus être modifiée.", {"status": [status]})
+    ensure_editable(status)
     changed = status == SUBMITTED and amount_after != amount_before
     return Transition(status, (SUBMITTED_EVENT,) if changed else ())
 
 
 def submit(status: str, classes: list[ClassRow], payment: dict) -> Transition:
     if status == VALIDATED:
-        raise Refused("conflict", "L'adhésion est déjà validée.", {"status": [status]})
+        raise Conflict("L'adhésion est déjà validée.", {"status": [status]})
     if status == SUBMITTED:
         return Transition(SUBMITTED)  # sent twice: nothing new happens
     problems = submission_problems(classes, payment)
     if problems:
-        raise Refused("incomplete", "L'adhésion n'est pas complète.", problems)
+        raise Invalid("L'adhésion n'est pas complète.", problems)
     return Transition(SUBMITTED, (SUBMITTED_EVENT,))
 
 
 def request_correction(status: str) -> Transition:
     if status != SUBMITTED:
-        raise Refused("conflict", "Seule une adhésion saisie peut être renvoyée pour correction.", {"status": [status]})
+        raise Conflict("Seule une adhésion saisie peut être renvoyée pour correction.", {"status": [status]})
     return Transition(CORRECTION_REQUESTED, (CORRECTION_REQUESTED_EVENT,))
 
 
@@ -212,13 +205,13 @@ def validate(status: str, amount_paid: Decimal, amount_due: Decimal, engagement_
         return Transition(VALIDATED)
     unmet = validation_unmet(status, amount_paid, amount_due, engagement_signed, change_form)
     if unmet:
-        raise Refused("conflict", "Des conditions de validation ne sont pas remplies.", unmet=unmet)
+        raise Conflict("Des conditions de validation ne sont pas remplies.", unmet=unmet)
     return Transition(VALIDATED, (VALIDATED_EVENT,))
 
 
 def reopen(status: str) -> Transition:
     if status != VALIDATED:
-        raise Refused("conflict", "Seule une adhésion validée peut être rouverte.", {"status": [status]})
+        raise Conflict("Seule une adhésion validée peut être rouverte.", {"status": [status]})
     return Transition(SUBMITTED)
 
 

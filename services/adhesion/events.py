@@ -2,11 +2,11 @@
 (no consumer reads this service's tables)."""
 from sqlalchemy.orm import Session
 
+from contracts import adhesion as contracts
 from services.adhesion import domain
+from services.adhesion.answers import cooperative_data, department_data, vars_of
 from services.adhesion.models import Adhesion, Cooperative, Department, OutboxEvent
 from services.adhesion.repository import amounts_for, totals_for
-from services.adhesion.views import cooperative_data, department_data, vars_of
-from contracts import adhesion as contracts
 from shared import outbox
 from shared.money import money_text
 

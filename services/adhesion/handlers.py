@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from celery import shared_task
 
 from contracts import payment as payment_events
-from services.adhesion import campaign
+from services.adhesion import campaign, reminders
 from services.adhesion import service as use_cases
 from services.adhesion.models import ProcessedEvent
 from shared.consumer import RETRY_POLICY, consumer
@@ -21,4 +21,4 @@ def on_payment_received(session, data: dict) -> None:
 @shared_task(name="adhesion.send_scheduled_reminders", **RETRY_POLICY)
 def send_scheduled_reminders() -> int:
     """Celery beat's tick: send every reminder round whose date has come, once."""
-    return len(campaign.send_due_rounds(service(), campaign.local_day(datetime.now(timezone.utc))))
+    return len(reminders.send_due_rounds(service(), campaign.local_day(datetime.now(timezone.utc))))

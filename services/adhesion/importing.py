@@ -1,4 +1,5 @@
-"""Reading the cooperatives' CSV file (SPEC §8): plain Python, no I/O.
+"""Reading the cooperatives' CSV file (docs/campaign.md#3-bulk-onboarding): plain
+Python, no I/O.
 
 The file is what a spreadsheet exports: ``;`` or ``,``, UTF-8 (with or without BOM) or
 cp1252, header ``number;name;town;email`` on line 1. Every problem is reported with the

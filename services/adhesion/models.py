@@ -93,7 +93,7 @@ class CooperativeChange(Base):
 
 class RateCard(Base):
     """The department's tarifs for one school year: what every adhesion of that year is
-    priced with (SPEC §2), set by its staff on « Tarifs »."""
+    priced with (docs/product.md#3-rates), set by its staff on « Tarifs »."""
 
     __tablename__ = "rates"
     __table_args__ = (UniqueConstraint("department", "year"),)

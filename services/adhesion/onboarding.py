@@ -1,5 +1,6 @@
-"""Running hundreds of cooperatives (SPEC §8): the bulk CSV import with its invitations,
-editing and deactivating one, and the staff list searched, sorted and paged."""
+"""Running hundreds of cooperatives (docs/campaign.md#3-bulk-onboarding): the bulk CSV
+import with its invitations, editing and deactivating one, and the staff list searched,
+sorted and paged."""
 import math
 import unicodedata
 from datetime import datetime, timezone
@@ -12,7 +13,7 @@ from services.adhesion import campaign, domain, importing, passwords
 from services.adhesion.models import Account, Cooperative, CooperativeChange, Department, RateCard
 from services.adhesion.repository import rates_of
 from shared.auth import Principal, session_store
-from shared.errors import ApiError
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from shared.service import ServiceContext
 
 ZERO = Decimal("0.00")
@@ -31,7 +32,7 @@ def import_cooperatives(ctx: ServiceContext, principal: Principal, body: bytes, 
     try:
         rows, problems = importing.parse(body)
     except importing.TooLarge as exc:
-        raise ApiError(413, str(exc))
+        raise TooLarge(str(exc))
     now = datetime.now(timezone.utc)
     result = {"created": 0, "updated": 0, "unchanged": 0, "errors": [], "dry_run": dry_run, "rows": []}
     try:
@@ -63,12 +64,12 @@ def import_cooperatives(ctx: ServiceContext, principal: Principal, body: bytes, 
     except _DryRun:
         pass
     except IntegrityError:  # a concurrent import created one of these numbers
-        raise ApiError(409, "Un autre import est en cours : réessayez.")
+        raise Conflict("Un autre import est en cours : réessayez.")
     if result["errors"]:
         fields = {}
         for error in result["errors"]:
             fields.setdefault(str(error["line"]), {}).setdefault(error["field"], []).append(error["message"])
-        raise ApiError(422, f"{len(result['errors'])} erreur(s) : rien n'a été importé.", fields,
+        raise Invalid(f"{len(result['errors'])} erreur(s) : rien n'a été importé.", fields,
                        errors=result["errors"], created=0, updated=0, unchanged=0)
     if not dry_run:
         ctx.publish()
@@ -143,9 +144,9 @@ def send_reset_link(ctx: ServiceContext, principal: Principal, number: str) -> d
 def _own(session, principal: Principal, number: str) -> Cooperative:
     cooperative = session.get(Cooperative, number)
     if cooperative is None:
-        raise ApiError(404, f"Coopérative {number} inconnue.")
+        raise NotFound(f"Coopérative {number} inconnue.")
     if cooperative.department != principal.department:
-        raise ApiError(403, "Cette coopérative relève d'un autre département.")
+        raise Forbidden("Cette coopérative relève d'un autre département.")
     return cooperative
 
 
@@ -203,12 +204,8 @@ def _row(cooperative: Cooperative, figures) -> dict:
            "status": "not_started", "submitted_at": None, "cooperators": 0, "due": ZERO, "paid": ZERO}
     if figures is not None:
         adhesion = figures.adhesion
-        row.update(status=adhesion.status, paid=adhesion.amount_paid, submitted_at=_aware(adhesion.submitted_at),
+        row.update(status=adhesion.status, paid=adhesion.amount_paid, submitted_at=adhesion.submitted_at,
                    cooperators=figures.totals.cooperators)
         if figures.amounts is not None and adhesion.status != domain.DRAFT:  # a draft owes nothing yet
             row["due"] = figures.amounts.total
     return row
-
-
-def _aware(moment):
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment

@@ -6,17 +6,18 @@ event), only its SHA-256 is stored; confirming sets the password and spends ever
 link of the login, so a used or older link is dead."""
 import hashlib
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from contracts import adhesion as contracts
-from services.adhesion.models import Account, Cooperative, Department, LoginFailure, OutboxEvent, PasswordReset
-from services.adhesion.views import cooperative_data, department_data
-from shared import outbox
+from services.adhesion import throttle
+from services.adhesion.answers import cooperative_data, department_data
+from services.adhesion.models import Account, Cooperative, Department, OutboxEvent, PasswordReset
+from shared import outbox, schoolyear
 from shared.auth import hash_password
-from shared.errors import ApiError
+from shared.errors import Malformed, TooManyAttempts
 from shared.service import ServiceContext
 
 LIFETIME = {"invitation": timedelta(days=14), "requested": timedelta(hours=1), "staff": timedelta(hours=1),
@@ -24,15 +25,7 @@ LIFETIME = {"invitation": timedelta(days=14), "requested": timedelta(hours=1), "
 # links asked for one login within an hour, beyond which a request answers the same 202
 # and sends nothing (a mailbox is not flooded by someone typing its login)
 MAX_REQUESTS_PER_HOUR = 3
-# an address that failed this often within 15 minutes is throttled here as at login
-ADDRESS_LIMIT = 30
-ADDRESS_WINDOW = timedelta(minutes=15)
 DEAD_LINK = "Ce lien n'est plus valable : demandez-en un nouveau."
-
-
-def school_year(day: date) -> str:
-    first = day.year if day.month >= 9 else day.year - 1
-    return f"{first}-{first + 1}"
 
 
 def token_hash(token: str) -> str:
@@ -68,7 +61,7 @@ def issue_link(session: Session, public_base_url: str, account: Account, reason:
         "cooperative": cooperative_data(cooperative) if cooperative else None,
         "department": department_data(department),
         "expires_at": expires.isoformat(),
-        "year": school_year(now.date()),
+        "year": schoolyear.of(now.date()),
         "sequence": sequence,
     }
     if reason == "invitation":
@@ -82,12 +75,10 @@ def issue_link(session: Session, public_base_url: str, account: Account, reason:
 
 def request_reset(ctx: ServiceContext, login: str, address: str, now: datetime) -> None:
     """The lost password: the same silence whether the login exists or not; an address
-    the login throttle holds is refused here too (429)."""
+    the login throttle holds is refused here too."""
     with ctx.database.session() as session:
-        failures = session.scalar(select(func.count()).where(
-            LoginFailure.address == address[:64], LoginFailure.at >= now - ADDRESS_WINDOW))
-        if failures >= ADDRESS_LIMIT:
-            raise ApiError(429, "Trop de tentatives : réessayez dans 15 minutes.")
+        if throttle.address_held(session, address, now):
+            raise TooManyAttempts(throttle.TOO_MANY)
         account = session.get(Account, login)
         if account is None or not account.active or not _cooperative_active(session, account):
             return
@@ -98,6 +89,20 @@ def request_reset(ctx: ServiceContext, login: str, address: str, now: datetime) 
             return
         issue_link(session, ctx.settings.public_base_url, account, "requested", now)
     ctx.publish()
+
+
+def issue_lockout_link(session: Session, public_base_url: str, account: Account, now: datetime) -> bool:
+    """A school's login locked by the throttle: its mailbox gets a link, once per hour of
+    lockout (staff accounts have no mailbox here). True when one was issued."""
+    if account.cooperative is None:
+        return False
+    already = session.scalar(select(func.count()).where(
+        PasswordReset.login == account.login, PasswordReset.reason == "lockout",
+        PasswordReset.created_at >= now - throttle.LOGIN_WINDOW))
+    if already:
+        return False
+    issue_link(session, public_base_url, account, "lockout", now)
+    return True
 
 
 def send_reset_by_staff(ctx: ServiceContext, account_login: str, now: datetime) -> bool:
@@ -115,15 +120,15 @@ def confirm(ctx: ServiceContext, token: str, password: str, now: datetime) -> st
         link = session.scalars(
             select(PasswordReset).where(PasswordReset.token_hash == token_hash(token)).with_for_update()
         ).first()
-        if link is None or link.used_at is not None or _aware(link.expires_at) <= now:
-            raise ApiError(400, DEAD_LINK, {"token": ["Lien inconnu, déjà utilisé ou expiré."]})
+        if link is None or link.used_at is not None or link.expires_at <= now:
+            raise Malformed(DEAD_LINK, {"token": ["Lien inconnu, déjà utilisé ou expiré."]})
         account = session.get(Account, link.login)
         if account is None or not account.active:
-            raise ApiError(400, DEAD_LINK, {"token": ["Ce compte est désactivé."]})
+            raise Malformed(DEAD_LINK, {"token": ["Ce compte est désactivé."]})
         account.password_hash = hash_password(password)
         session.execute(update(PasswordReset).where(
             PasswordReset.login == link.login, PasswordReset.used_at.is_(None)).values(used_at=now))
-        session.execute(delete(LoginFailure).where(LoginFailure.login == link.login))
+        throttle.forget_login(session, link.login)
         return link.login
 
 
@@ -132,8 +137,3 @@ def _cooperative_active(session: Session, account: Account) -> bool:
         return True
     cooperative = session.get(Cooperative, account.cooperative)
     return cooperative is not None and cooperative.active
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; every stored one is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

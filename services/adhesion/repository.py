@@ -6,7 +6,8 @@ from sqlalchemy.orm import Session
 
 from services.adhesion import domain
 from services.adhesion.models import Adhesion, AdhesionClass, Cooperative, RateCard
-from shared.errors import ApiError
+from shared import schoolyear
+from shared.errors import NotFound
 
 ZERO = Decimal("0.00")
 
@@ -32,10 +33,10 @@ def amounts_for(adhesion: Adhesion, rates: domain.Rates) -> domain.Amounts:
 
 
 def rate_card(session: Session, department: str, year: str) -> RateCard:
-    """The department's rates for ``year``; 404 until its staff set them."""
+    """The department's rates for ``year``; NotFound until its staff set them."""
     card = session.scalars(select(RateCard).where(RateCard.department == department, RateCard.year == year)).first()
     if card is None:
-        raise ApiError(404, f"Les tarifs {year} ne sont pas encore fixés.")
+        raise NotFound(f"Les tarifs {year} ne sont pas encore fixés.")
     return card
 
 
@@ -48,7 +49,7 @@ def find_adhesion(session: Session, number: str, year: str, lock: bool = False) 
 
 def new_draft(session: Session, cooperative: Cooperative, year: str) -> Adhesion:
     """An unsaved draft, with last year's classes and insurance answer carried over, counts at zero."""
-    previous = find_adhesion(session, cooperative.number, domain.previous_year(year))
+    previous = find_adhesion(session, cooperative.number, schoolyear.previous(year))
     adhesion = Adhesion(
         cooperative=cooperative.number,
         department=cooperative.department,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.adhesion.models import Account, Department, RateCard
+from shared import schoolyear
 from shared.auth import hash_password
 from shared.config import Settings, persistent_secret
 from shared.identifiers import is_valid_year
@@ -48,16 +49,14 @@ def _seed(database, settings: Settings) -> None:
                                 department="38", national=True))
         admin = session.get(Account, settings.admin_login)
         if admin is not None and admin.role == "staff" and not admin.national:
-            admin.national = True  # a store made before departments: its first account is the national one
+            admin.national = True  # an older store without the flag: its first account is the national one
 
 
 def current_school_year_start(today: date | None = None) -> int:
     """The first calendar year of the school year the pages open (``SCHOOL_YEAR`` or today's)."""
     chosen = os.environ.get("SCHOOL_YEAR", "")
-    if is_valid_year(chosen):
-        return int(chosen[:4])
-    today = today or date.today()
-    return today.year if today.month >= 9 else today.year - 1
+    year = chosen if is_valid_year(chosen) else schoolyear.of(today or date.today())
+    return schoolyear.years(year)[0]
 
 
 def _saved_admin_password(settings: Settings) -> str:

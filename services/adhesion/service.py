@@ -10,21 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.adhesion import campaign, domain, events
+from services.adhesion import domain, events
+from services.adhesion.answers import adhesion_answer, vars_of
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
-from services.adhesion.registration import allocate_code, code_in_use
+from services.adhesion.registration_codes import allocate_code, code_in_use
 from services.adhesion.repository import ZERO, amounts_for, classes_of, find_adhesion, new_draft, rate_card, rates_of
-from services.adhesion.views import adhesion_answer, vars_of
 from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
-from shared.errors import ApiError
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.service import ServiceContext
-
-HTTP_OF_REFUSAL = {"conflict": 409, "incomplete": 422}
-
-
-def refused(refusal: domain.Refused) -> ApiError:
-    extra = {"unmet": refusal.unmet} if refusal.unmet is not None else {}
-    return ApiError(HTTP_OF_REFUSAL[refusal.kind], refusal.message, refusal.fields or None, **extra)
 
 
 # --- lookups ----------------------------------------------------------------------------------
@@ -34,7 +27,7 @@ def cooperative_for(session: Session, principal: Principal, number: str) -> Coop
     ensure_own_cooperative(principal, number)
     cooperative = session.get(Cooperative, number)
     if cooperative is None:
-        raise ApiError(404, f"Coopérative {number} inconnue.")
+        raise NotFound(f"Coopérative {number} inconnue.")
     ensure_access(principal, cooperative.number, cooperative.department)
     return cooperative
 
@@ -45,7 +38,7 @@ def _target(session: Session, principal: Principal, number: str, year: str):
     rates = rates_of(rate_card(session, cooperative.department, year))
     adhesion = find_adhesion(session, number, year, lock=True)
     if adhesion is None:
-        raise ApiError(404, "Aucune adhésion saisie pour cette année.")
+        raise NotFound("Aucune adhésion saisie pour cette année.")
     return cooperative, adhesion, rates
 
 
@@ -69,12 +62,12 @@ def _emit(session: Session, transition: domain.Transition, adhesion: Adhesion, c
 
 
 def create_cooperative(ctx: ServiceContext, principal: Principal, data: dict) -> Cooperative:
-    taken = ApiError(409, f"La coopérative {data['number']} existe déjà.", {"number": ["Déjà utilisé."]})
+    taken = Conflict(f"La coopérative {data['number']} existe déjà.", {"number": ["Déjà utilisé."]})
     try:
         with ctx.database.session() as session:
             existing = session.get(Cooperative, data["number"]) or session.get(Account, data["number"])
             if existing is not None and existing.department != principal.department:
-                raise ApiError(403, "Ce numéro relève d'un autre département.")  # not whether it exists
+                raise Forbidden("Ce numéro relève d'un autre département.")  # not whether it exists
             if existing is not None:
                 raise taken
             cooperative = Cooperative(
@@ -196,9 +189,7 @@ def save_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: 
             adhesion = new_draft(session, cooperative, year)
             session.add(adhesion)
         before = amounts_for(adhesion, rates).total
-        if adhesion.status not in domain.EDITABLE:
-            raise refused(domain.Refused("conflict", "L'adhésion est validée : elle ne peut plus être modifiée.",
-                                         {"status": [adhesion.status]}))
+        domain.ensure_editable(adhesion.status)
         adhesion.classes = [
             AdhesionClass(position=i, name=row["name"].strip(), teachers=row["teachers"].strip(),
                           teacher_count=row["teacher_count"], student_count=row["student_count"])
@@ -221,18 +212,15 @@ def save_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: 
 
 def submit(ctx: ServiceContext, principal: Principal, number: str, year: str, today: date) -> dict:
     if principal.is_staff:
-        raise ApiError(403, "Seule l'école envoie son adhésion.")
+        raise Forbidden("Seule l'école envoie son adhésion.")
     with ctx.database.session() as session:
         cooperative = cooperative_for(session, principal, number)
         rates = rates_of(rate_card(session, cooperative.department, year))
         adhesion = find_adhesion(session, number, year, lock=True)
         if adhesion is None:
-            raise ApiError(422, "Enregistrez d'abord le tableau des classes.", {"classes": ["Ajoutez au moins une classe."]})
+            raise Invalid("Enregistrez d'abord le tableau des classes.", {"classes": ["Ajoutez au moins une classe."]})
         payment = {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other}
-        try:
-            transition = domain.submit(adhesion.status, classes_of(adhesion), payment)
-        except domain.Refused as refusal:
-            raise refused(refusal)
+        transition = domain.submit(adhesion.status, classes_of(adhesion), payment)
         if transition.events:
             adhesion.status = transition.status
             adhesion.late = domain.is_late(rates, today)
@@ -248,10 +236,7 @@ def submit(ctx: ServiceContext, principal: Principal, number: str, year: str, to
 def request_correction(ctx: ServiceContext, principal: Principal, number: str, year: str, message: str) -> dict:
     with ctx.database.session() as session:
         cooperative, adhesion, rates = _target(session, principal, number, year)
-        try:
-            transition = domain.request_correction(adhesion.status)
-        except domain.Refused as refusal:
-            raise refused(refusal)
+        transition = domain.request_correction(adhesion.status)
         adhesion.status = transition.status
         adhesion.correction_message = message.strip()
         _touch(adhesion)
@@ -263,7 +248,7 @@ def request_correction(ctx: ServiceContext, principal: Principal, number: str, y
 
 def update_checklist(ctx: ServiceContext, principal: Principal, number: str, year: str, data: dict) -> dict:
     if not data:
-        raise ApiError(422, "Rien à modifier.", {"engagement_signed": ["Indiquez engagement_signed ou change_form."]})
+        raise Invalid("Rien à modifier.", {"engagement_signed": ["Indiquez engagement_signed ou change_form."]})
     with ctx.database.session() as session:
         cooperative, adhesion, rates = _target(session, principal, number, year)
         for name, value in data.items():
@@ -278,11 +263,8 @@ def validate(ctx: ServiceContext, principal: Principal, number: str, year: str, 
         with ctx.database.session() as session:
             cooperative, adhesion, rates = _target(session, principal, number, year)
             amount_due = amounts_for(adhesion, rates).total
-            try:
-                transition = domain.validate(adhesion.status, adhesion.amount_paid, amount_due,
-                                             adhesion.engagement_signed, adhesion.change_form)
-            except domain.Refused as refusal:
-                raise refused(refusal)
+            transition = domain.validate(adhesion.status, adhesion.amount_paid, amount_due,
+                                         adhesion.engagement_signed, adhesion.change_form)
             if transition.events:
                 adhesion.registration_code = _registration_code(session, adhesion, year, code)
                 adhesion.status = transition.status
@@ -293,7 +275,7 @@ def validate(ctx: ServiceContext, principal: Principal, number: str, year: str, 
                 _emit(session, transition, adhesion, cooperative, rates)
             answer = adhesion_answer(adhesion, cooperative, rates)
     except IntegrityError:  # the chosen code was taken by a concurrent validation
-        raise ApiError(409, "Ce code vient d'être attribué à une autre adhésion.", {"registration_code": ["Déjà attribué."]})
+        raise Conflict("Ce code vient d'être attribué à une autre adhésion.", {"registration_code": ["Déjà attribué."]})
     ctx.publish()
     return answer
 
@@ -301,9 +283,9 @@ def validate(ctx: ServiceContext, principal: Principal, number: str, year: str, 
 def _registration_code(session: Session, adhesion: Adhesion, year: str, wanted: str | None) -> str:
     if wanted and wanted != adhesion.registration_code:
         if not domain.registration_code_matches_year(wanted, year):
-            raise ApiError(422, "Le code ne correspond pas à l'année.", {"registration_code": [f"Attendu {year[-2:]}/NNNN A."]})
+            raise Invalid("Le code ne correspond pas à l'année.", {"registration_code": [f"Attendu {year[-2:]}/NNNN A."]})
         if code_in_use(session, adhesion.department, wanted):
-            raise ApiError(409, f"Le code {wanted} est déjà attribué.", {"registration_code": ["Déjà attribué."]})
+            raise Conflict(f"Le code {wanted} est déjà attribué.", {"registration_code": ["Déjà attribué."]})
         return wanted
     return adhesion.registration_code or allocate_code(session, adhesion.department, year)
 
@@ -311,28 +293,9 @@ def _registration_code(session: Session, adhesion: Adhesion, year: str, wanted: 
 def reopen(ctx: ServiceContext, principal: Principal, number: str, year: str) -> dict:
     with ctx.database.session() as session:
         cooperative, adhesion, rates = _target(session, principal, number, year)
-        try:
-            adhesion.status = domain.reopen(adhesion.status).status
-        except domain.Refused as refusal:
-            raise refused(refusal)
+        adhesion.status = domain.reopen(adhesion.status).status
         _touch(adhesion)
         return adhesion_answer(adhesion, cooperative, rates)
-
-
-def send_reminders(ctx: ServiceContext, principal: Principal, year: str) -> dict:
-    """One ``adhesion.reminder_due`` per active cooperative of the department not renewed
-    for ``year`` (no adhesion, or a draft never sent), all under a new reminder round."""
-    with ctx.database.session() as session:
-        rate_card(session, principal.department, year)
-        round_, reminded = campaign.remind(session, principal.department, year)
-    ctx.publish()
-    return {"round": round_, "reminded": reminded, "count": len(reminded)}
-
-
-def reminder_reach(ctx: ServiceContext, principal: Principal, year: str) -> dict:
-    """How many cooperatives ``send_reminders`` would reach now (the same rule)."""
-    with ctx.database.session() as session:
-        return {"year": year, "count": campaign.reminder_reach(session, principal.department, year)}
 
 
 # --- from other services' events --------------------------------------------------------------

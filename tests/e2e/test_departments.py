@@ -1,4 +1,4 @@
-"""SPEC §8 end to end on the whole system (PostgreSQL, Redis, every worker, a real SMTP
+"""docs/campaign.md end to end on the whole system (PostgreSQL, Redis, every worker, a real SMTP
 server): two departments side by side through every service's API, and 600 schools
 imported and invited by email exactly once each."""
 import re

@@ -1,4 +1,4 @@
-"""SPEC §8 through the adhesion API, on SQLite and PostgreSQL with the real Redis broker:
+"""docs/campaign.md through the adhesion API, on SQLite and PostgreSQL with the real Redis broker:
 departments and staff, the bulk import and its invitations, the lost password, the
 staff list of 600 cooperatives, the campaign figures and exports."""
 import csv

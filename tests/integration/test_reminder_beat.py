@@ -1,5 +1,6 @@
-"""Scheduled reminder rounds (SPEC §8) with real processes: two Celery beats ticking every
-second, one of them killed and restarted, a real adhesion worker, PostgreSQL and Redis.
+"""Scheduled reminder rounds (docs/campaign.md#6-reminder-rounds) with real processes: two
+Celery beats ticking every second, one of them killed and restarted, a real adhesion
+worker, PostgreSQL and Redis.
 Each date's round goes out once: one ``adhesion.reminder_due`` per cooperative not renewed."""
 import json
 import os

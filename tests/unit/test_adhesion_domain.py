@@ -5,6 +5,7 @@ import pytest
 
 from services.adhesion import domain
 from services.adhesion.domain import ClassRow, Rates
+from shared.errors import Conflict, Invalid
 from shared.money import format_eur, to_cents
 
 
@@ -137,18 +138,17 @@ def test_transitions_say_what_they_cause():
     lambda: domain.save("validated", D("1"), D("1")),
 ])
 def test_transitions_refused_by_the_state_are_conflicts(step):
-    with pytest.raises(domain.Refused) as refusal:
+    with pytest.raises(Conflict):
         step()
-    assert refusal.value.kind == "conflict"
 
 
 def test_incomplete_submission_and_unmet_validation_name_what_is_missing():
-    with pytest.raises(domain.Refused) as refusal:
+    with pytest.raises(Invalid) as refusal:
         domain.submit("draft", [], {"transfer": False, "cheque": False, "other": False})
-    assert refusal.value.kind == "incomplete" and set(refusal.value.fields) == {"classes", "payment"}
-    with pytest.raises(domain.Refused) as refusal:
+    assert set(refusal.value.fields) == {"classes", "payment"}
+    with pytest.raises(Conflict) as refusal:
         domain.validate("submitted", D("200.00"), D("439.25"), False, "pending")
-    assert refusal.value.unmet == ["payment", "engagement", "change_form"]
+    assert refusal.value.extra == {"unmet": ["payment", "engagement", "change_form"]}
 
 
 def test_registration_code_matches_whole():

@@ -2,7 +2,7 @@
 import pytest
 
 from services.adhesion import importing
-from services.adhesion.onboarding_schemas import iban_ok
+from services.adhesion.schemas import iban_ok
 from services.notify import domain
 from services.notify.mail import compose
 from contracts import adhesion as contracts

@@ -2,7 +2,7 @@
 import pytest
 from marshmallow import ValidationError
 
-from services.adhesion.onboarding_schemas import DepartmentIn, StaffIn
+from services.adhesion.schemas import DepartmentIn, StaffIn
 from services.payment.schemas import ChequeIn
 
 

@@ -1,13 +1,13 @@
-"""Per-department-and-year counters: the code d'enregistrement and the reminder rounds.
+"""The code d'enregistrement: ``YY/NNNN A``, numbered per department and year.
 
-One row per department and year, incremented in the caller's transaction, so a
+One counter row per department and year, incremented in the caller's transaction, so a
 rolled-back validation gives its number back (no gap) and concurrent validations queue
 on the row lock (no duplicate)."""
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from services.adhesion.domain import registration_code
-from services.adhesion.models import Adhesion, RegistrationSequence, ReminderRound
+from services.adhesion.models import Adhesion, RegistrationSequence
 from shared.counters import increment
 
 
@@ -22,9 +22,3 @@ def allocate_code(session: Session, department: str, year: str) -> str:
         code = registration_code(year, increment(session, RegistrationSequence, "last_number", department=department, year=year))
         if not code_in_use(session, department, code):  # staff may have chosen it by hand
             return code
-
-
-def next_reminder_round(session: Session, department: str, year: str) -> int:
-    """The next renewal-reminder round of a department and year (same locking as the codes)."""
-    return increment(session, ReminderRound, "last_round", department=department, year=year)
-

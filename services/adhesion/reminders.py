@@ -1,0 +1,108 @@
+"""Reminder rounds (docs/campaign.md#6-reminder-rounds): one ``adhesion.reminder_due``
+per active cooperative not renewed for the year, sent by staff now or by Celery beat on
+the dates the department chose.
+
+Rounds are numbered per department and year with a counter row locked in the round's
+transaction, so concurrent rounds queue and a rolled-back one gives its number back."""
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from services.adhesion import domain, events
+from services.adhesion.models import Adhesion, Cooperative, ReminderDate, ReminderRound
+from services.adhesion.repository import rate_card
+from shared.auth import Principal
+from shared.counters import increment
+from shared.service import ServiceContext
+
+
+def next_round(session: Session, department: str, year: str) -> int:
+    return increment(session, ReminderRound, "last_round", department=department, year=year)
+
+
+def not_renewed(department: str, year: str):
+    """Who a reminder reaches: the department's active cooperatives not renewed for
+    ``year`` (no adhesion, or a draft never sent). The round and its preview both ask this."""
+    renewed = select(Adhesion.cooperative).where(Adhesion.year == year, Adhesion.status != domain.DRAFT)
+    return select(Cooperative).where(
+        Cooperative.department == department, Cooperative.active.is_(True), Cooperative.number.not_in(renewed))
+
+
+def remind(session: Session, department: str, year: str) -> tuple[int, list[str]]:
+    """A new round: one ``adhesion.reminder_due`` per cooperative not renewed."""
+    round_ = next_round(session, department, year)  # row lock: concurrent rounds queue here
+    cooperatives = session.scalars(not_renewed(department, year).order_by(Cooperative.number)).all()
+    for cooperative in cooperatives:
+        events.reminder_due(session, cooperative, year, round_)
+    return round_, [cooperative.number for cooperative in cooperatives]
+
+
+def send_reminders(ctx: ServiceContext, principal: Principal, year: str) -> dict:
+    """A round now, to every cooperative of the department not renewed for ``year``."""
+    with ctx.database.session() as session:
+        rate_card(session, principal.department, year)
+        round_, reminded = remind(session, principal.department, year)
+    ctx.publish()
+    return {"round": round_, "reminded": reminded, "count": len(reminded)}
+
+
+def reminder_reach(ctx: ServiceContext, principal: Principal, year: str) -> dict:
+    """How many cooperatives ``send_reminders`` would reach now (the same rule)."""
+    with ctx.database.session() as session:
+        count = session.scalar(select(func.count()).select_from(not_renewed(principal.department, year).subquery()))
+        return {"year": year, "count": count}
+
+
+def schedule_items(session: Session, department: str, year: str) -> list[ReminderDate]:
+    return list(session.scalars(select(ReminderDate).where(
+        ReminderDate.department == department, ReminderDate.year == year).order_by(ReminderDate.day)))
+
+
+def get_schedule(ctx: ServiceContext, principal: Principal, year: str) -> dict:
+    with ctx.database.session() as session:
+        return {"items": schedule_items(session, principal.department, year)}
+
+
+def set_schedule(ctx: ServiceContext, principal: Principal, year: str, dates: list[date]) -> dict:
+    """The department's reminder dates; a round already sent stays as it was."""
+    with ctx.database.session() as session:
+        rate_card(session, principal.department, year)
+        wanted = set(dates)
+        for item in schedule_items(session, principal.department, year):
+            if item.day not in wanted and item.sent_at is None:
+                session.delete(item)
+            wanted.discard(item.day)
+        for day in sorted(wanted):
+            session.add(ReminderDate(department=principal.department, year=year, day=day))
+        session.flush()
+        return {"items": schedule_items(session, principal.department, year)}
+
+
+def send_due_rounds(ctx: ServiceContext, today: date) -> list[dict]:
+    """What beat runs: every scheduled date reached and not yet sent is sent now, once.
+
+    The claim (``UPDATE … WHERE sent_at IS NULL``) and the round's events share one
+    transaction: a second beat, or a restarted one, finds the row taken (or, if the first
+    died mid-round, nothing committed and the round whole to send)."""
+    sent = []
+    with ctx.database.session() as session:
+        due = session.execute(select(ReminderDate.department, ReminderDate.year, ReminderDate.day).where(
+            ReminderDate.day <= today, ReminderDate.sent_at.is_(None)).order_by(ReminderDate.day)).all()
+    for department, year, day in due:
+        with ctx.database.session() as session:
+            claimed = session.execute(
+                update(ReminderDate)
+                .where(ReminderDate.department == department, ReminderDate.year == year, ReminderDate.day == day,
+                       ReminderDate.sent_at.is_(None))
+                .values(sent_at=datetime.now(timezone.utc))
+            ).rowcount
+            if not claimed:
+                continue
+            round_, reminded = remind(session, department, year)
+            item = session.get(ReminderDate, (department, year, day))
+            item.round, item.count = round_, len(reminded)
+            sent.append({"department": department, "year": year, "date": day.isoformat(), "round": round_,
+                         "count": len(reminded)})
+        ctx.publish()
+    return sent
