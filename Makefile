@@ -46,6 +46,7 @@ $(PDFTOPPM):
 TEST_WORKERS ?= 4
 
 test: $(STAMP) $(CHROMIUM) $(REDIS_SERVER) $(DEJAVU) $(PDFTOPPM)
+	$(PY) -m ruff check .
 	$(PY) -m deploy.services_up
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 

@@ -25,8 +25,8 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 import requests  # noqa: E402
 
 from bench.pipeline import percentile  # noqa: E402
-from deploy.redis_server import RedisServer, free_port  # noqa: E402
 from bench.september import school_token  # noqa: E402
+from deploy.redis_server import RedisServer, free_port  # noqa: E402
 from deploy.smtp_sink import MailSink  # noqa: E402
 from deploy.stack import Stack  # noqa: E402
 from tests.support import GUIDE, ROOT, fresh_postgres_database, wait_for  # noqa: E402

@@ -24,11 +24,11 @@ from pathlib import Path
 # in for the standard library's http package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from services.documents import domain as documents_domain  # noqa: E402
-from services.documents.service import FRANCE, renderer  # noqa: E402
 from deploy.redis_server import RedisServer  # noqa: E402
 from deploy.smtp_sink import MailSink  # noqa: E402
 from deploy.stack import Stack, free_port  # noqa: E402
+from services.documents import domain as documents_domain  # noqa: E402
+from services.documents.service import FRANCE, renderer  # noqa: E402
 from tests.faults import prepare  # noqa: E402
 from tests.support import fresh_postgres_database, wait_for  # noqa: E402
 

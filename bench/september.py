@@ -31,15 +31,14 @@ from pathlib import Path
 # in for the standard library's http package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from aiosmtpd.controller import Controller  # noqa: E402
-
 import psycopg  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
 
 from bench.pipeline import machine_cpu_seconds, percentile  # noqa: E402
 from deploy.redis_server import RedisServer, free_port  # noqa: E402
+from deploy.stack import Stack  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.sessions import SessionStore  # noqa: E402
-from deploy.stack import Stack  # noqa: E402
 from tests.support import GUIDE, PG_ADMIN_URL, fresh_postgres_database, wait_for  # noqa: E402
 
 YEAR = "2025-2026"

@@ -13,7 +13,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 # The project root instead of bench/ (the script's folder): bench/http.py must not stand

@@ -1,8 +1,20 @@
 """Events the adhesion service produces."""
 from marshmallow import Schema, fields, validate
 
-from contracts.fields import (AMOUNTS_EXAMPLE, COOPERATIVE_EXAMPLE, DEPARTMENT_EXAMPLE, TOTALS_EXAMPLE, AmountsRef,
-                              CooperativeRef, Day, DepartmentRef, Moment, Money, TotalsRef, Year)
+from contracts.fields import (
+    AMOUNTS_EXAMPLE,
+    COOPERATIVE_EXAMPLE,
+    DEPARTMENT_EXAMPLE,
+    TOTALS_EXAMPLE,
+    AmountsRef,
+    CooperativeRef,
+    Day,
+    DepartmentRef,
+    Moment,
+    Money,
+    TotalsRef,
+    Year,
+)
 from shared.events import Contract
 
 

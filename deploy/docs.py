@@ -186,9 +186,7 @@ def variables_read(source: str) -> set[str]:
         argument = None
         if isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute):
             function = node.func
-            if function.attr in ("get", "pop", "setdefault") and _is_environ(function.value, aliases):
-                argument = node.args[0]
-            elif function.attr == "getenv" and isinstance(function.value, ast.Name) and function.value.id == "os":
+            if function.attr in ("get", "pop", "setdefault") and _is_environ(function.value, aliases) or function.attr == "getenv" and isinstance(function.value, ast.Name) and function.value.id == "os":
                 argument = node.args[0]
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _is_environ(node.value, aliases):
             argument = node.slice

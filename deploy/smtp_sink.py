@@ -33,7 +33,7 @@ class _SaveToDirectory:
         envelope_headers = (
             f"X-Envelope-From: {envelope.mail_from}\r\n"
             f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"
-        ).encode("utf-8")
+        ).encode()
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")

@@ -2,8 +2,8 @@
 subscription; idempotence records the event id under a unique key in the same
 transaction as the effect, so a re-delivered event changes nothing."""
 import functools
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 from celery import shared_task
 from sqlalchemy import String

@@ -4,10 +4,10 @@ SQLite (embedded run) gets one file per service and ``BEGIN IMMEDIATE`` so that
 concurrent writers queue instead of failing on a lock upgrade. PostgreSQL gets one
 schema per service, selected through ``search_path`` so models stay schema-free.
 """
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine

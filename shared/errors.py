@@ -175,7 +175,8 @@ def is_outage(exc: BaseException) -> bool:
     """The database or the broker could not be reached (restart, failover, network): the
     same step can succeed a moment later, unlike a bug or a constraint violation."""
     from kombu.exceptions import OperationalError as BrokerUnreachable
-    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
     if isinstance(exc, (OperationalError, InterfaceError)):

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
 from shared.money import format_eur, format_number
 
 # Messages a teacher or staff member may read, in French.

@@ -128,7 +128,8 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
 
 def _answer_outages_with_503(app: Flask) -> None:
     from kombu.exceptions import OperationalError as BrokerUnreachable
-    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
     from sqlalchemy.exc import DBAPIError
 
     for error in (DBAPIError, BrokerUnreachable, RedisConnectionError, RedisTimeout, ConnectionError, TimeoutError):

@@ -1,6 +1,7 @@
 """Calls to the services' HTTP APIs with the signed-in user's bearer token."""
 import requests
 from flask import current_app, has_request_context, request
+
 from shared.auth import CLIENT_ADDRESS_HEADER, signed_client_address
 from web.security import session_token
 

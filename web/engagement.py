@@ -5,6 +5,7 @@ from flask import render_template
 from web.formatting import eur, year_label
 from web.pages import coop_heading
 
+
 def filename(number: str, year: str) -> str:
     """The name the browser saves, the same in the page's link and the download."""
     return f"engagement-mandataire-{number}-{year}.pdf"

@@ -10,9 +10,23 @@ from flask_smorest import Blueprint
 
 from services.adhesion import campaign, departments, importing, onboarding, passwords, reminders
 from services.adhesion.schemas import (
-    Accepted, CooperativeDetail, CooperativePatch, DepartmentIn, DepartmentList, DepartmentOut, DepartmentSettingsIn,
-    ExportQuery, ImportOut, ImportQuery, ResetIn, ScheduleIn, ScheduleOut, StaffIn,
-    StaffList, StaffOut, StatsOut,
+    Accepted,
+    CooperativeDetail,
+    CooperativePatch,
+    DepartmentIn,
+    DepartmentList,
+    DepartmentOut,
+    DepartmentSettingsIn,
+    ExportQuery,
+    ImportOut,
+    ImportQuery,
+    ResetIn,
+    ScheduleIn,
+    ScheduleOut,
+    StaffIn,
+    StaffList,
+    StaffOut,
+    StatsOut,
 )
 from shared.auth import client_address, current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path

@@ -5,8 +5,16 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.columns import (DepartmentYearCounterMixin, cooperative_number, department_code, login_name, moment,
-                            money, row_id, school_year)
+from shared.columns import (
+    DepartmentYearCounterMixin,
+    cooperative_number,
+    department_code,
+    login_name,
+    moment,
+    money,
+    row_id,
+    school_year,
+)
 from shared.consumer import ProcessedEventMixin
 from shared.outbox import OutboxRowMixin
 

@@ -19,7 +19,6 @@ from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_p
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.service import ServiceContext
 
-
 # --- lookups ----------------------------------------------------------------------------------
 
 

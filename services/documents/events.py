@@ -5,9 +5,9 @@ import hashlib
 
 from sqlalchemy.orm import Session
 
+from contracts import documents as contracts
 from services.documents import domain
 from services.documents.models import Document, OutboxEvent
-from contracts import documents as contracts
 from shared import outbox
 
 

@@ -28,7 +28,7 @@ MONTHS = (
 # Direction marks and overrides would let a name reverse or hide the text after it.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 LONGEST_WORD = 24  # 24 of the widest letter (W) fit the narrowest cell that holds a name
-_LONG_WORD = re.compile(r"\S{%d,}" % (LONGEST_WORD + 1))
+_LONG_WORD = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
 
 
 def printable(text: str) -> str:

@@ -5,9 +5,19 @@ from datetime import date
 from flask import Response
 from flask_smorest import Blueprint
 
-from services.ledger import export, service as ledger
-from services.ledger.schemas import (AdhesionEntryIn, AdhesionEntryOut, BookOut, CategoryIn, CategoryList,
-                                     CategoryOut, EntryIn, EntryOut, OpeningIn)
+from services.ledger import export
+from services.ledger import service as ledger
+from services.ledger.schemas import (
+    AdhesionEntryIn,
+    AdhesionEntryOut,
+    BookOut,
+    CategoryIn,
+    CategoryList,
+    CategoryOut,
+    EntryIn,
+    EntryOut,
+    OpeningIn,
+)
 from shared.auth import current_principal, login_required
 from shared.errors import checked_path
 from shared.service import service

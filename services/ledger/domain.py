@@ -3,10 +3,10 @@ allocations, balances and the adhesion entry proposed after validation.
 
 No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 """
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 
 from shared.money import to_cents
 

@@ -7,8 +7,24 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from services.payment import reconciliation, slips
 from services.payment import service as use
 from services.payment.schemas import (
-    AsideIn, ChequeIn, ChequeOut, ConfirmAllIn, ConfirmAllOut, ConfirmIn, DuesOut, LineList, LineOut,
-    PaymentFilter, PaymentIn, PaymentList, PaymentRecorded, ReversalIn, SlipIn, SlipList, SlipOut, StatementList,
+    AsideIn,
+    ChequeIn,
+    ChequeOut,
+    ConfirmAllIn,
+    ConfirmAllOut,
+    ConfirmIn,
+    DuesOut,
+    LineList,
+    LineOut,
+    PaymentFilter,
+    PaymentIn,
+    PaymentList,
+    PaymentRecorded,
+    ReversalIn,
+    SlipIn,
+    SlipList,
+    SlipOut,
+    StatementList,
     StatementOut,
 )
 from shared.auth import current_principal, login_required, staff_required

@@ -6,10 +6,10 @@ No Flask, no SQLAlchemy: everything here is unit tested without I/O.
 import itertools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 
 from rapidfuzz import fuzz
 

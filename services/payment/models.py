@@ -3,11 +3,19 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import false, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.columns import (CooperativeYearMixin, cooperative_number, department_code, login_name, moment, money,
-                            row_id, school_year)
+from shared.columns import (
+    CooperativeYearMixin,
+    cooperative_number,
+    department_code,
+    login_name,
+    moment,
+    money,
+    row_id,
+    school_year,
+)
 from shared.consumer import ProcessedEventMixin
 from shared.outbox import OutboxRowMixin
 

@@ -9,7 +9,13 @@ from services.payment import domain
 from shared.fields import Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE, is_valid_year
 from shared.schemas import (
-    CooperativeYearOut, cooperative_field, department_field, id_field, item_list, staff_login_field, year_field,
+    CooperativeYearOut,
+    cooperative_field,
+    department_field,
+    id_field,
+    item_list,
+    staff_login_field,
+    year_field,
 )
 
 NUMBER_FIELD = dict(validate=validate.Regexp(NUMBER_RE, error="6 à 16 caractères A–Z et 0–9 (UAI + compte)."))

@@ -10,8 +10,18 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_browser import (PHONE, STAFF, YEAR, browser, create_cooperative_by_api,  # noqa: F401 (fixtures)
-                                    new_page, no_horizontal_scroll, reload_until, shot, sign_in)
+from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
+    PHONE,
+    STAFF,
+    YEAR,
+    browser,
+    create_cooperative_by_api,
+    new_page,
+    no_horizontal_scroll,
+    reload_until,
+    shot,
+    sign_in,
+)
 from tests.support import GUIDE, wait_for
 
 SYSTEM_ENV = {"SCHOOL_YEAR": YEAR}  # the pages open this school year

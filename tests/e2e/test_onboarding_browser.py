@@ -11,8 +11,17 @@ import psycopg
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_browser import (PHONE, SHOTS, STAFF, browser, new_page, no_horizontal_scroll,  # noqa: F401
-                                    reload_until, shot, sign_in)
+from tests.e2e.test_browser import (  # noqa: F401
+    PHONE,
+    SHOTS,
+    STAFF,
+    browser,
+    new_page,
+    no_horizontal_scroll,
+    reload_until,
+    shot,
+    sign_in,
+)
 from tests.integration.test_departments import school_file
 from tests.support import GUIDE, wait_for
 

@@ -12,8 +12,18 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.e2e.test_browser import (PHONE, STAFF, YEAR, browser, create_cooperative_by_api,  # noqa: F401 (fixtures)
-                                    new_page, no_horizontal_scroll, reload_until, shot, sign_in)
+from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
+    PHONE,
+    STAFF,
+    YEAR,
+    browser,
+    create_cooperative_by_api,
+    new_page,
+    no_horizontal_scroll,
+    reload_until,
+    shot,
+    sign_in,
+)
 from tests.statement_files import Movement, camt053
 from tests.support import GUIDE, wait_for
 

@@ -16,8 +16,18 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from shared.money import format_eur
-from tests.e2e.test_browser import (DESKTOP, PHONE, STAFF, YEAR, browser, create_cooperative_by_api,  # noqa: F401
-                                    new_page, reload_until, shot, sign_in)
+from tests.e2e.test_browser import (  # noqa: F401
+    DESKTOP,
+    PHONE,
+    STAFF,
+    YEAR,
+    browser,
+    create_cooperative_by_api,
+    new_page,
+    reload_until,
+    shot,
+    sign_in,
+)
 from tests.support import GUIDE, wait_for
 from tests.unit.test_adhesion_domain import PRICING_CASES
 

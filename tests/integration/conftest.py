@@ -4,7 +4,7 @@ import pytest
 
 from services.adhesion.app import create_app
 from shared.service import shutdown
-from tests.support import prepared_app, Client, test_settings
+from tests.support import Client, prepared_app, test_settings
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 """The adhesion service over HTTP, on SQLite and on PostgreSQL, with the real Redis broker."""
-from contracts import payment as payment_events
 import json
 from datetime import date, timedelta
 
@@ -7,12 +6,13 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from contracts import payment as payment_events
 from services.adhesion.app import create_app
 from services.adhesion.handlers import on_payment_received
 from services.adhesion.models import Account, Department, OutboxEvent, ProcessedEvent
 from shared.auth import hash_password
 from shared.service import shutdown
-from tests.support import prepared_app, GUIDE, test_settings, wait_for
+from tests.support import GUIDE, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"

@@ -10,7 +10,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from contracts import documents as documents_contracts
-
 from deploy.redis_server import free_port
 from deploy.smtp_sink import MailSink
 from shared.events import SERVICES_PACKAGE, service_names, subscriptions_of

@@ -7,10 +7,9 @@ import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select, update
 
-from services.adhesion.models import Cooperative, CooperativeChange, PasswordReset
+from services.adhesion.models import PasswordReset
 from tests.integration.test_adhesion_api import YEAR, outbox_rows, pay
 from tests.support import GUIDE
 

@@ -1,26 +1,26 @@
 """The documents service on SQLite and PostgreSQL with the real Redis broker: the
 adhesion.validated consumer, the HTTP API, /verify, and real Celery workers (one killed
 in the middle of rendering)."""
-from contracts import adhesion as adhesion_events
-import uuid
 import hashlib
 import io
 import json
 import os
 import signal
 import threading
+import uuid
 
 import pytest
 import redis
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from contracts import adhesion as adhesion_events
 from services.documents.app import create_app
 from services.documents.handlers import on_adhesion_validated
 from services.documents.models import Document, OutboxEvent, ProcessedEvent
 from shared.auth import Principal, issue_service_token
 from shared.service import shutdown
-from tests.support import prepared_app, Worker, bearer_for, env_for, sessions_open, test_settings, wait_for
+from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"

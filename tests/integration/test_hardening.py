@@ -10,8 +10,8 @@ from services.adhesion.models import Account, Adhesion, Cooperative, Department
 from shared.auth import CLIENT_ADDRESS_HEADER, hash_password, signed_client_address
 from shared.guard import MAX_DEPTH
 from shared.service import shutdown
-from tests.integration.test_openapi_fuzz import FACTORIES
 from tests.integration.test_adhesion_api import NUMBER, YEAR, create_cooperative, pay, school, submitted_guide  # noqa: F401 (fixture)
+from tests.integration.test_openapi_fuzz import FACTORIES
 from tests.support import GUIDE, prepared_app, test_settings
 
 SURROGATE = '"\\ud800"'  # as JSON text: a lone UTF-16 high surrogate

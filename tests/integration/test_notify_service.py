@@ -1,8 +1,6 @@
 """The notify service on SQLite and PostgreSQL, with the real Redis broker, a real Celery
 worker, a real aiosmtpd server (MailSink) to read the emails back, and the real documents
 app served over HTTP on a free port, which notify fetches the PDFs from (claim check)."""
-from contracts import documents as documents_events
-from contracts import adhesion as adhesion_events
 import asyncio
 import email.policy
 import hashlib
@@ -12,25 +10,25 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.parser import BytesParser
 
-from werkzeug.serving import make_server
-
 import pytest
-
-from deploy.redis_server import free_port
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
+from contracts import adhesion as adhesion_events
+from contracts import documents as documents_events
+from deploy.redis_server import free_port
+from deploy.smtp_sink import MailSink
 from services.documents.app import create_app as create_documents_app
 from services.documents.models import Document
 from services.documents.storage import storage_for
+from services.notify import domain as notify_domain
 from services.notify.app import create_app
 from services.notify.handlers import on_adhesion_submitted, on_correction_requested, on_documents_generated
-from services.notify import domain as notify_domain
 from services.notify.models import Message, ProcessedEvent
 from shared.auth import Principal
 from shared.service import shutdown
-from deploy.smtp_sink import MailSink
-from tests.support import prepared_app, Worker, bearer_for, env_for, sessions_open, test_settings, wait_for
+from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"

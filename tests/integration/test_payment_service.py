@@ -1,6 +1,5 @@
 """The payment service over HTTP and as a consumer, on SQLite and on PostgreSQL, with the
 real Redis broker and a real Celery worker process."""
-from contracts import adhesion as adhesion_events
 import json
 import threading
 
@@ -8,12 +7,13 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from contracts import adhesion as adhesion_events
 from services.payment.app import create_app
 from services.payment.handlers import on_adhesion_submitted
 from services.payment.models import Due, OutboxEvent, Payment, ProcessedEvent
 from shared.auth import Principal
 from shared.service import shutdown
-from tests.support import prepared_app, Worker, bearer_for, env_for, sessions_open, test_settings, wait_for
+from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"

@@ -9,11 +9,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from contracts import adhesion as adhesion_events
 from services.payment.app import create_app
 from services.payment.handlers import on_adhesion_submitted, on_adhesion_validated
 from services.payment.models import OutboxEvent, Payment, Statement, StatementLine
 from shared.auth import Principal
-from contracts import adhesion as adhesion_events
 from shared.service import shutdown
 from tests.statement_files import Movement, camt053, cfonb120, csv_statement, ofx_sgml, ofx_xml
 from tests.support import bearer_for, prepared_app, test_settings

@@ -6,7 +6,7 @@ import pytest
 from services.adhesion.app import create_app
 from shared.service import shutdown
 from tests.integration.test_adhesion_api import YEAR, create_cooperative, pay, submitted_guide
-from tests.support import prepared_app, Client, test_settings
+from tests.support import Client, prepared_app, test_settings
 
 COUNT = 20
 

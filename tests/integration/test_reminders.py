@@ -2,18 +2,18 @@
 per cooperative not renewed (no adhesion, or a draft never sent) under a new round; notify
 sends one email per cooperative, year and round. SQLite and PostgreSQL, real Redis, a real
 SMTP sink."""
-from contracts import adhesion as adhesion_events
 import json
 
 import pytest
 import redis
 
+from contracts import adhesion as adhesion_events
+from deploy.smtp_sink import MailSink
 from services.adhesion.models import Account, Department
 from services.notify.app import create_app as create_notify_app
 from services.notify.handlers import on_reminder_due
 from shared.auth import hash_password
 from shared.service import shutdown
-from deploy.smtp_sink import MailSink
 from tests.integration.test_adhesion_api import GUIDE, YEAR, outbox_rows
 from tests.integration.test_notify_service import COOPERATIVE, DEPARTMENT, NUMBER, TO, free_port, rows
 from tests.support import prepared_app, test_settings, wait_for

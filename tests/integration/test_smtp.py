@@ -9,13 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from deploy.redis_server import free_port
 from aiosmtpd.controller import Controller
 
+from deploy.redis_server import free_port
+from deploy.smtp_sink import MailSink
 from services.notify.mail import compose
 from services.notify.smtp import Mailer, PermanentSmtpError, SmtpSettings, TransientSmtpError, as_stored, send
-from deploy.smtp_sink import MailSink
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n" + bytes(range(256))

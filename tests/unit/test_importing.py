@@ -1,11 +1,11 @@
 """The cooperatives' CSV file read without I/O: separators, encodings, line numbers."""
 import pytest
 
+from contracts import adhesion as contracts
 from services.adhesion import importing
 from services.adhesion.schemas import iban_ok
 from services.notify import domain
 from services.notify.mail import compose
-from contracts import adhesion as contracts
 
 HEADER = "number;name;town;email"
 

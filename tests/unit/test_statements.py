@@ -10,7 +10,14 @@ from ofxtools.Parser import OFXTree
 from services.payment.statements import StatementError, detect, fingerprints, read_statement
 from services.payment.statements.cfonb120 import signed_amount
 from tests.statement_files import (
-    ACCOUNT_IBAN, Movement, camt053, cfonb120, cfonb_amount, csv_statement, ofx_sgml, ofx_xml,
+    ACCOUNT_IBAN,
+    Movement,
+    camt053,
+    cfonb120,
+    cfonb_amount,
+    csv_statement,
+    ofx_sgml,
+    ofx_xml,
 )
 
 D = Decimal

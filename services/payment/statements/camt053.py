@@ -1,9 +1,9 @@
 """CAMT.053 (ISO 20022 bank-to-customer statement), any ``camt.053.001.xx`` version:
 booked entries only; a batched entry gives one line per ``TxDtls``."""
 import re
-from functools import lru_cache
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from lxml import etree
 

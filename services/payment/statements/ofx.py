@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from ofxtools import Types
-from ofxtools.Parser import OFXTree, ParseError
 from ofxtools.header import OFXHeaderError
+from ofxtools.Parser import OFXTree, ParseError
 
 from services.payment.statements import BankLine, Statement, StatementError
 
