@@ -15,6 +15,7 @@ drop what they already applied.
 import base64
 import json
 import logging
+import os
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -175,27 +176,29 @@ class Relay:
         server = client.info("server")
         run_id = server["run_id"]
         now = datetime.now(timezone.utc)
-        known, self._run_id = self._run_id, run_id
+        known = self._run_id
         if known is None or known == run_id:
+            self._run_id = run_id
             return 0
-        if not client.set(f"retkoop:outbox-republished:{service}:{run_id}", now.timestamp(), nx=True):
+        # The restart is remembered only once its republish is done: a broker still loading
+        # its file (it answers LOADING), a timeout, a database down make the next look try
+        # again. The claim names this relay, so its own retry is not taken for another's.
+        claim, mine = f"retkoop:outbox-republished:{service}:{run_id}", f"{os.getpid()}:{id(self)}".encode()
+        if not client.set(claim, mine, nx=True) and client.get(claim) != mine:
+            self._run_id = run_id
             return 0  # another process of this service took care of this restart
         since = now - self.REPUBLISH_WINDOW
-        try:
-            held = held_event_ids(client, self._queues())
-            with self.database.session() as session:
-                recent = session.execute(
-                    select(self.model.id, self.model.event_id)
-                    .where(self.model.published_at.is_not(None), self.model.published_at >= since)
-                ).all()
-                lost = [row.id for row in recent if row.event_id not in held]
-                for start in range(0, len(lost), 500):
-                    session.execute(update(self.model).where(self.model.id.in_(lost[start:start + 500]))
-                                    .values(published_at=None))
-        except Exception:  # database or broker down again: the next sweep tries again
-            client.delete(f"retkoop:outbox-republished:{service}:{run_id}")
-            self._run_id = known
-            raise
+        held = held_event_ids(client, self._queues())
+        with self.database.session() as session:
+            recent = session.execute(
+                select(self.model.id, self.model.event_id)
+                .where(self.model.published_at.is_not(None), self.model.published_at >= since)
+            ).all()
+            lost = [row.id for row in recent if row.event_id not in held]
+            for start in range(0, len(lost), 500):
+                session.execute(update(self.model).where(self.model.id.in_(lost[start:start + 500]))
+                                .values(published_at=None))
+        self._run_id = run_id
         log.warning("outbox %s: broker restarted; of %d events published since %s, %d still held by the "
                     "broker, %d sent again", service, len(recent), since.isoformat(timespec="seconds"),
                     len(recent) - len(lost), len(lost))

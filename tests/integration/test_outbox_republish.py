@@ -62,3 +62,31 @@ def test_republish_after_a_restart_sends_what_the_broker_lost(tmp_path, broker):
 def test_event_ids_are_read_from_celery_messages_and_anything_else_is_skipped():
     assert outbox._event_id_of(b"not json") is None
     assert outbox._event_id_of(json.dumps({"body": "e30=", "properties": {"body_encoding": "base64"}}).encode()) is None
+
+
+def test_a_republish_that_fails_is_tried_again_at_the_next_look(tmp_path):
+    """The broker answers the restart's look but not the republish (here: writes paused
+    past the relay's socket timeout, as a Redis still loading its file refuses them): the
+    restart is not forgotten, the next look republishes."""
+    server = RedisServer().start()
+    settings = test_settings(tmp_path, None, broker_url=server.url)
+    app = prepared_app(create_app, settings)
+    relay = app.extensions["service"].relay
+    try:
+        with app.extensions["service"].database.session() as session:
+            event = outbox.record(session, OutboxEvent, documents_events.GENERATED,
+                                  documents_events.GENERATED.example).event_id
+        assert relay.publish_pending() == 1 and relay.check_broker() == 0
+        server.stop()
+        server.start()  # without its data: the event is gone
+        client = redis.Redis.from_url(server.url)
+        client.execute_command("CLIENT", "PAUSE", 4000, "WRITE")
+        with pytest.raises(redis.exceptions.TimeoutError):
+            relay.check_broker()
+        assert pending(app) == []
+        client.execute_command("CLIENT", "UNPAUSE")
+        assert relay.check_broker() == 1
+        assert pending(app) == [event]
+    finally:
+        shutdown(app)
+        server.close()
