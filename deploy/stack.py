@@ -67,9 +67,11 @@ class Worker:
     """A real Celery worker process consuming one service's queue."""
 
     def __init__(self, service: str, env: dict, concurrency: int = 1, log_dir: Path | None = None,
-                 queue: str | None = None):
+                 queue: str | None = None, app: str | None = None):
         self.service = service
         self.queue = queue or service  # a lane of the service (notify_bulk) when given
+        # the Celery app module: the service's own, or a test's wrapping it (a slower renderer)
+        self.app = app or f"services.{service}.worker"
         self.env = env
         self.concurrency = concurrency
         self.log_path = Path(log_dir or env["DATA_DIR"]) / f"worker-{self.queue}-{uuid.uuid4().hex[:6]}.log"
@@ -78,7 +80,7 @@ class Worker:
     def start(self) -> "Worker":
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", f"services.{self.service}.worker", "worker",
+            [sys.executable, "-m", "celery", "-A", self.app, "worker",
              "-Q", self.queue, "-c", str(self.concurrency), "--pool", "prefork", "-l", "INFO",
              "-n", f"{self.queue}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -132,13 +134,18 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str 
 
 class Stack:
     def __init__(self, data_dir: Path, database_url: str, broker_url: str, smtp_port: int,
-                 web_processes: int = 1, **env):
+                 web_processes: int = 1, apps: dict[str, str] | None = None, **env):
         self.port = free_port()
+        # service -> the Celery app module its workers run, when not the service's own
+        self.apps = apps or {}
         # one web process is enough for the tests; a bench asks for make run's two
         self.web_processes = web_processes
+        # a test's shorter visibility timeout is in the settings too, so the test can wait beyond it
+        visibility = env.pop("BROKER_VISIBILITY_TIMEOUT", None)
         self.settings = stack_settings(
             data_dir, database_url, broker_url=broker_url, smtp_host="127.0.0.1", smtp_port=smtp_port,
             port=self.port, public_base_url=f"http://127.0.0.1:{self.port}",
+            **({"broker_visibility_timeout": int(visibility)} if visibility else {}),
         )
         self.env = env_for(self.settings, PORT=self.port, SMTP_HOST="127.0.0.1", **env)
         self.base = f"http://127.0.0.1:{self.port}"
@@ -170,7 +177,8 @@ class Stack:
             return False
 
     def start_worker(self, service: str, concurrency: int = 1, queue: str | None = None) -> Worker:
-        worker = Worker(service, self.env, concurrency=concurrency, queue=queue).start()
+        worker = Worker(service, self.env, concurrency=concurrency, queue=queue,
+                        app=self.apps.get(queue or service)).start()
         self.workers[queue or service] = worker
         return worker
 

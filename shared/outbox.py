@@ -10,7 +10,8 @@ with its data, a message a worker popped just before the restart is lost (kombu 
 and records it as unacknowledged in two steps), however long ago it was published. The
 relay notices the restart (``Relay.check_broker``: a new server ``run_id``) and publishes
 again the rows of the last REPUBLISH_WINDOW that the broker no longer holds — consumers
-drop what they already applied.
+drop what they already applied. ``OUTBOX_REPUBLISH=0`` switches that off (a test proving
+that another recovery path delivers alone).
 """
 import base64
 import json
@@ -101,8 +102,13 @@ class Relay:
     REPUBLISH_WINDOW = timedelta(hours=1)
     CHECK_BROKER_EVERY_SECONDS = 1.0
 
-    def __init__(self, database, model, celery_app, sweep_seconds: float = 5.0, batch: int = 100):
+    def __init__(self, database, model, celery_app, sweep_seconds: float = 5.0, batch: int = 100,
+                 republish: bool | None = None):
         self.database = database
+        # the sweep's check_broker; off only where a test proves another path delivers alone
+        if republish is None:
+            republish = os.environ.get("OUTBOX_REPUBLISH", "1").strip().lower() not in {"0", "false", "no", "off"}
+        self.republish = republish
         self.model = model
         self.celery = celery_app
         self.sweep_seconds = sweep_seconds
@@ -254,7 +260,7 @@ class Relay:
             if self._stopped.is_set():
                 return
             try:
-                if time.monotonic() - self._checked_at >= self.CHECK_BROKER_EVERY_SECONDS:
+                if self.republish and time.monotonic() - self._checked_at >= self.CHECK_BROKER_EVERY_SECONDS:
                     self._checked_at = time.monotonic()
                     self.check_broker()
             except Exception as exc:  # broker down: the publish below fails and is retried too

@@ -1,14 +1,19 @@
 """What the fault tests and bench/faults.py share: many adhesions made ready to validate,
 a staff client that validates as a person would (waits and sends again after a 503), and
 the count of confirmation emails per school."""
+import email.policy
+import io
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from email.parser import BytesParser
 from pathlib import Path
 
 import requests
+from pypdf import PdfReader
 
+from tests.quiet import quiet
 from tests.support import GUIDE, wait_for
 
 YEAR = "2025-2026"
@@ -104,14 +109,31 @@ def confirmations(mailbox: Path) -> Counter:
     return counts
 
 
-def wait_for_confirmations(mailbox: Path, cooperatives: list[str], timeout: float) -> Counter:
-    """Wait until every cooperative has its confirmation (or the time is up), then a little
-    more so that a duplicate arriving right behind is counted too."""
+def wait_for_confirmations(mailbox: Path, cooperatives: list[str], timeout: float, stack=None) -> Counter:
+    """Wait until every cooperative has its confirmation (or the time is up), then until
+    ``stack`` is quiet (tests/quiet.py: nothing in flight), so that a duplicate still on its
+    way is counted too. Without a stack (bench/faults.py), a 2 s pause stands for that."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         counts = confirmations(mailbox)
         if all(counts[n] for n in cooperatives):
             break
         time.sleep(0.5)
-    time.sleep(2)
+    if stack is None:
+        time.sleep(2)
+    else:
+        quiet(stack, timeout=max(10.0, deadline - time.monotonic()))
     return confirmations(mailbox)
+
+
+def confirmation_pdfs(mailbox: Path) -> dict[str, list[str]]:
+    """The text of the PDFs attached to each confirmation, per cooperative number, read back with pypdf."""
+    parser = BytesParser(policy=email.policy.default)
+    found = {}
+    for path in Path(mailbox).glob("*.eml"):
+        message = parser.parsebytes(path.read_bytes())
+        if message["X-Retkoop-Kind"] == "validation_confirmation":
+            number = message["To"].split("ce.", 1)[1].split("@", 1)[0].upper()
+            found[number] = [" ".join(" ".join(page.extract_text() for page in PdfReader(
+                io.BytesIO(part.get_content())).pages).split()) for part in message.iter_attachments()]
+    return found

@@ -105,11 +105,13 @@ class Client:
 
 
 @contextmanager
-def module_system(tmp_path_factory, redis_server, name: str, db: int = 0, **env):
+def module_system(tmp_path_factory, redis_server, name: str, db: int = 0, apps: dict[str, str] | None = None,
+                  **env):
     """The whole system (gunicorn, every worker, a real SMTP server) for one test module, on
     its own PostgreSQL database and this session's Redis: starting one costs ~10 s of CPU,
     so the tests of a module share it and each works on its own cooperatives. ``db``: the
-    Redis db index, for a second system running beside the module's."""
+    Redis db index, for a second system running beside the module's; ``apps``: the Celery
+    app module of a service's workers, when not its own (``tests/workers``)."""
     import redis
 
     from deploy.smtp_sink import MailSink
@@ -123,7 +125,7 @@ def module_system(tmp_path_factory, redis_server, name: str, db: int = 0, **env)
     sink.start()
     try:
         with fresh_postgres_database() as database_url:
-            stack = Stack(base / "data", database_url, broker_url, sink.port, **env)
+            stack = Stack(base / "data", database_url, broker_url, sink.port, apps=apps, **env)
             try:
                 yield stack.start(), sink
             except BaseException:

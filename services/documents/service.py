@@ -12,7 +12,6 @@ ones recorded (the rendering is invariant: same data, same bytes, same names).
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 
@@ -52,11 +51,6 @@ def renderer(kind: str):
     return {domain.ATTESTATION: rendering.render_attestation, domain.CERTIFICATE: rendering.render_certificate}[kind]
 
 
-def render_delay() -> float:
-    """DOCUMENTS_RENDER_DELAY_SECONDS: a real pause before rendering, for crash tests."""
-    return float(os.environ.get("DOCUMENTS_RENDER_DELAY_SECONDS") or 0)
-
-
 @dataclass(frozen=True)
 class Planned:
     kind: str
@@ -80,9 +74,6 @@ def issue_validated(ctx: ServiceContext, storage: Storage, event: Event) -> bool
 
     log.info("documents %s %s v%s: %s reserved, rendering", data["cooperative"]["number"], data["year"],
              data["version"], ", ".join(item.number for item in plan))
-    delay = render_delay()
-    if delay:
-        time.sleep(delay)
     rendering_started = time.perf_counter()
     pdfs = _render(ctx, data, plan)
     keys = _store(storage, data, pdfs)
@@ -100,7 +91,7 @@ def issue_validated(ctx: ServiceContext, storage: Storage, event: Event) -> bool
     log.info(
         "documents %s %s v%s: %d PDF rendered and stored in %.0f ms, handled in %.0f ms%s",
         data["cooperative"]["number"], data["year"], data["version"], len(pdfs), rendered_ms,
-        (time.perf_counter() - started) * 1000 - delay * 1000, "" if applied else " (already done)",
+        (time.perf_counter() - started) * 1000, "" if applied else " (already done)",
     )
     return applied
 

@@ -1,7 +1,5 @@
 """The events the ledger service consumes."""
 import logging
-import os
-import time
 
 from sqlalchemy.exc import IntegrityError
 
@@ -13,11 +11,6 @@ from shared.consumer import consumer
 log = logging.getLogger(__name__)
 
 
-def consume_delay() -> float:
-    """LEDGER_CONSUME_DELAY_SECONDS: a real pause inside the transaction, for crash tests."""
-    return float(os.environ.get("LEDGER_CONSUME_DELAY_SECONDS") or 0)
-
-
 # IntegrityError: two validations of one new cooperative raced to create its proposal; the
 # retry finds the row and compares versions.
 @consumer(adhesion_events.VALIDATED, once=ProcessedEvent, retry_for=(IntegrityError,))
@@ -26,7 +19,4 @@ def on_adhesion_validated(session, data: dict) -> None:
     and year (consume_once + the proposal's natural key)."""
     log.info("ledger %s %s v%s: proposing the adhesion entry", data["cooperative"]["number"], data["year"],
              data["version"])
-    delay = consume_delay()
-    if delay:
-        time.sleep(delay)
     ledger.propose_adhesion_entry(session, data)

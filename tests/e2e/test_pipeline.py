@@ -1,19 +1,22 @@
 """Issue 3 end to end: payment → validation → PDFs → email, each exactly once, on real
 PostgreSQL, Redis, Celery workers and an aiosmtpd server — and the same under faults.
 The tests share one running system and each validates its own cooperative; the worker
-killed mid-render gets a system of its own (slow rendering, short visibility timeout)."""
+killed mid-render gets a system of its own (slow rendering, short visibility timeout).
+"Nothing doubled" is counted once the system is quiet (tests/quiet.py), never after a pause."""
 import io
 import json
 import re
-import time
 
+import psycopg
 from pypdf import PdfReader
 
+from tests.quiet import quiet
 from tests.support import GUIDE, module_system, school_email, wait_for
 
 YEAR = "2025-2026"
 NAME = "Coopérative Scolaire de l'École Élémentaire Jean Moulin"
 CODE = re.compile(r"26/\d{4} A\Z")
+SLOW_DOCUMENTS = {"documents": "tests.workers.slow_documents"}  # each rendering preceded by a pause
 
 
 def confirmations(sink, number):
@@ -69,8 +72,10 @@ def documents_of(stack, token, number):
     return stack.call("get", f"/api/documents/{number}/{YEAR}", token).json()["documents"]
 
 
-def assert_one_of_each(stack, sink, school, number, code):
-    """One attestation, one certificate, one email with both: nothing missing, nothing doubled."""
+def assert_one_of_each(stack, sink, school, number, code, beyond_visibility=False):
+    """One attestation, one certificate, one email with both: nothing missing, nothing doubled
+    (counted once nothing is in flight any more, beyond the visibility timeout when a
+    redelivery is the risk)."""
     docs = wait_for(lambda: len(documents_of(stack, school, number)) == 2 and documents_of(stack, school, number),
                     timeout=60, what="both documents")
     assert sorted(d["kind"] for d in docs) == ["attestation", "certificate"]
@@ -83,8 +88,9 @@ def assert_one_of_each(stack, sink, school, number, code):
         text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages).split())
         for expected in (NAME, number, YEAR, code, "175", "439,25 €" if kind == "attestation" else "43,75 €"):
             assert expected in text, (kind, expected)
-    mails = wait_for(lambda: confirmations(sink, number), timeout=90, what="the confirmation email")
-    time.sleep(1.5)  # a duplicate would arrive right behind the first
+    wait_for(lambda: confirmations(sink, number), timeout=90, what="the confirmation email")
+    quiet(stack, beyond_visibility=beyond_visibility)
+    assert len(documents_of(stack, school, number)) == 2
     mails = confirmations(sink, number)
     assert len(mails) == 1
     mail = mails[0]
@@ -156,7 +162,6 @@ def test_smtp_down_then_up(stack, sink, number):
 
 def test_same_events_delivered_twice(stack, sink, number):
     """adhesion.validated and documents.generated re-delivered: still one of each."""
-    import psycopg
     from celery import Celery
 
     staff, school = ready_to_validate(stack, number)
@@ -176,7 +181,6 @@ def test_same_events_delivered_twice(stack, sink, number):
         task = "documents.on_adhesion_validated" if envelope["type"] == "adhesion.validated" else \
             "notify.on_documents_generated"
         broker.send_task(task, args=[envelope], queue=task.split(".")[0])
-    time.sleep(5)
     assert_one_of_each(stack, sink, school, number, code)
     with psycopg.connect(stack.settings.database_url) as conn:
         assert conn.execute("SELECT count(*) FROM documents.documents WHERE cooperative = %s", (number,)).fetchone()[0] == 2
@@ -190,16 +194,25 @@ def test_redis_down_when_staff_validate(stack, sink, redis_server, number):
     redis_server.stop()  # this session's own Redis: no other test run is disturbed
     try:
         code = validate(stack, staff, number)  # the state change and its event commit without the broker
-        time.sleep(3)
+        # the relay has tried to publish it and kept it: nothing can have reached documents
+        wait_for(lambda: relay_attempts(stack, number) >= 1, timeout=30, what="the relay to try and keep the event")
         assert documents_of(stack, school, number) == []
     finally:
         redis_server.start()
     assert_one_of_each(stack, sink, school, number, code)
 
 
+def relay_attempts(stack, number) -> int:
+    """How often adhesion's relay tried to publish the validation of ``number``, while it is still pending."""
+    with psycopg.connect(stack.settings.database_url) as conn:
+        row = conn.execute("SELECT attempts FROM adhesion.outbox WHERE type = 'adhesion.validated' AND "
+                           "published_at IS NULL AND payload::text LIKE %s", (f"%{number}%",)).fetchone()
+    return row[0] if row else 0
+
+
 def test_documents_worker_killed_during_rendering(tmp_path_factory, redis_server, number):
-    with module_system(tmp_path_factory, redis_server, "killed-worker", db=1, DOCUMENTS_RENDER_DELAY_SECONDS="3",
-                       BROKER_VISIBILITY_TIMEOUT="10") as (stack, sink):
+    with module_system(tmp_path_factory, redis_server, "killed-worker", db=1, apps=SLOW_DOCUMENTS,
+                       TEST_RENDER_DELAY_SECONDS="3", BROKER_VISIBILITY_TIMEOUT="8") as (stack, sink):
         staff, school = ready_to_validate(stack, number)
         paid_and_signed(stack, staff, school, number)
         code = validate(stack, staff, number)
@@ -208,4 +221,4 @@ def test_documents_worker_killed_during_rendering(tmp_path_factory, redis_server
         worker.kill()  # SIGKILL the whole worker in the middle of rendering
         assert documents_of(stack, school, number) == []
         stack.start_worker("documents")
-        assert_one_of_each(stack, sink, school, number, code)
+        assert_one_of_each(stack, sink, school, number, code, beyond_visibility=True)

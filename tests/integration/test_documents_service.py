@@ -350,8 +350,8 @@ def test_pool_process_killed_while_rendering(app, settings):
     """SIGKILL the process running the task mid-render: the task runs again (acks_late,
     reject on worker lost) and the documents exist exactly once, with the numbers
     reserved by the first run."""
-    env = env_for(settings, DOCUMENTS_RENDER_DELAY_SECONDS="3")
-    with Worker("documents", env) as worker:
+    env = env_for(settings, TEST_RENDER_DELAY_SECONDS="3")
+    with Worker("documents", env, app="tests.workers.slow_documents") as worker:
         wait_for(lambda: worker.children(), timeout=30, what="the pool process")
         publish(app, validated())
         reserved = wait_for(lambda: rows(app, Document), timeout=30, what=f"the reservation\n{worker.log()[-3000:]}")

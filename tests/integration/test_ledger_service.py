@@ -3,7 +3,6 @@ SQLite and on PostgreSQL, with the real Redis broker and a real Celery worker pr
 import csv
 import io
 import threading
-import time
 
 import pytest
 from celery import Celery
@@ -15,6 +14,7 @@ from services.ledger.handlers import on_adhesion_validated
 from services.ledger.models import AdhesionProposal, Book, Entry, ProcessedEvent
 from shared.auth import Principal
 from shared.service import shutdown
+from tests.quiet import quiet
 from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
 
 NUMBER = "0382296P00"
@@ -297,26 +297,29 @@ def test_health_and_openapi(client):
         assert path in spec["paths"], path
 
 
+SLOW_LEDGER = "tests.workers.slow_ledger"  # the consumer pauses inside its transaction
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_the_consumer_survives_its_worker_killed_mid_task(tmp_path, database_url, redis_url):
     """A real worker process takes the event, is SIGKILLed inside the transaction; nothing is
     committed, the broker hands the task out again, a new worker proposes the entry once."""
     settings = test_settings(tmp_path, database_url, broker_url=redis_url, broker_visibility_timeout=5)
     app = prepared_app(create_app, settings)
-    env = env_for(settings, LEDGER_CONSUME_DELAY_SECONDS="4")
+    env = env_for(settings, TEST_CONSUME_DELAY_SECONDS="4")
     sender = Celery(broker=redis_url)
     sessions = sessions_open(app)
     sessions.__enter__()
     try:
-        worker = Worker("ledger", env).start()
+        worker = Worker("ledger", env, app=SLOW_LEDGER).start()
         sender.send_task("ledger.on_adhesion_validated", args=[validated()], queue="ledger")
         wait_for(lambda: "proposing the adhesion entry" in worker.log(), timeout=60, what="the worker to take it")
         worker.kill()
         assert count(app, AdhesionProposal) == 0 and count(app, ProcessedEvent) == 0
-        second = Worker("ledger", env).start()
+        second = Worker("ledger", env, app=SLOW_LEDGER).start()
         try:
             wait_for(lambda: count(app, AdhesionProposal) == 1, timeout=90, what="the re-delivered task")
-            time.sleep(1)
+            quiet(settings, beyond_visibility=True, services=("ledger",))  # no second delivery is still to come
             assert count(app, AdhesionProposal) == 1 and count(app, ProcessedEvent) == 1
             client = app.test_client()
             assert client.get(f"{BOOK}/adhesion-entry", headers=SCHOOL).json["amount"] == "439.25"

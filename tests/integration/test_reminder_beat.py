@@ -17,6 +17,7 @@ from services.adhesion.campaign import local_day
 from shared.service import shutdown
 from tests.integration.test_adhesion_api import YEAR, outbox_rows
 from tests.integration.test_reminders import add_cooperative
+from tests.quiet import quiet
 from tests.support import GUIDE, ROOT, Client, Worker, env_for, prepared_app, test_settings, wait_for
 
 NUMBERS = ("0380001A00", "0380002B00", "0380003C00")
@@ -28,12 +29,17 @@ class Beat:
         self.process = None
 
     def start(self) -> "Beat":
-        self.log = open(self.directory / f"beat-{time.monotonic_ns()}.log", "ab")
+        self.log_path = self.directory / f"beat-{time.monotonic_ns()}.log"
+        self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "services.adhesion.worker", "beat", "-l", "INFO",
              "-s", str(self.directory / f"schedule-{time.monotonic_ns()}")],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
+
+    def ticks(self) -> int:
+        """How many times this beat has sent the round check (Celery beat logs each at INFO)."""
+        return self.log_path.read_text(errors="replace").count("Sending due task") if self.log_path.exists() else 0
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -71,10 +77,15 @@ def test_a_round_fires_once_with_two_beats_and_a_restart(app, tmp_path):
                      timeout=60, what="both due rounds")
             beats[0].kill()  # a beat restarted: its schedule starts over, the rounds do not
             beats[0] = Beat(env, tmp_path).start()
-            time.sleep(5)  # several ticks of both beats
+            # several ticks of both beats after the restart, each checked by the worker
+            ticked = beats[1].ticks()
+            wait_for(lambda: beats[0].ticks() >= 3 and beats[1].ticks() >= ticked + 3, timeout=60,
+                     what="three ticks of each beat")
         finally:
             for beat in beats:
                 beat.kill()
+        # the worker has handled every tick sent (notify has no worker here: its queue fills)
+        quiet(app.extensions["service"].settings, services=("adhesion",))
     items = client.get(f"/api/adhesion/reminders/{YEAR}/schedule", headers=staff).json["items"]
     assert [(i["date"], i["round"], i["count"]) for i in items[:2]] == [(dates[0], 1, 2), (dates[1], 2, 2)]
     assert items[2]["sent_at"] is None
