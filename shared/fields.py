@@ -67,12 +67,34 @@ def normalised(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# What a one-line text (a name, a town, a label) never holds: every control character
+# (C0 with tab, CR and LF, DEL, C1 with U+0085) and the line and paragraph separators
+# U+2028/U+2029. A line break in a name ends up in an email's Subject, a CSV row or a PDF
+# line, where it breaks what carries it.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ONE_LINE_MESSAGE = "Une seule ligne : ni retour à la ligne, ni tabulation, ni caractère de contrôle."
+
+
+def one_line_problem(text: str) -> str | None:
+    """Why ``text`` is not one line of text (the French message), or None: the rule of
+    ``Text`` for what is not read through a schema (the CSV import)."""
+    return ONE_LINE_MESSAGE if _NOT_ONE_LINE.search(text) else None
+
+
 class Text(fields.String):
     """Text a person typed: NFC-normalised, surrounding spaces removed, blank refused when
-    required."""
+    required. One line (``one_line_problem``) unless ``multiline=True``: a message to a
+    school keeps its line breaks (StrictSchema still refuses the other controls)."""
+
+    def __init__(self, multiline: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.multiline = multiline
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = normalised(super()._deserialize(value, attr, data, **kwargs)).strip()
+        text = normalised(super()._deserialize(value, attr, data, **kwargs))
+        if not self.multiline and (problem := one_line_problem(text)):
+            raise ValidationError(problem)
+        text = text.strip()
         if self.required and not text:
             raise ValidationError("Ce champ ne peut pas être vide.")
         return text

@@ -58,7 +58,11 @@ def _answer_outage(exc):
 
 class RowId(IntegerConverter):
     """``<int:…>`` in a path: a row id, 1 to 2³¹−1 (PostgreSQL's integer); a larger
-    number matches no route (404) instead of overflowing the database driver."""
+    number matches no route (404) instead of overflowing the database driver. Written as
+    the service writes it: ASCII digits without leading zero (``\\d`` would take ``１２``
+    or ``٣``, and ``012`` would be a second address of row 12)."""
+
+    regex = r"[1-9][0-9]{0,9}"
 
     def __init__(self, url_map, **kwargs):
         kwargs.setdefault("min", 1)

@@ -5,7 +5,7 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -88,13 +88,11 @@ def stats(ctx: ServiceContext, principal: Principal, year: str) -> dict:
                 validated_on[local_day(adhesion.validated_at)] += 1
         reminders = schedule_items(session, principal.department, year)
     daily, submitted_total, validated_total = [], 0, 0
-    day = card.renewal_opens
-    while day <= card.renewal_closes:
+    for day in domain.renewal_days(year, card.renewal_opens, card.renewal_closes):
         submitted_total += submitted_on[day]
         validated_total += validated_on[day]
         daily.append({"date": day, "submitted": submitted_on[day], "validated": validated_on[day],
                       "submitted_total": submitted_total, "validated_total": validated_total})
-        day += timedelta(days=1)
     return {
         "year": year,
         "cooperatives": len(rows),

@@ -7,9 +7,10 @@ lacks something): ``fields`` name what, ``unmet`` the checklist items.
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from shared import schoolyear
 from shared.errors import Conflict, Invalid
 from shared.money import to_cents
 
@@ -115,6 +116,38 @@ def amounts_of(
 
 def is_late(rates: Rates, submitted_on: date) -> bool:
     return not (rates.renewal_opens <= submitted_on <= rates.renewal_closes)
+
+
+def renewal_bounds(year: str) -> tuple[date, date]:
+    """The days a renewal window of ``year`` may span: from 1 March before the school year
+    (six months before its 1 September: some departments open in the spring) to the school
+    year's last day, 31 August. ValueError for a year without such days (``0000-0001``)."""
+    first, last = schoolyear.years(year)
+    return date(first, 3, 1), date(last, 8, 31)
+
+
+def renewal_window_problems(year: str, opens: date, closes: date) -> dict:
+    """What is wrong with a renewal window of ``year``, by field (empty when it is right).
+    A window of thousands of years would make every campaign figure walk its days."""
+    earliest, latest = renewal_bounds(year)
+    span = f"entre le {earliest:%d/%m/%Y} et le {latest:%d/%m/%Y}"
+    problems = {}
+    if not earliest <= opens <= latest:
+        problems["renewal_opens"] = [f"L'ouverture doit tomber {span} (année {year})."]
+    if not earliest <= closes <= latest:
+        problems["renewal_closes"] = [f"La clôture doit tomber {span} (année {year})."]
+    return problems
+
+
+def renewal_days(year: str, opens: date, closes: date) -> list[date]:
+    """Each day of the window, within the year's bounds (a window saved before they were
+    checked is cut to them)."""
+    try:
+        earliest, latest = renewal_bounds(year)
+    except ValueError:
+        return []
+    first, last = max(opens, earliest), min(closes, latest)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def class_key(name: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from charset_normalizer import from_bytes
 from marshmallow import ValidationError
 
-from shared.fields import EmailAddress
+from shared.fields import EmailAddress, one_line_problem
 from shared.identifiers import NUMBER_RE
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -20,7 +20,9 @@ MAX_LINES = 5000
 COLUMNS = ("number", "name", "town", "email")
 LIMITS = {"name": 200, "town": 100, "email": 254}
 _email = EmailAddress()
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# the lines of the file as an editor and the csv module count them: U+2028, U+0085 and
+# the like are characters of a cell (refused in it), not ends of lines
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class TooLarge(ValueError):
@@ -60,7 +62,7 @@ def parse(body: bytes) -> tuple[list[Row], list[Problem]]:
     text = decode(body)
     if text is None:
         return [], [Problem(1, "file", "Encodage illisible : enregistrez le fichier en UTF-8 ou en CSV Windows.")]
-    lines = text.splitlines()
+    lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
     if len([line for line in lines[1:] if line.strip()]) > MAX_LINES:
         raise TooLarge(f"Le fichier dépasse {MAX_LINES} lignes.")
     if not lines or not lines[0].strip():
@@ -107,7 +109,7 @@ def _check(line: int, values: dict) -> list[Problem]:
             values["email"] = _email.deserialize(values["email"])
         except ValidationError:
             problems.append(Problem(line, "email", "Adresse e-mail invalide."))
-    for name in ("name", "town"):
-        if _CONTROL.search(values[name]):
-            problems.append(Problem(line, name, "Caractères de contrôle interdits."))
+    for name in ("name", "town"):  # one line each, as when typed in the API or the pages
+        if problem := one_line_problem(values[name]):
+            problems.append(Problem(line, name, problem))
     return problems

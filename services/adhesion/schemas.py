@@ -289,7 +289,7 @@ class AdhesionFilter(StrictSchema):
 
 
 class CorrectionIn(StrictSchema):
-    message = Text(required=True, validate=validate.Length(1, 2000))
+    message = Text(required=True, multiline=True, validate=validate.Length(1, 2000))
 
 
 class ChecklistIn(StrictSchema):
@@ -317,8 +317,9 @@ class ReminderReachOut(Schema):
 # --- departments, staff, bulk onboarding, password links and the campaign (docs/campaign.md) ---
 
 DEPARTMENT_RE = r"(?:[0-9]{2,3}|2[AB])\Z"  # 38, 974, and Corsica's 2A / 2B
-IBAN_RE = r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$"
-BIC_RE = r"^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$"
+# \Z, not $: "$" lets a final line break through (then stored, or a 500 in iban_ok)
+IBAN_RE = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}\Z"
+BIC_RE = r"^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\Z"
 
 
 def iban_ok(iban: str) -> bool:

@@ -16,7 +16,7 @@ from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperati
 from services.adhesion.registration_codes import allocate_code, code_in_use
 from services.adhesion.repository import ZERO, amounts_for, classes_of, find_adhesion, new_draft, rate_card, rates_of
 from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, Malformed, NotFound
 from shared.service import ServiceContext
 
 # --- lookups ----------------------------------------------------------------------------------
@@ -102,6 +102,14 @@ def get_rates(ctx: ServiceContext, principal: Principal, year: str) -> RateCard:
 
 
 def set_rates(ctx: ServiceContext, principal: Principal, year: str, data: dict) -> RateCard:
+    """The year's rates; its renewal window lies within the year's bounds
+    (``domain.renewal_bounds``), 422 naming the date otherwise."""
+    try:
+        problems = domain.renewal_window_problems(year, data["renewal_opens"], data["renewal_closes"])
+    except ValueError:  # 0000-0001: no calendar holds its days
+        raise Malformed("Année scolaire hors des limites du calendrier.", {"year": ["Année scolaire invalide."]})
+    if problems:
+        raise Invalid("La période de renouvellement doit tomber dans l'année scolaire.", problems)
     with ctx.database.session() as session:
         card = session.scalars(
             select(RateCard).where(RateCard.department == principal.department, RateCard.year == year)

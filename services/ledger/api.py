@@ -5,7 +5,7 @@ from datetime import date
 from flask import Response
 from flask_smorest import Blueprint
 
-from services.ledger import export
+from services.ledger import domain, export
 from services.ledger import service as ledger
 from services.ledger.schemas import (
     AdhesionEntryIn,
@@ -19,7 +19,7 @@ from services.ledger.schemas import (
     OpeningIn,
 )
 from shared.auth import current_principal, login_required
-from shared.errors import checked_path
+from shared.errors import ApiError, checked_path
 from shared.service import service
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/ledger", description="Cahier de comptes de la coopérative")
@@ -28,6 +28,8 @@ BOOK = "/books/<number>/<year>"
 
 def _context(number: str, year: str):
     checked_path(number, year)
+    if not domain.has_exercise(year):
+        raise ApiError(400, "Adresse invalide.", {"year": ["Année scolaire hors des limites du calendrier."]})
     return service(), current_principal()
 
 

@@ -34,6 +34,16 @@ def exercise(year: str) -> tuple[date, date]:
     return date(first, 9, 1), date(first + 1, 8, 31)
 
 
+def has_exercise(year: str) -> bool:
+    """Whether the calendar holds the exercise of a well-formed ``year``: ``0000-0001``
+    would begin on 1 September of year 0, which no date can be."""
+    try:
+        exercise(year)
+    except ValueError:
+        return False
+    return True
+
+
 def in_exercise(day: date, year: str) -> bool:
     start, end = exercise(year)
     return start <= day <= end

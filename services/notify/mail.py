@@ -1,5 +1,6 @@
 """Composing the French emails of the notify service: pure, no network, no database."""
 import email.utils
+import re
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -31,6 +32,17 @@ PAYMENT_MEANS = {
     "cheque": "par chèque",
     "other": "par un autre moyen (mairie et/ou sou des écoles)",
 }
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text) -> str:
+    """A value as a header holds it: line breaks of every kind (CR, LF, U+0085, U+2028,
+    U+2029) and tabs become one space, other control characters go. The services refuse
+    them in names now; an event written before still carries them, and a header with a
+    line break cannot be encoded at all."""
+    return _CONTROL.sub("", " ".join(str(text).split()))
 
 
 def _phone(number: str | None) -> str:
@@ -76,7 +88,8 @@ def compose(
 
     year = str(context["year"])
     cooperative = context["cooperative"] or {}  # a staff account's reset link has none
-    subject = subject_template.format(year=year, school=cooperative.get("name", ""), number=cooperative.get("number", ""))
+    subject = subject_template.format(year=one_line(year), school=one_line(cooperative.get("name", "")),
+                                      number=one_line(cooperative.get("number", "")))
     department = context["department"]
     payment = context.get("payment") or {}
     values = {

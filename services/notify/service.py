@@ -92,7 +92,13 @@ def queue(session: Session, wanted: domain.Email, settings: Settings, failure: s
         return
     if wanted.claims and not wanted.attachments and failure is None:  # logged a moment ago, and gone since?
         raise claims.DocumentsUnavailable(f"{wanted.key}: attachments not fetched")
-    message = _compose(wanted, settings)
+    try:
+        message = _compose(wanted, settings)
+        raw = smtp.as_stored(message)
+    except ValueError as exc:  # a value no email can carry (an address with a line break): failed, for staff to see
+        log.error("%s: cannot be composed: %s", wanted.key, exc)
+        message, raw = None, b""
+        failure = failure or f"Message impossible à composer : {domain.error_text(exc)}"
     row = Message(
         key=wanted.key,
         kind=wanted.kind,
@@ -101,13 +107,13 @@ def queue(session: Session, wanted: domain.Email, settings: Settings, failure: s
         year=wanted.year,
         sequence=wanted.sequence,
         to=wanted.to,
-        subject=str(message["Subject"]),
+        subject=str(message["Subject"]) if message is not None else "",
         status=domain.QUEUED if failure is None else domain.FAILED,
         attempts=0,
         message_id=wanted.message_id,
         created_at=datetime.now(timezone.utc),
         last_error=failure,
-        raw=smtp.as_stored(message),
+        raw=raw,
     )
     try:
         with session.begin_nested():  # another event asking for the same email won the race
@@ -129,7 +135,12 @@ def _compose(wanted: domain.Email, settings: Settings):
 
 def _requeue(row: Message, wanted: domain.Email, settings: Settings) -> None:
     log.warning("%s: failed before (%s); queued again with its re-issued documents", wanted.key, row.last_error)
-    row.raw = smtp.as_stored(_compose(wanted, settings))
+    try:
+        row.raw = smtp.as_stored(_compose(wanted, settings))
+    except ValueError as exc:  # still nothing an email can carry: it stays failed, with why
+        log.error("%s: cannot be composed: %s", wanted.key, exc)
+        row.last_error = f"Message impossible à composer : {domain.error_text(exc)}"
+        return
     row.status = domain.QUEUED
     row.attempts = 0
     row.created_at = datetime.now(timezone.utc)  # the retry window starts again

@@ -1,15 +1,17 @@
 """The adhesion service over HTTP, on SQLite and on PostgreSQL, with the real Redis broker."""
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import redis
 from sqlalchemy import func, select
 
 from contracts import payment as payment_events
+from services.adhesion import domain
 from services.adhesion.app import create_app
 from services.adhesion.handlers import on_payment_received
 from services.adhesion.models import Account, Department, OutboxEvent, ProcessedEvent
+from shared import schoolyear
 from shared.auth import hash_password
 from shared.service import shutdown
 from tests.support import GUIDE, prepared_app, test_settings, wait_for
@@ -138,11 +140,16 @@ def test_submission_needs_payment_means_and_is_flagged_late(client, school):
 
 
 def test_submission_inside_window_is_not_late(client, staff, school):
+    # today's school year, its window as wide as allowed (from 1 March before it to 31 August)
+    year = schoolyear.of(date.today())
+    opens, closes = domain.renewal_bounds(year)
     card = client.get(f"/api/adhesion/rates/{YEAR}", headers=staff).json
     card = {k: v for k, v in card.items() if k not in ("department", "year")}
-    card.update(renewal_opens=str(date.today() - timedelta(days=1)), renewal_closes=str(date.today() + timedelta(days=1)))
-    assert client.put(f"/api/adhesion/rates/{YEAR}", headers=staff, json=card).status_code == 200
-    assert submitted_guide(client, school)["late"] is False
+    card.update(renewal_opens=str(opens), renewal_closes=str(closes))
+    assert client.put(f"/api/adhesion/rates/{year}", headers=staff, json=card).status_code == 200
+    url = f"/api/adhesion/adhesions/{NUMBER}/{year}"
+    assert client.put(url, headers=school, json=GUIDE).status_code == 200
+    assert client.post(f"{url}/submit", headers=school).json["late"] is False
 
 
 def test_rates_of_the_department(client, staff, school):

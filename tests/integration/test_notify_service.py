@@ -212,6 +212,23 @@ def test_confirmation_with_the_pdfs_of_the_event(app, sink, insurance):
     assert (row.key, row.status, row.attempts) == (f"validation_confirmation:{NUMBER}:{YEAR}:v1", "sent", 1)
 
 
+def test_a_name_with_line_breaks_is_sent_on_one_line_and_what_cannot_be_composed_is_failed(app, sink):
+    """An event written before the services refused line breaks in names still carries
+    them: the confirmation goes out with the name on one line; and what no header can hold
+    (an address with a line break) is logged failed with why, never dropped silently."""
+    odd = {**COOPERATIVE, "name": "École\r\nJean\u2028Moulin\x85Annexe\u2029\tNord"}
+    assert deliver(app, on_documents_generated, generated(cooperative=odd)) == "sent"
+    [mail] = sink.messages()
+    assert mail["Subject"] == ("Votre adhésion et votre assurance 2025-2026 sont validées : "
+                               "École Jean Moulin Annexe Nord (0382296P00)")
+    unsendable = {**COOPERATIVE, "email": TO + "\nBcc: someone@example.org"}
+    assert deliver(app, on_documents_generated, generated(version=2, cooperative=unsendable)) == "failed"
+    time.sleep(0.5)
+    assert len(sink.messages()) == 1
+    [item] = [item for item in log(app) if item["status"] == "failed"]
+    assert item["last_error"].startswith("Message impossible à composer")
+
+
 def test_same_validation_twice_gives_one_email(app, sink):
     envelope = generated()
     assert deliver(app, on_documents_generated, envelope) == "sent"

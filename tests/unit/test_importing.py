@@ -33,6 +33,18 @@ def test_every_error_by_line_and_field():
     assert [r.line for r in rows] == [2]
 
 
+@pytest.mark.parametrize("breaker", ["\n", "\r\n", "\r", "\u2028", "\u2029", "\x85", "\t", "\x1f", "\x9b"])
+def test_a_name_or_town_is_one_line_with_its_line_named(breaker):
+    """A line break inside a quoted cell (or a separator U+2028) is refused, the line
+    named as an editor shows it: the cooperative's confirmation email would die on it."""
+    body = (f'{HEADER}\n0382296P00;"École{breaker}Jean Moulin";Vienne;a@b.fr\n'
+            f'0382297P00;Les Pins;"Saint{breaker}Égrève";c@d.fr\n0382298P00;Les Chênes;Voiron;e@f.fr\n').encode()
+    rows, problems = importing.parse(body)
+    assert [(p.line, p.field) for p in problems] == [(2, "name"), (3 + breaker.count("\n") + (breaker == "\r"), "town")]
+    assert all(p.message.startswith("Une seule ligne") for p in problems)
+    assert [r.number for r in rows] == ["0382298P00"]
+
+
 def test_header_and_limits():
     assert importing.parse(b"numero;nom\n")[1][0].field == "header"
     with pytest.raises(importing.TooLarge):

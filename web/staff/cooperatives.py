@@ -1,10 +1,11 @@
 """The department's cooperatives: searched and paged list, one cooperative's page (edit,
 deactivate, send a password link), and the bulk import with its preview and progress."""
 import secrets
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from web import client, forms, pages
 from web.client import ApiFailure
@@ -17,6 +18,7 @@ LIST_STATUS_LABELS = {"not_started": "Non commencée", **STATUS_LABELS}
 ACTION_LABELS = {"created": "à créer (invitation par e-mail)", "updated": "à modifier", "unchanged": "inchangée"}
 IMPORT_LIMIT = 2 * 1024 * 1024
 TOKEN_LENGTH = 22
+STAGED_FOR = timedelta(hours=1)  # a previewed file waits this long for « Importer », then is deleted
 
 
 @bp.get("/cooperatives")
@@ -85,17 +87,40 @@ def reset_link(number):
 
 
 def _import_dir() -> Path:
-    directory = Path(current_app.config["IMPORT_DIR"])
+    """The signed-in staff's department's staged files: a token staged by one department is
+    not found by another's staff (404), whose import would land the file in their own."""
+    department = session.get("department") or ""
+    if not (department.isascii() and department.isalnum()):  # 38, 974, 2A: never a path
+        abort(403)
+    directory = Path(current_app.config["IMPORT_DIR"]) / department
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     return directory
+
+
+def _purge() -> None:
+    """Delete every staged file (all departments) older than STAGED_FOR: run each time a
+    file is staged and each time one is confirmed, so nothing outlives an hour by more
+    than the time until the next import."""
+    oldest = time.time() - STAGED_FOR.total_seconds()
+    root = Path(current_app.config["IMPORT_DIR"])
+    for path in [*root.glob("*.csv"), *root.glob("*/*.csv")]:
+        try:
+            if path.stat().st_mtime < oldest:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass  # another request purged it first
 
 
 def _stored(token: str) -> Path:
     if len(token) != TOKEN_LENGTH or not token.replace("-", "").replace("_", "").isalnum():
         abort(400)
     path = _import_dir() / f"{token}.csv"
-    if not path.exists():
+    try:
+        staged_at = path.stat().st_mtime
+    except FileNotFoundError:
         abort(404)
+    if staged_at < time.time() - STAGED_FOR.total_seconds():
+        abort(404)  # expired: the next purge deletes it
     return path
 
 
@@ -117,6 +142,7 @@ def import_cooperatives():
             raise
         return render_template("staff/import.html", preview=None, problem=failure.message,
                                errors=failure.body.get("errors", [])), failure.status
+    _purge()
     token = secrets.token_urlsafe(16)
     (_import_dir() / f"{token}.csv").write_bytes(body)
     return render_template("staff/import.html", preview=preview, token=token, actions=ACTION_LABELS,
@@ -126,6 +152,7 @@ def import_cooperatives():
 @bp.post("/cooperatives/import/<token>")
 @staff_required
 def confirm_import(token):
+    _purge()
     path = _stored(token)
     since = datetime.now(timezone.utc).isoformat()
     try:
@@ -148,14 +175,20 @@ def import_progress():
     """The invitations leave one by one: their count, refreshed until all are sent."""
     try:
         total = max(0, min(5000, int(request.args.get("total", "0"))))
-        since = datetime.fromisoformat(request.args.get("depuis", ""))
+        since = _utc(datetime.fromisoformat(request.args.get("depuis", "")))
     except ValueError:
         abort(400)
     sent = failed = 0
     if total:
         for message in client.get("/api/notify/messages", params={"kind": "invitation", "limit": 5000})["items"]:
-            if datetime.fromisoformat(message["created_at"]) >= since:
+            if _utc(datetime.fromisoformat(message["created_at"])) >= since:
                 sent += message["status"] == "sent"
                 failed += message["status"] == "failed"
     return render_template("staff/import_progress.html", total=total, sent=sent, failed=failed,
                            done=sent + failed >= total)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A moment without offset (an address typed by hand, an older answer) is UTC, as the
+    page writes and the services store them: never compared naive against aware."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
