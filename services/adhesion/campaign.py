@@ -1,11 +1,10 @@
 """The September campaign at a glance (docs/campaign.md#5-the-campaign): its figures per
 day and the CSV exports staff open in French Excel. The reminder rounds are in
 ``reminders.py``."""
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -16,6 +15,7 @@ from services.adhesion.models import Adhesion, AdhesionClass, Cooperative
 from services.adhesion.reminders import schedule_items
 from services.adhesion.repository import rate_card, rates_of
 from shared.auth import Principal
+from shared.csv_export import csv_bytes
 from shared.service import ServiceContext
 
 PARIS = ZoneInfo("Europe/Paris")  # a submission at 23:30 in Grenoble counts for that day
@@ -107,39 +107,31 @@ def stats(ctx: ServiceContext, principal: Principal, year: str) -> dict:
     }
 
 
-def _french(value) -> str:
-    """Excel in French reads 395,50 as a number; no currency sign, no thousands space."""
-    return str(value).replace(".", ",")
-
-
-def _csv(header: list[str], lines: list[list]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(lines)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM tells Excel it is UTF-8
+NO_AMOUNT = Decimal("0.00")
 
 
 def adhesions_csv(ctx: ServiceContext, principal: Principal, year: str) -> bytes:
+    """Each active cooperative and its adhesion; names, towns and addresses formula-safe,
+    amounts and counts numbers with a decimal comma (shared/csv_export.py)."""
     with ctx.database.session() as session:
         rates = rates_of(rate_card(session, principal.department, year))
         lines = []
         for cooperative, figures in _year_rows(session, principal.department, year, rates):
             start = [cooperative.number, cooperative.name, cooperative.town, cooperative.email]
             if figures is None:
-                lines.append(start + [STATUS_FR["not_started"], "", 0, 0, 0] + ["0,00"] * 6 + [""])
+                lines.append(start + [STATUS_FR["not_started"], "", 0, 0, 0] + [NO_AMOUNT] * 6 + [""])
                 continue
             adhesion, totals, amounts = figures.adhesion, figures.totals, figures.amounts
             lines.append(start + [
                 STATUS_FR[adhesion.status], "oui" if adhesion.late else "non",
                 totals.teachers, totals.students, totals.cooperators,
-                _french(amounts.membership), _french(amounts.insurance), _french(amounts.goods),
-                _french(amounts.instruments), _french(amounts.total), _french(adhesion.amount_paid),
+                amounts.membership, amounts.insurance, amounts.goods,
+                amounts.instruments, amounts.total, adhesion.amount_paid,
                 adhesion.registration_code or "",
             ])
-    return _csv(["Numéro", "Coopérative", "Commune", "Courriel", "Statut", "En retard", "Enseignants", "Élèves",
-                 "Coopérateurs", "Adhésion", "Assurance", "Biens", "Instruments", "Total", "Payé",
-                 "Code d'enregistrement"], lines)
+    return csv_bytes(["Numéro", "Coopérative", "Commune", "Courriel", "Statut", "En retard", "Enseignants", "Élèves",
+                      "Coopérateurs", "Adhésion", "Assurance", "Biens", "Instruments", "Total", "Payé",
+                      "Code d'enregistrement"], lines)
 
 
 def declaration_csv(ctx: ServiceContext, principal: Principal, year: str) -> bytes:
@@ -153,7 +145,6 @@ def declaration_csv(ctx: ServiceContext, principal: Principal, year: str) -> byt
             adhesion, totals, amounts = figures.adhesion, figures.totals, figures.amounts
             premium = amounts.insurance + amounts.goods + amounts.instruments
             lines.append([cooperative.number, cooperative.name, cooperative.town, adhesion.registration_code,
-                          totals.cooperators, _french(adhesion.goods_value), _french(adhesion.instruments_value),
-                          _french(premium)])
-    return _csv(["Numéro", "Coopérative", "Commune", "Code d'enregistrement", "Coopérateurs", "Biens déclarés",
-                 "Instruments déclarés", "Prime"], lines)
+                          totals.cooperators, adhesion.goods_value, adhesion.instruments_value, premium])
+    return csv_bytes(["Numéro", "Coopérative", "Commune", "Code d'enregistrement", "Coopérateurs", "Biens déclarés",
+                      "Instruments déclarés", "Prime"], lines)

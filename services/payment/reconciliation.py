@@ -14,7 +14,7 @@ from services.payment import domain, slips
 from services.payment.dues import find_due
 from services.payment.models import ChequeSlip, Due, PayerAccount, Payment, Statement, StatementLine
 from services.payment.service import ensure_department, record
-from services.payment.statements import StatementError, read_statement
+from services.payment.statements import StatementError, clean_text, read_statement
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 from shared.service import ServiceContext
@@ -46,7 +46,7 @@ def _store_statement(session: Session, principal: Principal, parsed, filename: s
             StatementLine.department == department,
             StatementLine.fingerprint.in_(prints[start:start + 500]))))
     statement = Statement(
-        department=department, format=parsed.format, layout=parsed.layout, filename=(filename or "")[:200],
+        department=department, format=parsed.format, layout=parsed.layout, filename=clean_text(filename or "")[:200],
         account=parsed.account[:64], lines_read=len(parsed.lines), new_lines=0, duplicates=0,
         imported_by=principal.login, imported_at=datetime.now(timezone.utc),
     )

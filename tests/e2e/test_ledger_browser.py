@@ -27,6 +27,7 @@ from tests.support import GUIDE, wait_for
 SYSTEM_ENV = {"SCHOOL_YEAR": YEAR}  # the pages open this school year
 
 NUMBER = "0389999L00"
+LABEL = '=HYPERLINK("http://exemple.invalid";"Vente de gâteaux")'  # a formula, in staff's Excel too
 PASSWORD = "cahier-secret"
 AXE = Axe()
 
@@ -104,7 +105,7 @@ def test_green_frame_to_the_book(stack, new_page):
 
     # an entry by hand: allocations that do not add up are refused, nothing written
     school.get_by_label("Date", exact=True).fill("2025-10-03")
-    school.get_by_label("Libellé").fill("Vente de gâteaux")
+    school.get_by_label("Libellé").fill(LABEL)
     school.get_by_label("Dépense ou recette").select_option("income")
     school.get_by_label("Banque ou caisse").select_option("cash")
     school.get_by_label("Moyen de paiement").select_option("cash")
@@ -113,7 +114,7 @@ def test_green_frame_to_the_book(stack, new_page):
     school.get_by_label("Ventilation 1 : montant (€)").fill("40,00")
     school.get_by_role("button", name="Enregistrer l'écriture").click()
     expect(school.locator("#allocations-error")).to_contain_text("La ventilation (40,00 €) doit être égale")
-    expect(school.get_by_label("Libellé")).to_have_value("Vente de gâteaux")
+    expect(school.get_by_label("Libellé")).to_have_value(LABEL)
     expect(school.locator("table.entries tbody tr")).to_have_count(1)
     accessible(school)
     school.get_by_label("Ventilation 1 : montant (€)").fill("")  # one account, no amount: it takes it all
@@ -130,6 +131,7 @@ def test_green_frame_to_the_book(stack, new_page):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[2][1] == "D01" and rows[2][6] == "439,25" and rows[3][1] == "R01"
+    assert rows[3][2] == "'" + LABEL and rows[3][9] == "42,30"  # a text, not a formula; the amount a number
     assert rows[-1][7] == "760,75"
 
     # the green frame now says it is written, and the same page fits a phone
@@ -152,6 +154,10 @@ def test_green_frame_to_the_book(stack, new_page):
     expect(staff.locator("table.entries tbody tr")).to_have_count(2)
     expect(staff.locator("form[method=post]")).to_have_count(1)  # only the header's « Se déconnecter »
     accessible(staff)
+    with staff.expect_download() as download_info:
+        staff.get_by_role("link", name="Télécharger le cahier (CSV pour Excel)").click()
+    rows = list(csv.reader(io.StringIO(download_info.value.path().read_text("utf-8-sig")), delimiter=";"))
+    assert rows[3][2] == "'" + LABEL and rows[-1][7] == "760,75"
     shot(staff, "24-personnel-cahier")
     # staff extend the department's chart; the schools can then allocate to it
     staff.get_by_role("link", name="Plan comptable").click()

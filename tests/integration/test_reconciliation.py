@@ -132,6 +132,63 @@ def test_corrupt_file_is_refused_whole_naming_the_line(app, client):
     assert count(app, Statement) == count(app, StatementLine) == 0
 
 
+HUGE = "99999999999999999999.99"  # a school's RF beside it: it was suggested, then confirmed
+
+
+def _amount_written(data: bytes, written: bytes, text: str) -> bytes:
+    assert written in data
+    return data.replace(written, text.encode(), 1)
+
+
+@pytest.mark.parametrize("name, data, where", [
+    ("camt 20 digits", lambda: _amount_written(camt053(MOVEMENTS), b">439.25<", f">{HUGE}<"), {"line": 11}),
+    ("camt exponent", lambda: _amount_written(camt053(MOVEMENTS), b">439.25<", ">1E+50<"), {"line": 11}),
+    ("ofx 30 digits", lambda: _amount_written(ofx_sgml(MOVEMENTS), b">439,25", ">" + "9" * 30), {"element": "STMTTRN n°1"}),
+    ("ofx2 exponent", lambda: _amount_written(ofx_xml(MOVEMENTS), b">439.25<", ">1E+50<"), {"element": "STMTTRN n°1"}),
+    ("csv 20 digits", lambda: _amount_written(csv_statement(MOVEMENTS, "plain", "utf-8"), b";439,25", f";{HUGE}"),
+     {"line": 2}),
+    ("cfonb decimals ²", lambda: _cfonb_column(19, "²"), {"line": 2}),
+    ("cfonb amount ³", lambda: _cfonb_column(95, "³"), {"line": 2}),
+    ("csv cell over 128 KB", lambda: b"date;label;amount\r\n2025-09-12;VIR;1,00\r\n2025-09-12;\"" + b"x" * 140_000
+     + b"\";1,00\r\n", {"line": 3}),
+])
+def test_odd_amounts_and_cells_refuse_the_whole_file_naming_where(app, client, name, data, where):
+    response = upload(client, data())
+    assert response.status_code == 422, (name, response.status_code, response.get_data(as_text=True)[:300])
+    assert {k: response.json.get(k) for k in where} == where, response.json
+    assert "file" in response.json["fields"] and "Relevé refusé" in response.json["message"]
+    assert count(app, Statement) == count(app, StatementLine) == count(app, Payment) == 0
+
+
+def _cfonb_column(column: int, char: str) -> bytes:
+    lines = cfonb120(MOVEMENTS).decode("latin-1").split("\r\n")
+    lines[1] = lines[1][:column] + char + lines[1][column + 1:]
+    return "\r\n".join(lines).encode("latin-1")
+
+
+def test_largest_amount_is_stored_on_either_store(client):
+    largest = [Movement(DAY, D("999999999999.99"), "VIR SEPA ADHESION RF37260382296P00", "COOP SCOL JEAN MOULIN")]
+    response = upload(client, camt053(largest))
+    assert response.status_code == 201, response.json
+    assert lines_of(client, response.json["id"])[0]["amount"] == "999999999999.99"
+
+
+@pytest.mark.parametrize("maker", [
+    ofx_sgml, ofx_xml, cfonb120, lambda m: csv_statement(m, "plain", "utf-8"),
+    lambda m: csv_statement(m, "credit_agricole", "cp1252")])
+def test_control_characters_in_labels_are_removed_before_storing(client, maker):
+    """PostgreSQL refuses NUL in text: the line is stored, its label without controls."""
+    dirty = [Movement(DAY, D("439.25"), "VIR\x00ADHESION\x01 RF37260382296P00\x1b", "COOP\x00SCOL\x02JEAN MOULIN")]
+    response = client.post("/api/payment/statements", headers=STAFF, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(maker(dirty)), "releve\x00\x01.csv")})
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    assert "\x00" not in (response.json["filename"] or "")
+    line = lines_of(client, response.json["id"])[0]
+    assert "VIR ADHESION RF37260382296P00" in line["label"]
+    assert not any(ord(c) < 32 for c in line["label"] + line["payer"])
+    assert line["suggestions"][0]["cooperative"] == MOULIN  # the reference still reads
+
+
 def test_upload_limits_and_field(client):
     assert client.post("/api/payment/statements", headers=STAFF, data={},
                        content_type="multipart/form-data").status_code == 422

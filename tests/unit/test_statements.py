@@ -198,3 +198,125 @@ def test_csv_columns_read_by_role_when_a_bank_renames_or_adds_some():
     lbp = "Date;Libellé;Montant(EUROS)\r\n12/09/2025;VIR RECU;1 157,11\r\n".encode("cp1252")
     assert read_statement(lbp).layout == "la_banque_postale"
     assert read_statement(lbp).lines[0].amount == D("1157.11")
+
+
+# One decimal reader for every format (docs/reconciliation.md#reading-the-files): a plain
+# decimal, at most 12 digits before the point, whole cents; anything else refuses the file
+# naming the line (or the OFX transaction), never an exception of the decimal module.
+FORMATS = {
+    "camt.053": lambda m: camt053(m, "08"), "ofx": ofx_sgml, "ofx2": ofx_xml,
+    "cfonb120": cfonb120, "csv": lambda m: csv_statement(m, "plain", "utf-8"),
+}
+ODD_AMOUNTS = ["1E+50", "9" * 30 + ".00", "99999999999999999999.99", "1000000000000.00", "NaN", "Infinity",
+               "１０.００", "١٠.٠٠", "12.345", "0x10", "1_000.00", " 12.00 12", "--1.00"]
+
+
+ENCODING = {"camt.053": "utf-8", "ofx": "cp1252", "ofx2": "utf-8", "cfonb120": "latin-1", "csv": "utf-8"}
+
+
+def _with_amount(fmt: str, text: str) -> bytes:
+    """The file of MOVEMENTS with the first line's amount written as ``text``."""
+    data = FORMATS[fmt](MOVEMENTS).decode(ENCODING[fmt])
+    written = {"camt.053": ">439.25<", "ofx": ">439,25", "ofx2": ">439.25<", "csv": ";439,25"}[fmt]
+    assert written in data
+    marker = written[0] + text + (written[-1] if fmt in ("camt.053", "ofx2") else "")
+    return data.replace(written, marker, 1).encode(ENCODING[fmt])
+
+
+@pytest.mark.parametrize("fmt, text", [(fmt, text) for fmt in ("camt.053", "ofx", "ofx2", "csv")
+                                       for text in ODD_AMOUNTS if fmt != "ofx" or text.isascii()])
+def test_an_amount_that_is_not_a_plain_decimal_of_12_digits_refuses_the_file(fmt, text):
+    with pytest.raises(StatementError) as error:
+        read_statement(_with_amount(fmt, text))
+    assert "montant" in error.value.message
+    if fmt.startswith("ofx"):
+        assert error.value.element == "STMTTRN n°1"
+    else:
+        assert error.value.line and f"ligne {error.value.line}" in error.value.message
+
+
+@pytest.mark.parametrize("fmt", ["camt.053", "ofx", "ofx2", "csv"])
+def test_twelve_digits_before_the_point_is_the_largest_amount_read(fmt):
+    largest = {"ofx": "999999999999,99", "csv": "999999999999,99"}.get(fmt, "999999999999.99")
+    assert read_statement(_with_amount(fmt, largest)).lines[0].amount == D("999999999999.99")
+    assert read_statement(_with_amount(fmt, "+000000000000000439.25" if fmt != "camt.053" else "0000000439.25")
+                          ).lines[0].amount == D("439.25")  # leading zeros are not digits of the amount
+
+
+def test_camt053_amounts_are_unsigned():
+    with pytest.raises(StatementError):
+        read_statement(_with_amount("camt.053", "-439.25"))
+
+
+def _cfonb_movement(change) -> bytes:
+    lines = cfonb120(MOVEMENTS).decode("latin-1").split("\r\n")
+    record = list(lines[1])
+    change(record)
+    lines[1] = "".join(record)
+    return "\r\n".join(lines).encode("latin-1")
+
+
+@pytest.mark.parametrize("column, char", [(19, "²"), (19, "³"), (19, "¹"), (95, "²"), (95, "³"), (95, "¹"),
+                                          (90, "-"), (90, " ")])
+def test_cfonb_amount_and_decimals_columns_take_ascii_digits_only(column, char):
+    def change(record):
+        record[column] = char
+    with pytest.raises(StatementError) as error:
+        read_statement(_cfonb_movement(change))
+    assert error.value.line == 2
+
+
+def test_cfonb_amount_with_more_than_12_digits_before_the_point_is_refused():
+    def no_decimals(record):
+        record[19] = "0"  # 14 digits, none after the point: 4 392 500 000 000 → 13 digits
+        record[90:104] = "0439250000000E"
+    with pytest.raises(StatementError) as error:
+        read_statement(_cfonb_movement(no_decimals))
+    assert error.value.line == 2 and "12 chiffres" in error.value.message
+
+    def largest(record):
+        record[19] = "0"
+        record[90:104] = "0099999999999I"
+    assert read_statement(_cfonb_movement(largest)).lines[0].amount == D("999999999999.00")
+    assert signed_amount("0000000004390{", 3) == D("43.90")  # three decimals, whole cents
+    with pytest.raises(StatementError):
+        signed_amount("0000000004392E", 3)  # 43.925: not cents, never rounded
+
+
+def test_csv_cell_over_the_csv_limit_names_its_line():
+    head = "date;label;amount\r\n2025-09-12;VIR UN;10,00\r\n"
+    data = (head + '2025-09-13;"' + "x" * 140_000 + '";10,00\r\n').encode()
+    with pytest.raises(StatementError) as error:
+        read_statement(data)
+    assert error.value.line == 3 and "128 Ko" in error.value.message
+    with pytest.raises(StatementError) as error:  # a quote never closed swallows the file
+        read_statement((head + '2025-09-13;"VIR;10,00\r\n' + "2025-09-14;VIR;1,00\r\n" * 7000).encode())
+    assert error.value.line == 3
+
+
+CONTROLS = "VIR\x00ADHESION\x01\x1b RF37260382296P00\x7f\x85\x9fFIN"
+
+
+@pytest.mark.parametrize("fmt", ["ofx", "ofx2", "cfonb120", "csv"])
+def test_control_characters_in_labels_are_removed(fmt):
+    # 0x85 and 0x9F are « … » and « Ÿ » in cp1252: controls only where the file is latin-1 or UTF-8
+    label = CONTROLS if fmt != "ofx" else CONTROLS.replace("\x85\x9f", "\x1f")
+    payer = "COOP\x00SCOL\x02\x85" if fmt != "ofx" else "COOP\x00SCOL\x02"
+    statement = read_statement(FORMATS[fmt]([Movement(DAY, D("439.25"), label, payer if fmt != "csv" else "")]))
+    assert len(statement.lines) == 1
+    line = statement.lines[0]
+    assert "VIR ADHESION RF37260382296P00 FIN" in line.label
+    if fmt != "csv":
+        assert line.payer == "COOP SCOL"
+    text = line.label + line.payer + line.bank_ref + line.account
+    assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in text), text
+
+
+def test_camt053_control_characters_refused_by_xml_or_removed():
+    raw = camt053([Movement(DAY, D("439.25"), "VIR ADHESION", "COOP")]).replace(b"VIR ADHESION", b"VIR\x00X")
+    with pytest.raises(StatementError) as error:  # XML 1.0 has no NUL, nor most C0 controls
+        read_statement(raw)
+    assert error.value.line
+    referenced = camt053([Movement(DAY, D("439.25"), "VIR ADHESION", "COOP")]).replace(
+        b"VIR ADHESION", b"VIR&#x85;&#x9f;ADHESION&#x2028;RF37260382296P00")
+    assert read_statement(referenced).lines[0].label == "VIR ADHESION RF37260382296P00"

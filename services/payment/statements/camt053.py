@@ -2,12 +2,12 @@
 booked entries only; a batched entry gives one line per ``TxDtls``."""
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 from lxml import etree
 
-from services.payment.statements import BankLine, Statement, StatementError
+from services.payment.statements import BankLine, Statement, StatementError, plain_amount
 
 NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.[0-9]{2}\Z")
 
@@ -110,13 +110,8 @@ def _amount(parent, path, ns) -> Decimal:
     node = parent.find(ns(path))
     if node is None or not (node.text or "").strip():
         raise _missing(parent, path.split(":")[-1])
-    try:
-        value = Decimal(node.text.strip())
-    except InvalidOperation:
-        raise StatementError(f"montant {node.text.strip()!r} illisible.", line=node.sourceline)
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
-        raise StatementError(f"montant {node.text.strip()!r} invalide.", line=node.sourceline)
-    return value
+    # unsigned: CdtDbtInd carries the sign
+    return plain_amount(node.text.strip(), signed=False, line=node.sourceline)
 
 
 def _sign(parent, ns) -> int:

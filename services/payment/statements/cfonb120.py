@@ -2,12 +2,14 @@
 01 (old balance), 04 (movement), 05 (complement of the movement before it), 07 (new
 balance), with or without line breaks, in latin-1. The amount's last character carries its
 sign and last digit: ``{`` and ``A``–``I`` are +0…+9, ``}`` and ``J``–``R`` −0…−9."""
+import re
 from datetime import date
 from decimal import Decimal
 
-from services.payment.statements import BankLine, Statement, StatementError
+from services.payment.statements import CENT, BankLine, Statement, StatementError, plain_amount
 
 RECORD = 120
+ASCII_DIGITS = "0123456789"
 _POSITIVE = {c: i for i, c in enumerate("{ABCDEFGHI")}
 _NEGATIVE = {c: i for i, c in enumerate("}JKLMNOPQR")}
 PAYER_QUALIFIERS = ("NPY",)  # nom du payeur
@@ -16,7 +18,9 @@ LABEL_QUALIFIERS = ("LIB", "LCC", "RCN", "REF", "LC2", "MMO")
 
 def records(text: str) -> list[tuple[int, str]]:
     """(line number as an editor shows it, record); without line breaks the file is one line."""
-    lines = text.strip("\r\n").splitlines()
+    # only CR and LF end a record: str.splitlines() would also cut at 0x85, 0x1C–0x1E, 0x0B
+    # or 0x0C, bytes a label may hold in latin-1, and shift every record after it
+    lines = re.split(r"\r\n|\r|\n", text.strip("\r\n"))
     if len(lines) == 1 and len(lines[0]) > RECORD:
         one = lines[0]
         if len(one) % RECORD:
@@ -71,7 +75,7 @@ def _account(record: str) -> str:
 
 def _movement(record: str, number: int) -> dict:
     decimals = record[19]
-    if not decimals.isdigit():
+    if decimals not in ASCII_DIGITS:  # str.isdigit() takes « ² », which int() refuses
         raise StatementError(f"nombre de décimales {decimals!r} illisible (colonne 20).", line=number)
     return {
         "account": _account(record),
@@ -87,12 +91,16 @@ def _movement(record: str, number: int) -> dict:
 
 
 def signed_amount(field: str, decimals: int, number: int = 0) -> Decimal:
+    """The 14 columns of an amount, ``decimals`` of them after the implied point, read by the
+    statements' one decimal reader (12 digits before the point at most, whole cents)."""
     digits, last = field[:-1], field[-1:]
-    if not digits.isdigit() or (last not in _POSITIVE and last not in _NEGATIVE):
+    if not digits or set(digits) - set(ASCII_DIGITS) or (last not in _POSITIVE and last not in _NEGATIVE):
         raise StatementError(f"montant {field!r} illisible (colonnes 91 à 104).", line=number or None)
-    sign = 1 if last in _POSITIVE else -1
-    units = int(digits + str(_POSITIVE.get(last, _NEGATIVE.get(last))))
-    return (sign * Decimal(units).scaleb(-decimals)).quantize(Decimal("0.01"))
+    sign = "" if last in _POSITIVE else "-"
+    units = digits + str(_POSITIVE.get(last, _NEGATIVE.get(last)))
+    text = f"{sign}{units[:len(units) - decimals]}.{units[len(units) - decimals:]}" if decimals else sign + units
+    value = plain_amount(text, fraction_digits=decimals, line=number or None, shown=field)
+    return value.quantize(CENT)
 
 
 def _date(text: str, number: int, column: int) -> date:

@@ -6,11 +6,11 @@ import io
 import re
 import unicodedata
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from charset_normalizer import from_bytes
 
-from services.payment.statements import BankLine, Statement, StatementError
+from services.payment.statements import CENT, BankLine, Statement, StatementError, plain_amount
 
 # layout → the columns of its table header (normalised: no accents, lower case, letters only)
 LAYOUTS = {
@@ -36,12 +36,17 @@ ROLES = {
 ACCOUNT = re.compile(r"(?:compte|n°|numéro)[^;0-9A-Z]*;?\s*([0-9][0-9A-Z ]{6,})", re.IGNORECASE)
 
 
+# C0 controls but tab, LF and CR: charset-normalizer takes a file holding one for binary,
+# and they leave every label anyway (statements.clean_text); a space keeps the offsets
+_C0_TO_SPACE = bytes.maketrans(bytes(c for c in range(32) if c not in b"\t\n\r"), b" " * 29)
+
+
 def decode(data: bytes) -> str:
     """UTF-8 when it is valid UTF-8, else what charset-normalizer finds (cp1252 in practice)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        best = from_bytes(data, cp_isolation=["cp1252", "latin_1", "utf_8"]).best()
+        best = from_bytes(data.translate(_C0_TO_SPACE), cp_isolation=["cp1252", "latin_1", "utf_8"]).best()
         if best is None:
             raise StatementError("encodage du fichier non reconnu (UTF-8 ou Windows-1252 attendu).", line=1)
         return str(best)
@@ -76,7 +81,14 @@ def parse(data: bytes) -> Statement:
     account = ""
     lines: list[BankLine] = []
     start = 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:  # the csv module's only complaint here: a cell over its limit (128 KB)
+            raise StatementError(f"une cellule dépasse {csv.field_size_limit() // 1024} Ko "
+                                 "(un guillemet jamais refermé ?).", line=start)
         line_number, start = start, reader.line_num + 1  # a quoted cell may span several lines
         if header is None:
             found = _layout(cells)
@@ -116,17 +128,12 @@ def _line(cells: list[str], columns: dict[int, str], number: int, account: str) 
 
 
 def money(text: str, number: int) -> Decimal:
-    cleaned = re.sub(r"[\s\u00a0\u202f€]", "", text).replace("+", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d{1,2}", cleaned):  # 1.234,56
+    """``1 234,56 €``, ``+150,00``, ``-12.50``, ``1.234,56``: the spaces, the euro sign and
+    the thousands dots go, then the statements' one decimal reader reads what is left."""
+    cleaned = re.sub(r"[\s\u00a0\u202f€]", "", text)
+    if re.fullmatch(r"[+-]?[0-9]{1,3}(\.[0-9]{3})+,[0-9]{1,2}", cleaned):  # 1.234,56
         cleaned = cleaned.replace(".", "")
-    cleaned = cleaned.replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise StatementError(f"montant {text!r} illisible.", line=number)
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")) or abs(value) > Decimal("1e12"):
-        raise StatementError(f"montant {text!r} invalide.", line=number)
-    return value.quantize(Decimal("0.01"))
+    return plain_amount(cleaned, line=number, shown=text).quantize(CENT)
 
 
 def day(text: str, number: int) -> date:

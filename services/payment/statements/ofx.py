@@ -1,18 +1,17 @@
 """OFX 1.x (SGML) and 2.x (XML) statements, read with ofxtools: its tree builder handles
-both syntaxes and its Decimal type accepts the comma French banks write (``150,00``).
+both syntaxes; amounts go through the statements' one decimal reader, which accepts the
+comma French banks write (``150,00``).
 The transactions are walked on the tree rather than through ofxtools' strict models, as
 French banks' exports often omit elements those models require."""
 import io
 from datetime import date
-from decimal import Decimal
 
 from ofxtools import Types
 from ofxtools.header import OFXHeaderError
 from ofxtools.Parser import OFXTree, ParseError
 
-from services.payment.statements import BankLine, Statement, StatementError
+from services.payment.statements import BankLine, Statement, StatementError, plain_amount
 
-_AMOUNT = Types.Decimal()
 _DATE = Types.DateTime()
 
 
@@ -39,18 +38,13 @@ def parse(data: bytes) -> Statement:
 
 def _line(trn, rank: int, account: str) -> BankLine:
     where = f"STMTTRN n°{rank}"
-    try:
-        amount = _AMOUNT.convert((trn.findtext("TRNAMT") or "").strip())
-    except Exception:
-        raise StatementError(f"montant TRNAMT {trn.findtext('TRNAMT')!r} illisible.", element=where)
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise StatementError(f"montant TRNAMT {trn.findtext('TRNAMT')!r} invalide.", element=where)
+    amount = plain_amount((trn.findtext("TRNAMT") or "").strip(), element=where, what="montant TRNAMT")
     booked = _date(trn.findtext("DTPOSTED"), where, "DTPOSTED")
     value = _date(trn.findtext("DTAVAIL"), where, "DTAVAIL") if trn.findtext("DTAVAIL") else None
     name = " ".join((trn.findtext("NAME") or trn.findtext("PAYEE/NAME") or "").split())
     memo = " ".join((trn.findtext("MEMO") or "").split())
     label = memo if name and name in memo else " ".join(part for part in (name, memo) if part)
-    return BankLine(booked, Decimal(amount), label, payer=name, bank_ref=(trn.findtext("FITID") or "").strip(),
+    return BankLine(booked, amount, label, payer=name, bank_ref=(trn.findtext("FITID") or "").strip(),
                     account=account, value_on=value)
 
 
