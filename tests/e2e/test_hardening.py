@@ -125,8 +125,12 @@ def test_device_token_is_bound_to_its_login(stack, school):
     school_device = api_login(stack, school, PASSWORD, "10.2.0.2").json()["device"]
     forged = school_device[:-4] + ("AAAA" if not school_device.endswith("AAAA") else "BBBB")
     assert api_login(stack, school, PASSWORD, "10.2.0.9", device=forged).status_code == 429
-    assert api_login(stack, school, "guess", "10.2.0.9", device=school_device).status_code == 401  # still a guess
+    # a wrong password with the device token is held like any other (issue 24 item 5)
+    assert api_login(stack, school, "guess", "10.2.0.9", device=school_device).status_code == 429
     assert api_login(stack, school, PASSWORD, "10.2.0.9", device=school_device).status_code == 200
+    # the login typed in small letters is the same login, and its device token the same
+    assert api_login(stack, school.lower(), PASSWORD, "10.2.0.9").status_code == 429
+    assert api_login(stack, school.lower(), PASSWORD, "10.2.0.9", device=school_device).status_code == 200
 
 
 def test_logout_and_password_change_revoke_tokens_in_every_service(stack, school):
