@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from web import carry, client
 from web.client import ApiFailure
-from web.security import seal, signed_in
+from web.security import csrf_token, seal, signed_in
 
 bp = Blueprint("auth", __name__)
 
@@ -65,13 +65,21 @@ def login():
     except ApiFailure:
         pass
     response = redirect(back or url_for("auth.index"))
-    if answer.get("device"):
-        kept = [answer["device"]] + devices.split()[: DEVICES_KEPT - 1]
-        response.set_cookie(
-            DEVICE_COOKIE, " ".join(kept), max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
+    if answer.get("cooperative"):  # a school's form outlives its session on this browser only
+        carry.give_ticket(response, answer["cooperative"], csrf_token())
+    keep_device(response, answer.get("device"), devices)
     return response
+
+
+def keep_device(response, device: str | None, devices: str) -> None:
+    """The browser's device tokens, the newest first."""
+    if not device:
+        return
+    kept = [device] + devices.split()[: DEVICES_KEPT - 1]
+    response.set_cookie(
+        DEVICE_COOKIE, " ".join(kept), max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
 
 
 @bp.post("/deconnexion")
@@ -84,7 +92,9 @@ def logout():
                 current_app.logger.warning("logout: the API answered %s", failure.status)
     session.clear()
     flash("Vous êtes déconnecté(e). À bientôt !", "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    carry.take_ticket(response)
+    return response
 
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
@@ -101,13 +111,16 @@ def password():
     if errors:
         return render_template("password.html", errors=errors), 422
     try:
-        client.post("/api/auth/password", json={"current": current, "new": new})
+        answer = client.post("/api/auth/password", json={"current": current, "new": new})
     except ApiFailure as failure:
         if failure.status in (401,) or failure.status >= 500:
             raise
         return render_template("password.html", errors=failure.fields, failure=failure.message), failure.status
     flash("Votre mot de passe est changé. Vos autres sessions (autres appareils) sont fermées.", "success")
-    return redirect(url_for("auth.index"))
+    response = redirect(url_for("auth.index"))
+    # the old password's device tokens are dead: this browser gets the new one's
+    keep_device(response, answer.get("device"), request.cookies.get(DEVICE_COOKIE, "")[:2000])
+    return response
 
 
 @bp.route("/mot-de-passe/nouveau/<token>", methods=["GET", "POST"])

@@ -29,8 +29,12 @@ def check_csrf() -> None:
     sent = request.form.get(CSRF_FIELD, "")
     expected = session.get("csrf", "")
     if sent and not expected and not signed_in() and carry.carries(request.path):
-        # the session expired under a form being filled: keep what was typed, sign in again
-        return carry.keep_and_sign_in()
+        # the session cookie expired under a form being filled: keep what was typed, sign
+        # in again -- only if this browser's ticket vouches for the form's token (a page
+        # of another site posting here gets the 400 and the session is left alone)
+        owner = carry.ticket_owner(sent)
+        if owner:
+            return carry.keep_and_sign_in(owner)
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         abort(400, description="csrf")
 

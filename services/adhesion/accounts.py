@@ -2,7 +2,7 @@
 out, changing one's password and confirming a reset link (``passwords.py``)."""
 from datetime import datetime
 
-from services.adhesion import passwords, throttle
+from services.adhesion import login_names, passwords, throttle
 from services.adhesion.models import Account
 from shared.auth import Principal, burn_password_time, hash_password, open_session, session_store, verify_password
 from shared.errors import Invalid, TooManyAttempts, Unauthenticated
@@ -14,17 +14,18 @@ BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, address: str,
            now: datetime) -> dict:
     """A session for the right password, unless the throttle refuses first; a failure is
-    counted, and the one that locks a school's login out sends its mailbox a reset link."""
+    counted, and the one that locks a school's login out sends its mailbox a reset link.
+    A device token of this login lifts a refusal for the right password only: its wrong
+    passwords are counted and refused like anyone's."""
     secret_key = ctx.settings.secret_key
     address = address[:throttle.ADDRESS_WIDTH]
-    name = login.strip()
-    trusted = throttle.known_device(secret_key, devices, name)
+    key = login_names.fold(login)
     with ctx.database.session() as session:
-        failures = throttle.failures(session, name, address, now)
-        refused = None if trusted else throttle.refusal(failures)
-        if refused:
+        failures = throttle.failures(session, key, address, now)
+        refused = throttle.refusal(failures)
+        account = login_names.find(session, login) if not refused or devices else None
+        if refused and not (account and throttle.known_device(secret_key, devices, key, account.password_hash)):
             raise TooManyAttempts(refused)
-        account = session.get(Account, name) or session.get(Account, name.upper())  # « 0382296p00 » too
         session.expunge_all()
     # Hashed outside any transaction: scrypt takes tens of milliseconds, and on SQLite an
     # open transaction holds the service's only write lock.
@@ -34,15 +35,17 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
     ok = ok and account.active  # a deactivated cooperative keeps its history, not its login
     with ctx.database.session() as session:
         if ok:
-            throttle.forget_pair(session, name, address)
+            throttle.forget_pair(session, key, address)
         else:
-            throttle.record_failure(session, name, address, now)
+            throttle.record_failure(session, key, address, now)
             throttle.forget_expired(session, now)
             reset_sent = (account is not None and failures.login + 1 >= throttle.LOGIN_LIMIT
                           and passwords.issue_lockout_link(session, ctx.settings.public_base_url, account, now))
     if not ok:
         if reset_sent:
             ctx.publish()
+        if refused:  # a device token with a wrong password: held like any other attempt
+            raise TooManyAttempts(refused)
         raise Unauthenticated(BAD_CREDENTIALS)
     token, principal = open_session(session_store(),
                                     Principal(account.login, account.role, account.department, account.cooperative))
@@ -51,7 +54,7 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
         "role": principal.role,
         "cooperative": principal.cooperative,
         "department": principal.department,
-        "device": throttle.issue_device(secret_key, principal.login),
+        "device": throttle.issue_device(secret_key, key, account.password_hash),
         "national": account.national,
     }
 
@@ -67,8 +70,9 @@ def change_password(ctx: ServiceContext, principal: Principal, current: str, new
     shared computer), this one stays open. A wrong current password counts as a failed
     login, and the throttle holds this step as it holds a login."""
     address = address[:throttle.ADDRESS_WIDTH]
+    key = login_names.fold(principal.login)
     with ctx.database.session() as session:
-        if throttle.failures(session, principal.login, address, now).held:
+        if throttle.failures(session, key, address, now).held:
             raise TooManyAttempts(throttle.TOO_MANY)
         account = session.get(Account, principal.login)
         session.expunge_all()
@@ -79,12 +83,14 @@ def change_password(ctx: ServiceContext, principal: Principal, current: str, new
     new_hash = None if wrong else hash_password(new)
     with ctx.database.session() as session:
         if wrong:
-            throttle.record_failure(session, principal.login, address, now)
+            throttle.record_failure(session, key, address, now)
         else:
             session.get(Account, principal.login).password_hash = new_hash
     if wrong:
         raise Invalid("Le mot de passe actuel est incorrect.", {"current": ["Mot de passe incorrect."]})
-    return {"closed_sessions": session_store().close_all(principal.login, keep=principal.session)}
+    # every device token dies with the old password; this browser gets one for the new
+    return {"closed_sessions": session_store().close_all(principal.login, keep=principal.session),
+            "device": throttle.issue_device(ctx.settings.secret_key, key, new_hash)}
 
 
 def confirm_reset(ctx: ServiceContext, token: str, password: str, now: datetime) -> dict:

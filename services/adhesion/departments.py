@@ -5,6 +5,7 @@ details."""
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.adhesion import login_names
 from services.adhesion.models import Account, Department
 from shared.auth import Principal, hash_password
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -85,10 +86,9 @@ def create_staff(ctx: ServiceContext, principal: Principal, data: dict) -> Accou
             _own_or_national(session, principal, data["department"])
             if session.get(Department, data["department"]) is None:
                 raise Invalid(f"Département {data['department']} inconnu.", {"department": ["Département inconnu."]})
-            if session.get(Account, data["login"]) is not None:
-                raise taken
+            login_names.check_staff_login(session, data["login"])
             account = Account(
-                login=data["login"], password_hash=hash_password(data["password"]), role="staff",
+                login=data["login"].strip(), password_hash=hash_password(data["password"]), role="staff",
                 department=data["department"], email=data["email"], national=False, active=True,
             )
             session.add(account)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from contracts import adhesion as contracts
-from services.adhesion import throttle
+from services.adhesion import login_names, throttle
 from services.adhesion.answers import cooperative_data, department_data
 from services.adhesion.models import Account, Cooperative, Department, OutboxEvent, PasswordReset
 from shared import outbox, schoolyear
@@ -74,16 +74,20 @@ def issue_link(session: Session, public_base_url: str, account: Account, reason:
 
 
 def request_reset(ctx: ServiceContext, login: str, address: str, now: datetime) -> None:
-    """The lost password: the same silence whether the login exists or not; an address
-    the login throttle holds is refused here too."""
+    """The lost password: the same silence whether the login (typed in any case) exists
+    or not, and beyond the caps (``MAX_REQUESTS_PER_HOUR`` a login, the throttle's
+    ``RESET_ADDRESS_LIMIT`` an address) the same silence with no email; an address the
+    login throttle holds is refused here too."""
     with ctx.database.session() as session:
         if throttle.address_held(session, address, now):
             raise TooManyAttempts(throttle.TOO_MANY)
-        account = session.get(Account, login)
+        if not throttle.reset_request_allowed(session, address, now):
+            return
+        account = login_names.find(session, login)
         if account is None or not account.active or not _cooperative_active(session, account):
             return
         recent = session.scalar(select(func.count()).where(
-            PasswordReset.login == login, PasswordReset.reason != "invitation",
+            PasswordReset.login == account.login, PasswordReset.reason != "invitation",
             PasswordReset.created_at >= now - timedelta(hours=1)))
         if recent >= MAX_REQUESTS_PER_HOUR:
             return
@@ -128,7 +132,7 @@ def confirm(ctx: ServiceContext, token: str, password: str, now: datetime) -> st
         account.password_hash = hash_password(password)
         session.execute(update(PasswordReset).where(
             PasswordReset.login == link.login, PasswordReset.used_at.is_(None)).values(used_at=now))
-        throttle.forget_login(session, link.login)
+        throttle.forget_login(session, login_names.fold(link.login))
         return link.login
 
 

@@ -38,6 +38,7 @@ class PasswordChangeIn(StrictSchema):
 class PasswordChangeOut(Schema):
     closed_sessions = fields.Integer()
     login = fields.String()  # after a reset link: whose password it was (the page pre-fills it)
+    device = fields.String()  # after a change: this browser's device token for the new password
 
 
 class PasswordResetConfirmIn(StrictSchema):

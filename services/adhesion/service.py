@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.adhesion import domain, events
+from services.adhesion import domain, events, login_names
 from services.adhesion.answers import adhesion_answer, vars_of
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
 from services.adhesion.registration_codes import allocate_code, code_in_use
@@ -64,7 +64,7 @@ def create_cooperative(ctx: ServiceContext, principal: Principal, data: dict) ->
     taken = Conflict(f"La coopérative {data['number']} existe déjà.", {"number": ["Déjà utilisé."]})
     try:
         with ctx.database.session() as session:
-            existing = session.get(Cooperative, data["number"]) or session.get(Account, data["number"])
+            existing = session.get(Cooperative, data["number"]) or login_names.find(session, data["number"])
             if existing is not None and existing.department != principal.department:
                 raise Forbidden("Ce numéro relève d'un autre département.")  # not whether it exists
             if existing is not None:

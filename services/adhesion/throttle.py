@@ -8,9 +8,16 @@ anyone lock a school out; failures are counted
 - per login from every address: 100 in an hour refuse, and the school is emailed a
   single-use reset link (``password_reset.requested``) instead of being silently locked;
 and a browser that logged in successfully before (a signed device token, kept by the
-pages in a cookie) is never refused with the right password. A refusal comes before
-the password is hashed, so a flood of refused logins costs a query, not scrypt.
+pages in a cookie) is never refused with the right password; its wrong passwords are
+counted and refused like anyone's. A refusal comes before the password is hashed, so a
+flood of refused logins costs a query, not scrypt (a device token, a secret of the
+browser's, buys one hash to tell the right password).
+
+Logins are counted folded (``login_names.fold``): ``0380004d00`` and ``0380004D00`` are
+one login. Requests for a reset link are kept in the same table under ``RESET_REQUEST``
+(no login folds to it: logins are trimmed), to cap them per address too.
 """
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +33,11 @@ ADDRESS_LIMIT = 30
 WINDOW = timedelta(minutes=15)
 LOGIN_LIMIT = 100
 LOGIN_WINDOW = timedelta(hours=1)
+# A school signs in once a year or so (the campaign is yearly): its token must outlive
+# a year. It only ever helps the right password, and dies when the password changes.
 DEVICE_MAX_AGE = 400 * 24 * 3600
+RESET_REQUEST = " reset"  # the "login" of a reset request's row: no login is this
+RESET_ADDRESS_LIMIT = 10  # reset requests an hour from one address (LOGIN_WINDOW)
 ADDRESS_WIDTH = 64  # the column's width: longer addresses are counted by their start
 TOO_MANY = "Trop de tentatives : réessayez dans 15 minutes."
 LOGIN_LOCKED = ("Trop de tentatives pour cet identifiant depuis une heure. Un lien pour choisir un nouveau mot "
@@ -58,11 +69,13 @@ def refusal(failures: Failures) -> str | None:
 
 
 def failures(session: Session, login: str, address: str, now: datetime) -> Failures:
+    """The counts for ``login`` (folded by the caller) from ``address``."""
     recent = LoginFailure.at >= now - WINDOW
+    failed = LoginFailure.login != RESET_REQUEST
     row = session.execute(
         select(
             func.count().filter(and_(LoginFailure.login == login, LoginFailure.address == address, recent)),
-            func.count().filter(and_(LoginFailure.address == address, recent)),
+            func.count().filter(and_(LoginFailure.address == address, failed, recent)),
             func.count().filter(LoginFailure.login == login),
         ).where(or_(LoginFailure.login == login, LoginFailure.address == address), LoginFailure.at >= now - LOGIN_WINDOW)
     ).one()
@@ -72,12 +85,26 @@ def failures(session: Session, login: str, address: str, now: datetime) -> Failu
 def address_held(session: Session, address: str, now: datetime) -> bool:
     """Whether ``address`` failed too often lately to be answered (any login)."""
     count = session.scalar(select(func.count()).where(
-        LoginFailure.address == address[:ADDRESS_WIDTH], LoginFailure.at >= now - WINDOW))
+        LoginFailure.address == address[:ADDRESS_WIDTH], LoginFailure.login != RESET_REQUEST,
+        LoginFailure.at >= now - WINDOW))
     return count >= ADDRESS_LIMIT
 
 
 def record_failure(session: Session, login: str, address: str, now: datetime) -> None:
     session.add(LoginFailure(login=login, address=address, at=now))
+
+
+def reset_request_allowed(session: Session, address: str, now: datetime) -> bool:
+    """Count a reset request from ``address``; False beyond ``RESET_ADDRESS_LIMIT`` an hour
+    (then nothing is recorded: a flood adds no rows)."""
+    address = address[:ADDRESS_WIDTH]
+    count = session.scalar(select(func.count()).where(
+        LoginFailure.login == RESET_REQUEST, LoginFailure.address == address, LoginFailure.at >= now - LOGIN_WINDOW))
+    if count >= RESET_ADDRESS_LIMIT:
+        return False
+    forget_expired(session, now)
+    record_failure(session, RESET_REQUEST, address, now)
+    return True
 
 
 def forget_expired(session: Session, now: datetime) -> None:
@@ -97,19 +124,28 @@ def _devices(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt="retkoop-device")
 
 
-def issue_device(secret_key: str, login: str) -> str:
-    """A token that says "this browser logged in as ``login``": only the server can make one."""
-    return _devices(secret_key).dumps({"l": login, "n": secrets.token_urlsafe(8)})
+def _password_mark(password_hash: str) -> str:
+    """What a device token knows of the password it was earned with: a new password (a
+    change, a reset link) makes every older token worthless."""
+    return hashlib.sha256(b"retkoop-device\0" + password_hash.encode()).hexdigest()[:16]
 
 
-def known_device(secret_key: str, devices: str | None, login: str) -> bool:
+def issue_device(secret_key: str, login: str, password_hash: str) -> str:
+    """A token that says "this browser logged in as ``login`` with its current password":
+    only the server can make one. ``login`` is the folded login."""
+    return _devices(secret_key).dumps({"l": login, "p": _password_mark(password_hash),
+                                       "n": secrets.token_urlsafe(8)})
+
+
+def known_device(secret_key: str, devices: str | None, login: str, password_hash: str) -> bool:
     """Whether one of the device tokens (space-separated, as the pages keep several) was
-    made for ``login``."""
+    made for ``login`` (folded) under its current password."""
+    mark = _password_mark(password_hash)
     for token in (devices or "").split()[:10]:
         try:
             data = _devices(secret_key).loads(token, max_age=DEVICE_MAX_AGE)
         except BadSignature:
             continue
-        if isinstance(data, dict) and data.get("l") == login:
+        if isinstance(data, dict) and data.get("l") == login and data.get("p") == mark:
             return True
     return False

@@ -18,7 +18,7 @@ import requests
 from playwright.sync_api import Page, expect, sync_playwright
 from pypdf import PdfReader
 
-from tests.support import ROOT
+from tests.support import ROOT, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -478,3 +478,57 @@ def test_school_changes_its_password_and_other_sessions_end(stack, new_page):
     expect(phone.get_by_role("heading", name="S'IDENTIFIER")).to_be_visible()
     sign_in(phone, number, new)
     expect(phone.get_by_role("link", name="Changer mon mot de passe")).to_be_visible()
+
+
+def test_another_site_cannot_sign_a_school_out_nor_fill_its_form(stack, new_page):
+    """Issue 24 item 3: a page of another site posting to the adhesion form, in the school's
+    own browser, neither ends its session nor comes back as « ce que vous aviez saisi »."""
+    number, password = "0380024K00", "ecole-secret"
+    create_cooperative_by_api(stack, number, password)
+    school = new_page()
+    sign_in(school, number, password)
+    expect(school).to_have_url(re.compile(r"/accueil$"))
+    attacker = school.context.new_page()  # another tab of the same browser
+    attacker.route("http://pieges.example/", lambda route: route.fulfill(content_type="text/html", body=f"""
+        <!doctype html><title>Jeu</title>
+        <form method="post" action="{stack.base}/adhesion/{YEAR}">
+          <input name="csrf_token" value="nimporte"><input name="owner" value="{number}">
+          <input name="row_count" value="1"><input name="classes-0-name" value="PIRATE">
+          <input name="classes-0-student_count" value="999"><input name="action" value="calculate">
+        </form><script>document.forms[0].submit()</script>"""))
+    attacker.goto("http://pieges.example/")
+    attacker.wait_for_url(re.compile(re.escape(stack.base)))  # the app's answer to that post
+    assert "Formulaire refusé" in attacker.content()  # not the sign-in page of a kept form
+    school.goto(f"/adhesion/{YEAR}")
+    expect(school).to_have_url(re.compile(rf"/adhesion/{YEAR}$"))  # still signed in
+    expect(school.locator("#classes-0-name")).not_to_have_value("PIRATE")
+    school.get_by_role("button", name="Se déconnecter").click()
+    sign_in(school, number, password)
+    expect(school).to_have_url(re.compile(r"/accueil$"))  # no kept form waited for it
+    # the browser lost every cookie (not only its session): nothing vouches for the form
+    school.goto(f"/adhesion/{YEAR}")
+    school.locator("#classes-0-name").fill("CP")
+    school.context.clear_cookies()
+    school.get_by_role("button", name="Valider et calculer", exact=True).click()
+    expect(school.get_by_role("heading", name="Formulaire refusé")).to_be_visible()
+
+
+def test_a_lost_password_typed_in_small_letters_sends_the_link(stack, sink, new_page):
+    """Issue 25 item 2: « 0690501v00 » finds the school « 0690501V00 », as the sign-in does."""
+    number = "0380025V00"
+    create_cooperative_by_api(stack, number, "ancien-secret")
+    page = new_page(PHONE)
+    page.goto("/connexion")
+    page.get_by_role("link", name="Identifiant ou mot de passe perdus").click()
+    page.get_by_label("Identifiant").fill(number.lower())
+    page.get_by_role("button", name="Recevoir un lien").click()
+    expect(page.get_by_role("status")).to_contain_text("Si cet identifiant existe")
+    to = f"ce.{number.lower()}@ac-grenoble.fr"
+    [mail] = wait_for(lambda: [m for m in sink.messages() if m["To"] == to and m["X-Retkoop-Kind"] == "password_reset"],
+                      timeout=60, what="the reset email")
+    link = re.search(r"(http://\S+/mot-de-passe/nouveau/\S+)", mail.get_body(("plain",)).get_content()).group(1)
+    page.goto(link)
+    page.get_by_label("Nouveau mot de passe", exact=True).fill("nouveau-secret")
+    page.get_by_label("Nouveau mot de passe, une seconde fois").fill("nouveau-secret")
+    page.get_by_role("button", name="Enregistrer le mot de passe").click()
+    assert stack.login(number, "nouveau-secret")

@@ -144,7 +144,8 @@ def test_an_expired_session_keeps_what_was_typed(stack, new_page):
     school.locator("#classes-0-teacher_count").fill("1")
     school.locator("#classes-0-student_count").fill("24")
     school.locator("#pay_cheque-oui").check()
-    school.context.clear_cookies()  # the session is gone while the teacher was typing
+    # the session cookie expires while the teacher was typing (the browser's other cookies stay)
+    school.context.clear_cookies(name="retkoop_session")
     school.get_by_role("button", name="Valider et calculer", exact=True).click()
     expect(school).to_have_url(re.compile(r"/connexion$"))
     expect(school.get_by_role("status")).to_contain_text("Ce que vous avez saisi est gardé")
@@ -165,7 +166,7 @@ def test_an_expired_session_keeps_what_was_typed(stack, new_page):
     # another school signing in on that browser never gets the form
     create_cooperative_by_api(stack, "0380013C00", "autre-secret")
     school.get_by_label("Nombre d'élèves").first.fill("99")
-    school.context.clear_cookies()
+    school.context.clear_cookies(name="retkoop_session")
     school.get_by_role("button", name="Valider et calculer", exact=True).click()
     sign_in(school, "0380013C00", "autre-secret")
     expect(school).to_have_url(re.compile(r"/accueil$"))

@@ -191,3 +191,88 @@ def test_a_path_id_beyond_any_key_is_404_not_an_overflow(services):
         response = client.get(path, headers=staff)
         assert response.status_code == 404 and response.json["error"] == "not_found", (path, response.json)
     assert client.get("/api/payment/statements/2147483647/lines", headers=staff).status_code == 404
+
+
+# --- issue 24: logins (items 5, 6, 9) and issue 25 item 2 -----------------------------------------
+
+
+def _from(address):
+    return {CLIENT_ADDRESS_HEADER: signed_client_address("test-secret", address)}
+
+
+def _login(client, login, password, address="10.24.0.1", **extra):
+    return client.post("/api/auth/login", json={"login": login, "password": password, **extra},
+                       headers=_from(address))
+
+
+def test_a_device_token_lifts_the_throttle_for_the_right_password_only(client, school):
+    device = _login(client, NUMBER, "ecole-secret", "10.24.1.1").json["device"]
+    answers = [_login(client, NUMBER, "guess", "10.24.1.2", device=device).status_code for _ in range(40)]
+    assert answers[:10] == [401] * 10 and set(answers[10:]) == {429}  # counted like any others
+    assert _login(client, NUMBER, "ecole-secret", "10.24.1.2").status_code == 429  # the pair is held
+    assert _login(client, NUMBER, "ecole-secret", "10.24.1.2", device=device).status_code == 200
+
+
+def test_the_throttle_counts_a_login_whatever_its_case(client, school):
+    for i in range(10):  # « 0382296p00 » and « 0382296P00 » are one login
+        login = NUMBER.lower() if i % 2 else NUMBER
+        assert _login(client, login, "guess", "10.24.2.1").status_code == 401
+    assert _login(client, NUMBER.lower(), "ecole-secret", "10.24.2.1").status_code == 429
+    assert _login(client, NUMBER, "ecole-secret", "10.24.2.1").status_code == 429
+    # the per-login lockout too: 100 failures in an hour from everywhere, in mixed cases
+    for address in range(9):
+        for i in range(10):
+            login = NUMBER.lower() if i % 2 else NUMBER
+            assert _login(client, login, "guess", f"10.24.3.{address}").status_code == 401
+    assert _login(client, NUMBER.lower(), "ecole-secret", "10.24.4.1").status_code == 429
+
+
+def test_a_new_password_ends_the_device_tokens_of_the_old_one(client, school):
+    old_device = _login(client, NUMBER, "ecole-secret", "10.24.5.1").json["device"]
+    changed = client.post("/api/auth/password", headers=school, json={"current": "ecole-secret", "new": "nouveau-secret"})
+    assert changed.status_code == 200 and changed.json["device"]
+    for _ in range(10):
+        _login(client, NUMBER, "guess", "10.24.5.2")
+    assert _login(client, NUMBER, "nouveau-secret", "10.24.5.2", device=old_device).status_code == 429
+    assert _login(client, NUMBER, "nouveau-secret", "10.24.5.2", device=changed.json["device"]).status_code == 200
+
+
+def test_staff_logins_are_never_shaped_like_a_cooperative_number(client, staff, school):
+    def create(login):
+        return client.post("/api/adhesion/staff", headers=staff, json={
+            "login": login, "password": "staff-secret", "department": "38", "email": "staff@occe38.fr"})
+
+    for squat in ("0380099Z00", "0380004d00", NUMBER.lower(), " 0690501v00"):
+        refused = create(squat)
+        assert refused.status_code in (400, 422) and "login" in refused.json["fields"], squat
+    assert create("secretariat38").status_code == 201
+    again = create("Secretariat38")  # the same login in another case
+    assert again.status_code == 409 and "login" in again.json["fields"]
+    assert create("ADMIN").status_code == 409
+    # the school's login in small letters reaches the school
+    answer = client.post("/api/auth/login", json={"login": NUMBER.lower(), "password": "ecole-secret"})
+    assert answer.status_code == 200 and answer.json["role"] == "school"
+
+
+def test_a_lost_password_in_small_letters_sends_the_link(client, app, school):
+    from tests.integration.test_departments import resets
+    assert client.post("/api/auth/password-reset", json={"login": NUMBER.lower()}).status_code == 202
+    [event] = resets(app)
+    assert event["data"]["login"] == NUMBER and event["data"]["reason"] == "requested"
+
+
+def test_reset_requests_are_capped_per_address(client, app, staff):
+    from tests.integration.test_departments import resets
+    numbers = [f"03824{i:02d}A00" for i in range(12)]
+    for number in numbers:
+        assert client.post("/api/adhesion/cooperatives", headers=staff, json={
+            "number": number, "name": f"École {number}", "town": "VIENNE", "email": f"{number.lower()}@ecoles.fr",
+            "password": "ecole-secret"}).status_code == 201
+    answers = {client.post("/api/auth/password-reset", json={"login": number}, headers=_from("10.24.6.1")).json["status"]
+               for number in numbers}
+    assert answers == {"accepted"}  # the same answer beyond the cap: nothing to tell apart
+    assert sorted(e["data"]["login"] for e in resets(app)) == numbers[:10]
+    # another address is not held by that one, and the login throttle is not either
+    assert client.post("/api/auth/password-reset", json={"login": numbers[11]}, headers=_from("10.24.6.2")).status_code == 202
+    assert len(resets(app)) == 11
+    assert _login(client, numbers[0], "ecole-secret", "10.24.6.1").status_code == 200
