@@ -192,8 +192,3 @@ class ServiceDefinition:
                 self.seed(database, settings)
         finally:
             database.dispose()
-
-
-def after_commit_publish() -> None:
-    """Publish the events the current request's use case committed."""
-    service().publish()
