@@ -25,10 +25,10 @@ from pathlib import Path
 # the standard library's http package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from banking.statements import read_statement  # noqa: E402
 from services.payment import domain  # noqa: E402
 from services.payment.app import create_app, prepare  # noqa: E402
 from services.payment.models import Due  # noqa: E402
-from services.payment.statements import read_statement  # noqa: E402
 from shared.auth import Principal, open_session  # noqa: E402
 from shared.service import shutdown  # noqa: E402
 from tests.statement_files import Movement, camt053  # noqa: E402

@@ -10,11 +10,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from banking.statements import StatementError, clean_text, read_statement
 from services.payment import domain, slips
 from services.payment.dues import find_due
 from services.payment.models import ChequeSlip, Due, PayerAccount, Payment, Statement, StatementLine
 from services.payment.service import ensure_department, record
-from services.payment.statements import StatementError, clean_text, read_statement
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 from shared.service import ServiceContext

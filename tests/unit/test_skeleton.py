@@ -62,7 +62,7 @@ def test_use_cases_raise_domain_errors_not_http_ones(path):
 
 def test_the_code_points_inside_the_repository():
     found = []
-    for folder in ("services", "shared", "web", "deploy", "contracts"):
+    for folder in ("services", "shared", "banking", "web", "deploy", "contracts"):
         for path in (ROOT / folder).rglob("*"):
             if path.is_file() and path.suffix in (".py", ".html", ".js", ".conf", ".yml") and "SPEC" in path.read_text():
                 found.append(str(path.relative_to(ROOT)))

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from ofxtools.Parser import OFXTree
 
-from services.payment.statements import StatementError, detect, fingerprints, read_statement
-from services.payment.statements.cfonb120 import signed_amount
+from banking.statements import StatementError, detect, fingerprints, read_statement
+from banking.statements.cfonb120 import signed_amount
 from tests.statement_files import (
     ACCOUNT_IBAN,
     Movement,

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from services.payment.statements import CENT, BankLine, Statement, StatementError, plain_amount
+from banking.statements import CENT, BankLine, Statement, StatementError, plain_amount
 
 RECORD = 120
 ASCII_DIGITS = "0123456789"

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from services.payment.statements import BankLine, Statement, StatementError, plain_amount
+from banking.statements import BankLine, Statement, StatementError, plain_amount
 
 NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.[0-9]{2}\Z")
 

@@ -108,7 +108,7 @@ def detect(data: bytes) -> str:
 
 def read_statement(data: bytes) -> Statement:
     """Parse a statement of any supported format; ``StatementError`` when it cannot be read."""
-    from services.payment.statements import camt053, cfonb120, csv_presets, ofx
+    from banking.statements import camt053, cfonb120, csv_presets, ofx
 
     if not data.strip():
         raise StatementError("le fichier est vide.")

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from charset_normalizer import from_bytes
 
-from services.payment.statements import CENT, BankLine, Statement, StatementError, plain_amount
+from banking.statements import CENT, BankLine, Statement, StatementError, plain_amount
 
 # layout → the columns of its table header (normalised: no accents, lower case, letters only)
 LAYOUTS = {

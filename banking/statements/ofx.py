@@ -10,7 +10,7 @@ from ofxtools import Types
 from ofxtools.header import OFXHeaderError
 from ofxtools.Parser import OFXTree, ParseError
 
-from services.payment.statements import BankLine, Statement, StatementError, plain_amount
+from banking.statements import BankLine, Statement, StatementError, plain_amount
 
 _DATE = Types.DateTime()
 
