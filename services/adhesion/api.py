@@ -19,6 +19,7 @@ from services.adhesion.schemas import (
     CorrectionIn,
     QuoteIn,
     QuoteOut,
+    RateProposalSchema,
     RatesSchema,
     ReminderReachOut,
     RemindersOut,
@@ -67,6 +68,15 @@ def get_cooperative(number):
 def get_rates(year):
     checked_path(year=year)
     return use_cases.get_rates(service(), current_principal(), year)
+
+
+@blp.get("/rates/<year>/proposal")
+@staff_required
+@blp.response(200, RateProposalSchema)
+def propose_rates(year):
+    """The rates to start the year from: its own, or last year's carried over a year later."""
+    checked_path(year=year)
+    return use_cases.propose_rates(service(), current_principal(), year)
 
 
 @blp.put("/rates/<year>")

@@ -118,6 +118,23 @@ def is_late(rates: Rates, submitted_on: date) -> bool:
     return not (rates.renewal_opens <= submitted_on <= rates.renewal_closes)
 
 
+def a_year_later(day: date) -> date:
+    """The same day a year later; a 29 February becomes the 28th."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def rates_carried_over(previous: dict) -> dict:
+    """A new year's rates start from last year's, its renewal window on the same days a year
+    later: staff read them, change what changed and save."""
+    proposal = dict(previous)
+    for name in ("renewal_opens", "renewal_closes"):
+        proposal[name] = a_year_later(previous[name])
+    return proposal
+
+
 def renewal_bounds(year: str) -> tuple[date, date]:
     """The days a renewal window of ``year`` may span: from 1 March before the school year
     (six months before its 1 September: some departments open in the spring) to the school

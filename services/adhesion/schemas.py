@@ -83,6 +83,11 @@ class RatesSchema(StrictSchema):
             raise ValidationError("La fermeture doit suivre l'ouverture.", "renewal_closes")
 
 
+class RateProposalSchema(RatesSchema):
+    carried_from = fields.String(allow_none=True, dump_only=True, metadata={
+        "description": "The year these rates are carried over from (its window a year later); null: the year's own."})
+
+
 class ClassRowSchema(StrictSchema):
     name = Text(required=True, validate=validate.Length(1, 100))
     teachers = Text(load_default="", validate=validate.Length(max=500))

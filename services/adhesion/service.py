@@ -15,6 +15,7 @@ from services.adhesion.answers import adhesion_answer, vars_of
 from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
 from services.adhesion.registration_codes import allocate_code, code_in_use
 from services.adhesion.repository import ZERO, amounts_for, classes_of, find_adhesion, new_draft, rate_card, rates_of
+from shared import schoolyear
 from shared.auth import Principal, ensure_access, ensure_own_cooperative, hash_password
 from shared.errors import Conflict, Forbidden, Invalid, Malformed, NotFound
 from shared.service import ServiceContext
@@ -99,6 +100,23 @@ def get_cooperative(ctx: ServiceContext, principal: Principal, number: str) -> C
 def get_rates(ctx: ServiceContext, principal: Principal, year: str) -> RateCard:
     with ctx.database.session() as session:
         return rate_card(session, principal.department, year)
+
+
+def propose_rates(ctx: ServiceContext, principal: Principal, year: str) -> dict:
+    """The rates staff start a year from: the year's own when set, else last year's carried
+    over (``domain.rates_carried_over``); NotFound when neither exists."""
+    with ctx.database.session() as session:
+        try:
+            return {"carried_from": None, **_rate_values(rate_card(session, principal.department, year))}
+        except NotFound:
+            previous = schoolyear.previous(year)
+            card = rate_card(session, principal.department, previous)
+            return {"carried_from": previous, **domain.rates_carried_over(_rate_values(card))}
+
+
+def _rate_values(card: RateCard) -> dict:
+    return {column.key: getattr(card, column.key) for column in RateCard.__table__.columns
+            if column.key not in ("id", "department", "year")}
 
 
 def set_rates(ctx: ServiceContext, principal: Principal, year: str, data: dict) -> RateCard:

@@ -14,6 +14,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
+from shared import schoolyear
 from shared.money import format_eur
 from tests.e2e.test_browser import (  # noqa: F401
     DESKTOP,
@@ -448,3 +449,8 @@ def test_every_page_fits_a_phone_and_passes_axe(stack, new_page):
         staff.goto(address)
         checked(staff, address)
     shot(staff, "38-personnel-adhesion-375px", docs=True)
+    following = schoolyear.following(YEAR)  # SCHOOL_YEAR: the seed sets the guide's two years, up to YEAR
+    staff.goto(f"/personnel/tarifs/{following}")
+    expect(staff.get_by_role("status")).to_contain_text("sont proposés")
+    expect(staff.get_by_label("Ouverture du renouvellement")).to_have_value(re.compile(rf"^{schoolyear.years(following)[0]}-"))
+    checked(staff, "a new year's rates, carried over")

@@ -159,6 +159,20 @@ def test_rates_of_the_department(client, staff, school):
     assert client.get("/api/adhesion/rates/2030-2031", headers=school).status_code == 404
 
 
+def test_a_new_year_is_proposed_last_years_rates_a_year_later(client, staff, school):
+    own = client.get(f"/api/adhesion/rates/{YEAR}/proposal", headers=staff).json
+    assert own["carried_from"] is None and own["fee_per_student"] == "2.26"
+    card = {k: v for k, v in own.items() if k not in ("department", "year", "carried_from")}
+    card.update(renewal_opens="2030-03-20", renewal_closes="2030-10-15", fee_per_student="2.31")
+    assert client.put("/api/adhesion/rates/2030-2031", headers=staff, json=card).status_code == 200
+    proposal = client.get("/api/adhesion/rates/2031-2032/proposal", headers=staff).json
+    assert proposal["carried_from"] == "2030-2031"
+    assert (proposal["fee_per_student"], proposal["renewal_opens"], proposal["renewal_closes"]) == (
+        "2.31", "2031-03-20", "2031-10-15")
+    assert client.get("/api/adhesion/rates/2033-2034/proposal", headers=staff).status_code == 404
+    assert client.get("/api/adhesion/rates/2031-2032/proposal", headers=school).status_code == 403
+
+
 def test_school_sees_only_its_cooperative_and_no_staff_call(client, staff, school):
     other = create_cooperative(client, staff, number="0380001A00")
     submitted_guide(client, other, number="0380001A00")

@@ -166,3 +166,12 @@ def test_french_format():
     assert format_eur(D("1157.11")) == "1 157,11 €"
     assert format_eur(D("0")) == "0,00 €"
     assert format_eur(D("1000000")) == "1 000 000,00 €"
+
+
+def test_rates_carried_over_keep_the_window_a_year_later():
+    from datetime import date
+    previous = {"fee_per_student": D("2.26"), "renewal_opens": date(2024, 2, 29),
+                "renewal_closes": date(2024, 10, 15)}
+    proposal = domain.rates_carried_over(previous)
+    assert proposal == {"fee_per_student": D("2.26"), "renewal_opens": date(2025, 2, 28),
+                        "renewal_closes": date(2025, 10, 15)}

@@ -1,7 +1,6 @@
 """The year's rates of the department (GET/PUT /api/adhesion/rates/<year>)."""
 from flask import flash, redirect, render_template, request, url_for
 
-from shared import schoolyear
 from web import client, forms, pages
 from web.client import ApiFailure
 from web.formatting import campaign_year, rate_input, recent_years
@@ -39,17 +38,11 @@ def rates_current():
 def rates(year):
     pages.checked(year=year)
     if request.method == "GET":
-        current = pages.load_rates(year)
-        copied_from = None
-        if current is None:  # a new year starts from last year's rates, its window on the same days
-            copied_from = schoolyear.previous(year)
-            current = pages.load_rates(copied_from) or {}
-            for name, _ in DATE_FIELDS:
-                if current.get(name):
-                    current[name] = year_later(current[name])
+        current = client.get_or_none(f"/api/adhesion/rates/{year}/proposal") or {}
+        copied_from = current.get("carried_from")
         values = {name: rate_input(current.get(name)) for name, _ in RATE_FIELDS}
         values.update({name: current.get(name, "") for name, _ in DATE_FIELDS})
-        return render_rates(year, values, {}, missing=copied_from is not None, copied_from=copied_from)
+        return render_rates(year, values, {}, missing=not current or copied_from is not None, copied_from=copied_from)
     values = {name: request.form.get(name, "").strip() for name, _ in RATE_FIELDS + DATE_FIELDS}
     payload = {name: forms.money_value(values[name]) if values[name] else "" for name, _ in RATE_FIELDS}
     payload.update({name: values[name] or None for name, _ in DATE_FIELDS})
@@ -62,11 +55,6 @@ def rates(year):
         return render_rates(year, values, errors, problem=failure.message), 422
     flash(f"Les tarifs {year.replace('-', ' - ')} sont enregistrés.", "success")
     return redirect(url_for("staff.rates", year=year))
-
-
-def year_later(day: str) -> str:
-    """``2024-09-01`` → ``2025-09-01`` (a 29 February gives an invalid day for staff to correct)."""
-    return f"{int(day[:4]) + 1}{day[4:]}"
 
 
 def render_rates(year, values, errors, **extra):
