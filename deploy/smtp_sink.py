@@ -63,7 +63,8 @@ class MailSink:
         # asyncio binds with SO_REUSEADDR on POSIX, so the port is free again at once.
         # server_hostname avoids aiosmtpd's getfqdn(), which can hang on a DNS lookup.
         controller = Controller(
-            self._handler, hostname=self.host, port=self.port, server_hostname="retkoop-sink"
+            self._handler, hostname=self.host, port=self.port, server_hostname="retkoop-sink",
+            ready_timeout=30,  # a busy machine (a whole test suite on two cores) is slow to start a thread
         )
         controller.start()
         self._controller = controller

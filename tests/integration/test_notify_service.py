@@ -281,7 +281,7 @@ def test_permanent_refusal_is_failed_without_retry(tmp_path, database_url, redis
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             return "550 5.1.1 mailbox unavailable"
 
-    controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port(), server_hostname="refuser")
+    controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port(), server_hostname="refuser", ready_timeout=30)
     controller.start()
     app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url, smtp_host="127.0.0.1",
                                    smtp_port=controller.port, internal_api_url=settings.internal_api_url))
@@ -412,7 +412,7 @@ def test_confirmations_are_not_delayed_by_a_reminder_round(tmp_path, pg_url, red
     a message, each confirmation reaches the relay within 5 s (p95) of its event: the
     round waits in its own lane (queue notify_bulk, its own worker), never in front."""
     relay = SlowRelay()
-    controller = Controller(relay, hostname="127.0.0.1", port=free_port(), server_hostname="slow-relay")
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port(), server_hostname="slow-relay", ready_timeout=30)
     controller.start()
     settings = test_settings(tmp_path, pg_url, broker_url=redis_url, smtp_host="127.0.0.1", smtp_port=controller.port,
                              internal_api_url=f"http://127.0.0.1:{free_port()}", bulk_mail_rate=0)  # unpaced: worst case

@@ -130,7 +130,7 @@ class Refusing:
 
 @pytest.fixture
 def refusing_port():
-    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port(), server_hostname="refusing")
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port(), server_hostname="refusing", ready_timeout=30)
     controller.start()
     yield controller.port
     controller.stop()
@@ -188,7 +188,7 @@ class Counting:
 @pytest.fixture
 def counting():
     handler = Counting()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="counting")
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="counting", ready_timeout=30)
     controller.start()
     yield handler, controller.port
     controller.stop()
