@@ -7,8 +7,10 @@ import time
 
 from celery import Celery, Task
 from celery.exceptions import Ignore, Reject, Retry
+from celery.signals import before_task_publish
 from celery.worker.request import Request
 
+from shared.broker import PUBLISHED_AT
 from shared.config import Settings
 from shared.errors import is_outage
 from shared.events import queue_of
@@ -101,6 +103,14 @@ class ReliableTask(Task):
                         self.name, self.request.id, reject.reason)
             time.sleep(min(countdown or 1, REQUEUE_PAUSE_MAX))
             raise Reject(reject.reason, requeue=True) from None
+
+
+@before_task_publish.connect(weak=False)
+def _stamp_publish_time(headers=None, **_):
+    """Every task message carries when it was published: the age of a queue's oldest
+    message (shared/broker.py) reads it. A retry is a new message, stamped anew."""
+    if headers is not None:
+        headers[PUBLISHED_AT] = time.time()
 
 
 def route_by_service(name, args, kwargs, options, task=None, **kw):
