@@ -38,7 +38,7 @@ TASK_DURATION = Histogram("retkoop_task_duration_seconds", "Time a task ran, by 
 DOCUMENTS_RENDERED = Counter("retkoop_documents_rendered", "PDF documents drawn, by kind", ["kind"])
 
 
-def install(app, service: str) -> None:
+def install(app, service: str, route: bool = True) -> None:
     """Count every request of a Flask app by its route template (``/api/adhesion/adhesions/
     <number>/<year>``: bounded labels, never a cooperative number)."""
     from flask import g, request
@@ -57,7 +57,8 @@ def install(app, service: str) -> None:
         LATENCY.labels(service, route).observe(time.perf_counter() - started)
         return response
 
-    app.add_url_rule("/metrics", "metrics", _flask_view(app))
+    if route:
+        app.add_url_rule("/metrics", "metrics", _flask_view(app))
 
 
 def count_tasks() -> None:
@@ -162,7 +163,7 @@ def _flask_view(app):
     from flask import Response, jsonify, request
 
     def metrics():
-        settings = app.extensions["service"].settings if "service" in app.extensions else app.config["SETTINGS"]
+        settings = app.extensions["service"].settings
         refused = refusal(settings, request.headers, request.environ.get("REMOTE_ADDR"))
         if refused:
             status, message = refused
