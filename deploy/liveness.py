@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 
-from shared import broker, liveness
+from shared import broker, liveness, outbox
 from shared.config import load
 
 
@@ -36,6 +36,7 @@ def main(argv: list[str]) -> int:
             os.kill(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
+    outbox.request_republish(settings.broker_url)  # what it popped without recording it
     return 1
 
 

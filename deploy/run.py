@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.setup import prepare
-from shared import broker, liveness
+from shared import broker, liveness, outbox
 from shared.config import load
 from shared.events import queues_of, service_names
 
@@ -171,6 +171,11 @@ def main() -> int:
                       f"sa file en attend : arrêt forcé puis redémarrage.", file=sys.stderr, flush=True)
                 os.killpg(children[name].pid, signal.SIGKILL)
                 children[name].wait(10)
+            if stuck:  # what it had popped without recording it: the relays publish it again
+                try:
+                    outbox.request_republish(settings.broker_url)
+                except Exception as exc:
+                    print(f"republication impossible : {exc}", file=sys.stderr, flush=True)
         for name, child in children.items():
             if name in restart_at or child.poll() is None:
                 continue
