@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.broker import kind as broker_kind
 from shared.columns import moment, row_id
 from shared.errors import is_outage
 from shared.events import Contract, Event, queue_of, subscribers
@@ -239,8 +240,12 @@ class Relay:
 
     def _broker_client(self):
         url = self.celery.conf.broker_url or ""
-        if not url.startswith(("redis://", "rediss://")):
-            return None  # the embedded SQLite broker lives in a file: it keeps what it accepted
+        if broker_kind(url) != "redis":
+            # RabbitMQ closes the hole at its source: a publish returns once the broker has the
+            # message (publisher confirms), and a message a worker took goes back to its queue
+            # unless acknowledged after the task, whatever happens to the worker or the
+            # connection. The embedded SQLite broker keeps what it accepted in a file.
+            return None
         if self._redis is None:
             import redis
 
