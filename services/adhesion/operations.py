@@ -6,7 +6,7 @@ import requests
 from services.adhesion.departments import is_national
 from shared import operations
 from shared.auth import Principal, issue_service_token
-from shared.errors import Conflict, Forbidden, NotFound, Unavailable
+from shared.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from shared.service import ServiceContext
 
 SERVICE_NAME = "adhesion"
@@ -23,8 +23,8 @@ def status(ctx: ServiceContext, principal: Principal) -> dict:
     ensure_national(ctx, principal)
     found = operations.as_json(operations.snapshot(ctx.settings))
     try:
-        found["failed_emails"] = _notify(ctx, "get", "/api/notify/failed", params={"limit": 200})["items"]
-    except Unavailable as exc:  # the page still shows the rest, and says this part is missing
+        found["failed_emails"] = _notify(ctx, "get", "/api/notify/failed", params={"limit": 200}).get("items", [])
+    except DomainError as exc:  # the page still shows the rest, and says this part is missing
         found["failed_emails"] = []
         found["errors"]["failed_emails"] = exc.message
     return found
@@ -32,7 +32,8 @@ def status(ctx: ServiceContext, principal: Principal) -> dict:
 
 def resend(ctx: ServiceContext, principal: Principal, message_id: int) -> dict:
     ensure_national(ctx, principal)
-    return _notify(ctx, "post", f"/api/notify/messages/{message_id}/resend")
+    answer = _notify(ctx, "post", f"/api/notify/messages/{message_id}/resend")
+    return {"id": answer.get("id", message_id), "status": answer.get("status", "queued")}
 
 
 def _notify(ctx: ServiceContext, method: str, path: str, **kwargs) -> dict:
@@ -44,7 +45,12 @@ def _notify(ctx: ServiceContext, method: str, path: str, **kwargs) -> dict:
         raise Unavailable(f"Le service des e-mails ne répond pas ({type(exc).__name__}).") from None
     if response.status_code >= 500:
         raise Unavailable("Le service des e-mails ne répond pas.")
-    body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):  # not the notify service answering (a proxy's page)
+        raise Unavailable("Le service des e-mails ne répond pas.")
     if response.status_code == 404:  # its refusals passed on as it said them
         raise NotFound(body.get("message", "Aucun e-mail de ce numéro."))
     if response.status_code >= 400:
