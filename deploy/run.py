@@ -156,16 +156,18 @@ def main() -> int:
     if not os.environ.get("ADMIN_PASSWORD"):
         print(framed_admin_line(settings), flush=True)
     code = 0
-    checked_at = time.monotonic()
+    checked_at, check_failing = time.monotonic(), False
     while not stopping:
         now = time.monotonic()
         if now - checked_at >= LIVENESS_CHECK_SECONDS:
             checked_at = now
             try:
                 stuck = stuck_workers(settings, started_wall, children)
+                check_failing = False
             except Exception as exc:  # the broker unreachable: nothing to judge by; the workers wait for it too
-                print(f"contrôle des workers impossible : {exc}", file=sys.stderr, flush=True)
-                stuck = []
+                if not check_failing:  # one line per outage
+                    print(f"contrôle des workers impossible : {exc}", file=sys.stderr, flush=True)
+                check_failing, stuck = True, []
             for name in stuck:
                 print(f"{name} ne prend plus de messages depuis {liveness.STUCK_AFTER_SECONDS:.0f} s alors que "
                       f"sa file en attend : arrêt forcé puis redémarrage.", file=sys.stderr, flush=True)
