@@ -36,9 +36,12 @@ def worker_queues() -> dict[str, str]:
     return {f"worker-{queue.replace('_', '-')}": queue for service in service_names() for queue in queues_of(service)}
 
 
-def stuck_workers(settings, started_at: dict[str, float], children: dict, now: float | None = None) -> list[str]:
+def stuck_workers(settings, started_at: dict[str, float], children: dict, now: float | None = None,
+                  broker_since: float = 0.0) -> list[str]:
     """The running workers with messages waiting in their queue that took none for
-    WORKER_STUCK_SECONDS (shared/liveness.py). ``started_at``: epoch seconds."""
+    WORKER_STUCK_SECONDS (shared/liveness.py). ``started_at``: epoch seconds;
+    ``broker_since``: since when the broker has answered (a worker could take nothing
+    while it was down, and needs a moment to reconnect)."""
     running = {name: queue for name, queue in worker_queues().items()
                if name in children and children[name].poll() is None}
     if not running:
@@ -46,8 +49,8 @@ def stuck_workers(settings, started_at: dict[str, float], children: dict, now: f
     waiting = broker.depths(settings.broker_url, set(running.values()))
     host = socket.gethostname()
     return [name for name, queue in running.items()
-            if liveness.is_stuck(liveness.last_received(settings.data_dir, f"{queue}@{host}"), started_at[name],
-                                 waiting[queue].messages, now)]
+            if liveness.is_stuck(liveness.last_received(settings.data_dir, f"{queue}@{host}"),
+                                 max(started_at[name], broker_since), waiting[queue].messages, now)]
 
 
 def metrics_folder(settings) -> str:
@@ -156,18 +159,18 @@ def main() -> int:
     if not os.environ.get("ADMIN_PASSWORD"):
         print(framed_admin_line(settings), flush=True)
     code = 0
-    checked_at, check_failing = time.monotonic(), False
+    checked_at, check_failing, broker_since = time.monotonic(), False, 0.0
     while not stopping:
         now = time.monotonic()
         if now - checked_at >= LIVENESS_CHECK_SECONDS:
             checked_at = now
             try:
-                stuck = stuck_workers(settings, started_wall, children)
+                stuck = stuck_workers(settings, started_wall, children, broker_since=broker_since)
                 check_failing = False
             except Exception as exc:  # the broker unreachable: nothing to judge by; the workers wait for it too
                 if not check_failing:  # one line per outage
                     print(f"contrôle des workers impossible : {exc}", file=sys.stderr, flush=True)
-                check_failing, stuck = True, []
+                check_failing, stuck, broker_since = True, [], time.time()
             for name in stuck:
                 print(f"{name} ne prend plus de messages depuis {liveness.STUCK_AFTER_SECONDS:.0f} s alors que "
                       f"sa file en attend : arrêt forcé puis redémarrage.", file=sys.stderr, flush=True)
