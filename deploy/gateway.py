@@ -10,6 +10,7 @@ ROUTES = (
     ("/verify/", "documents"),
     ("/api/notify/", "notify"),
     ("/api/ledger/", "ledger"),
+    ("/metrics/", "adhesion"),  # every service answers /metrics for the whole install (docs/metrics.md)
 )
 DEFAULT = "web"  # the pages for schools and staff (web/), every other path
 

@@ -4,11 +4,14 @@ Starts the web server (every service behind one address), one Celery worker per 
 queue as real processes, and a local SMTP sink when SMTP_HOST is unset. A child that
 dies (a crash, a worker lost in a broker restart) is started again after a pause that
 doubles with each quick death (1 s … 30 s), and the console says so; the others keep
-running. Ctrl-C or SIGTERM stops every process it started.
+running. A worker that stays up but stops taking messages (shared/liveness.py) is
+killed, then started again the same way. Ctrl-C or SIGTERM stops every process it started.
 """
 import ctypes
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.setup import prepare
+from shared import broker, liveness, outbox
 from shared.config import load
 from shared.events import queues_of, service_names
 
@@ -24,6 +28,41 @@ WORKER_CONCURRENCY = {"documents": 2}  # PDF rendering is the CPU-bound step
 PR_SET_PDEATHSIG = 1
 RESTART_PAUSE_FIRST, RESTART_PAUSE_MAX = 1.0, 30.0
 STABLE_AFTER_SECONDS = 60  # a child that ran this long starts again from the shortest pause
+LIVENESS_CHECK_SECONDS = 5.0
+
+
+def worker_queues() -> dict[str, str]:
+    """Child name -> the queue its worker consumes."""
+    return {f"worker-{queue.replace('_', '-')}": queue for service in service_names() for queue in queues_of(service)}
+
+
+def stuck_workers(settings, started_at: dict[str, float], children: dict, now: float | None = None,
+                  broker_since: float = 0.0) -> list[str]:
+    """The running workers with messages waiting in their queue that took none for
+    WORKER_STUCK_SECONDS (shared/liveness.py). ``started_at``: epoch seconds;
+    ``broker_since``: since when the broker has answered (a worker could take nothing
+    while it was down, and needs a moment to reconnect)."""
+    running = {name: queue for name, queue in worker_queues().items()
+               if name in children and children[name].poll() is None}
+    if not running:
+        return []
+    waiting = broker.depths(settings.broker_url, set(running.values()))
+    host = socket.gethostname()
+    return [name for name, queue in running.items()
+            if liveness.is_stuck(liveness.last_received(settings.data_dir, f"{queue}@{host}"),
+                                 max(started_at[name], broker_since), waiting[queue].messages, now)]
+
+
+def metrics_folder(settings) -> str:
+    """PROMETHEUS_MULTIPROC_DIR for every child, emptied at each start (docs/metrics.md):
+    the counters start again with the run, never mixed with a past run's processes."""
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if chosen:
+        return chosen
+    path = settings.data_dir / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 def commands(settings) -> dict[str, list[str]]:
@@ -90,7 +129,8 @@ def main() -> int:
     settings = load()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     prepare(settings)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(settings.data_dir)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(settings.data_dir),
+           "PROMETHEUS_MULTIPROC_DIR": metrics_folder(settings)}
     children: dict[str, subprocess.Popen] = {}
     stopping = False
 
@@ -102,12 +142,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     wanted = commands(settings)
     started_at: dict[str, float] = {}
+    started_wall: dict[str, float] = {}  # the same in epoch seconds, compared with the liveness files
     pauses = {name: RESTART_PAUSE_FIRST for name in wanted}
     restart_at: dict[str, float] = {}
 
     def launch(name):
         children[name] = subprocess.Popen(wanted[name], cwd=ROOT, env=env, preexec_fn=_own_group_dying_with_us)
         started_at[name] = time.monotonic()
+        started_wall[name] = time.time()
 
     for name in wanted:
         launch(name)
@@ -117,8 +159,28 @@ def main() -> int:
     if not os.environ.get("ADMIN_PASSWORD"):
         print(framed_admin_line(settings), flush=True)
     code = 0
+    checked_at, check_failing, broker_since = time.monotonic(), False, 0.0
     while not stopping:
         now = time.monotonic()
+        if now - checked_at >= LIVENESS_CHECK_SECONDS:
+            checked_at = now
+            try:
+                stuck = stuck_workers(settings, started_wall, children, broker_since=broker_since)
+                check_failing = False
+            except Exception as exc:  # the broker unreachable: nothing to judge by; the workers wait for it too
+                if not check_failing:  # one line per outage
+                    print(f"contrôle des workers impossible : {exc}", file=sys.stderr, flush=True)
+                check_failing, stuck, broker_since = True, [], time.time()
+            for name in stuck:
+                print(f"{name} ne prend plus de messages depuis {liveness.STUCK_AFTER_SECONDS:.0f} s alors que "
+                      f"sa file en attend : arrêt forcé puis redémarrage.", file=sys.stderr, flush=True)
+                os.killpg(children[name].pid, signal.SIGKILL)
+                children[name].wait(10)
+            if stuck:  # what it had popped without recording it: the relays publish it again
+                try:
+                    outbox.request_republish(settings.broker_url)
+                except Exception as exc:
+                    print(f"republication impossible : {exc}", file=sys.stderr, flush=True)
         for name, child in children.items():
             if name in restart_at or child.poll() is None:
                 continue

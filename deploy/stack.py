@@ -59,6 +59,10 @@ def env_for(settings: Settings, **extra) -> dict:
     )
     if settings.database_url:
         env["DATABASE_URL"] = settings.database_url
+    # every process of the stack counts in one folder, which /metrics adds up (docs/metrics.md)
+    metrics = Path(settings.data_dir) / "metrics"
+    metrics.mkdir(parents=True, exist_ok=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

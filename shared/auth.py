@@ -181,6 +181,26 @@ def staff_required(view):
     return wrapper
 
 
+def staff_or_service_required(view):
+    """Staff (their department, the use case checks it) or another service of this install
+    (the national admin's « État du système », through the adhesion service)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        _, _, token = request.headers.get("Authorization", "").partition(" ")
+        try:
+            data = _service_serializer(current_app.config["SECRET_KEY"]).loads(
+                token.strip(), max_age=SERVICE_TOKEN_MAX_AGE)
+        except BadSignature:  # not a service credential (or expired): a person's token, then
+            data = None
+        if data and data.get("r") == SERVICE:
+            g.principal = Principal(login=data["l"], role=SERVICE, department="")
+        elif not current_principal().is_staff:
+            raise ApiError(403, "Réservé au personnel de l'OCCE.")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def ensure_staff(principal: Principal) -> None:
     """A step for departmental staff only (the use case's own check; routes have ``staff_required``)."""
     if not principal.is_staff:

@@ -7,8 +7,11 @@ import time
 
 from celery import Celery, Task
 from celery.exceptions import Ignore, Reject, Retry
+from celery.signals import before_task_publish
 from celery.worker.request import Request
 
+from shared.broker import PUBLISHED_AT
+from shared.broker import kind as broker_kind
 from shared.config import Settings
 from shared.errors import is_outage
 from shared.events import queue_of
@@ -103,6 +106,14 @@ class ReliableTask(Task):
             raise Reject(reject.reason, requeue=True) from None
 
 
+@before_task_publish.connect(weak=False)
+def _stamp_publish_time(headers=None, **_):
+    """Every task message carries when it was published: the age of a queue's oldest
+    message (shared/broker.py) reads it. A retry is a new message, stamped anew."""
+    if headers is not None:
+        headers[PUBLISHED_AT] = time.time()
+
+
 def route_by_service(name, args, kwargs, options, task=None, **kw):
     return {"queue": queue_of(name)} if "." in name else None
 
@@ -110,6 +121,15 @@ def route_by_service(name, args, kwargs, options, task=None, **kw):
 def make_celery(name: str, settings: Settings, task_cls=ReliableTask) -> Celery:
     app = Celery(name, broker=settings.broker_url, task_cls=task_cls)
     transport_options = {}
+    amqp = broker_kind(settings.broker_url) == "amqp"
+    if amqp:
+        # RabbitMQ (docs/reliability.md#8-which-broker): quorum queues (replicated, kept on
+        # disk, a poison message dead-lettered after its delivery limit rather than looping),
+        # publisher confirms (a publish returns once the broker has the message: the outbox
+        # marks a row published only then), and late acks as for every broker — a message
+        # leaves the queue only when its task is done, whatever happens to the worker or the
+        # connection. Countdowns (retries) use Celery's native delayed delivery on quorum queues.
+        transport_options.update(confirm_publish=True)
     if settings.broker_url.startswith("redis"):
         # A task taken by a worker that then dies (SIGKILL, power loss), or whose re-queue
         # was lost in a broker outage, comes back after the visibility timeout (checked
@@ -140,6 +160,9 @@ def make_celery(name: str, settings: Settings, task_cls=ReliableTask) -> Celery:
         broker_transport_options=transport_options,
         broker_pool_limit=4,
     )
+    if amqp:
+        app.conf.update(task_default_queue_type="quorum", task_create_missing_queue_type="quorum",
+                        worker_detect_quorum_queues=True, task_create_missing_queues=True)
     return app
 
 

@@ -12,6 +12,10 @@ relay notices the restart (``Relay.check_broker``: a new server ``run_id``) and 
 again the rows of the last REPUBLISH_WINDOW that the broker no longer holds — consumers
 drop what they already applied. ``OUTBOX_REPUBLISH=0`` switches that off (a test proving
 that another recovery path delivers alone).
+
+A worker that stopped consuming and is killed for it (shared/liveness.py) may likewise have
+popped a message it never recorded (its blocking pop was answered while it stood still):
+whoever kills it calls ``request_republish``, which the relays take as a restart.
 """
 import base64
 import json
@@ -24,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.broker import kind as broker_kind
 from shared.columns import moment, row_id
 from shared.errors import is_outage
 from shared.events import Contract, Event, queue_of, subscribers
@@ -56,6 +61,25 @@ def record(session: Session, model, contract: Contract, data: dict) -> Event:
         )
     )
     return event
+
+
+# Bumped by ``request_republish``: the relays compare (run_id, epoch), so a bump is a restart to them.
+EPOCH_KEY = "retkoop:broker-epoch"
+
+
+def request_republish(broker_url: str) -> None:
+    """Ask the relays to publish again what the broker does not hold (a stuck worker was
+    killed: what it had popped without recording it is gone). Redis only: RabbitMQ gives
+    a killed consumer's unacknowledged messages back, and the embedded broker hides a
+    taken message only until its acknowledgement."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        import redis
+
+        client = redis.Redis.from_url(broker_url, socket_timeout=3, socket_connect_timeout=3)
+        try:
+            client.incr(EPOCH_KEY)
+        finally:
+            client.close()
 
 
 def held_event_ids(client, queues) -> set[str]:
@@ -180,7 +204,7 @@ class Relay:
             return 0
         service = self.database.service
         server = client.info("server")
-        run_id = server["run_id"]
+        run_id = f"{server['run_id']}:{int(client.get(EPOCH_KEY) or 0)}"
         now = datetime.now(timezone.utc)
         known = self._run_id
         if known is None or known == run_id:
@@ -205,7 +229,8 @@ class Relay:
                 session.execute(update(self.model).where(self.model.id.in_(lost[start:start + 500]))
                                 .values(published_at=None))
         self._run_id = run_id
-        log.warning("outbox %s: broker restarted; of %d events published since %s, %d still held by the "
+        log.warning("outbox %s: broker restarted (or a stuck worker killed); of %d events published since %s, "
+                    "%d still held by the "
                     "broker, %d sent again", service, len(recent), since.isoformat(timespec="seconds"),
                     len(recent) - len(lost), len(lost))
         return len(lost)
@@ -215,8 +240,12 @@ class Relay:
 
     def _broker_client(self):
         url = self.celery.conf.broker_url or ""
-        if not url.startswith(("redis://", "rediss://")):
-            return None  # the embedded SQLite broker lives in a file: it keeps what it accepted
+        if broker_kind(url) != "redis":
+            # RabbitMQ closes the hole at its source: a publish returns once the broker has the
+            # message (publisher confirms), and a message a worker took goes back to its queue
+            # unless acknowledged after the task, whatever happens to the worker or the
+            # connection. The embedded SQLite broker keeps what it accepted in a file.
+            return None
         if self._redis is None:
             import redis
 

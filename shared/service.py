@@ -11,7 +11,7 @@ from flask import Flask, current_app, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from shared import db, errors, guard
+from shared import db, errors, guard, metrics
 from shared.config import Settings, load
 from shared.db import Database
 from shared.errors import ServiceApi, is_outage, outage_response
@@ -104,6 +104,7 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
     app.json.ensure_ascii = False
     guard.install(app)
     errors.install(app)
+    metrics.install(app, name)
     if settings.trusted_proxies:  # behind the gateway: the client address comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     database = Database(name, settings.database_url_for(name))

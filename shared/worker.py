@@ -4,6 +4,9 @@ Celery's ``-A module`` takes the module's ``app`` (then ``celery``) attribute, s
 worker module exposes the Celery app under that name, not the Flask one."""
 from celery.signals import worker_process_init
 
+from shared import liveness, metrics
+from shared.events import queues_of
+
 
 def worker_apps(create_app):
     """Build the service's Flask app once and return ``(flask_app, celery_app)``."""
@@ -14,4 +17,7 @@ def worker_apps(create_app):
         # A forked pool process must not share the parent's database connections.
         flask_app.extensions["service"].database.engine.dispose(close=False)
 
-    return flask_app, flask_app.extensions["celery"]
+    context = flask_app.extensions["service"]
+    metrics.count_tasks()
+    liveness.keep(context.celery, context.settings.data_dir, queues_of(context.name))
+    return flask_app, context.celery

@@ -2,6 +2,7 @@
 Celery worker processes. Nothing here is a stand-in; when a server is missing the
 tests fail loudly instead of skipping."""
 import os
+import subprocess
 import uuid
 from contextlib import contextmanager
 
@@ -22,6 +23,25 @@ GUIDE = {
     "payment": {"transfer": False, "cheque": True, "other": False},
 }
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The machine's RabbitMQ; each system under test gets a virtual host of its own, deleted afterwards.
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def rabbitmqctl(*args: str) -> str:
+    return subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, text=True,
+                          timeout=60).stdout
+
+
+@contextmanager
+def rabbitmq_vhost():
+    """A new, empty RabbitMQ virtual host (another run's queues never meet this one's); yields its URL."""
+    name = f"retkoop_t_{uuid.uuid4().hex[:10]}"
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("set_permissions", "-p", name, RABBITMQ_URL.split("//", 1)[1].split(":", 1)[0], ".*", ".*", ".*")
+        yield f"{RABBITMQ_URL}/{name}"
+    finally:
+        rabbitmqctl("delete_vhost", name)
 
 
 @contextmanager
@@ -106,20 +126,23 @@ class Client:
 
 @contextmanager
 def module_system(tmp_path_factory, redis_server, name: str, db: int = 0, apps: dict[str, str] | None = None,
-                  **env):
+                  broker_url: str | None = None, **env):
     """The whole system (gunicorn, every worker, a real SMTP server) for one test module, on
     its own PostgreSQL database and this session's Redis: starting one costs ~10 s of CPU,
     so the tests of a module share it and each works on its own cooperatives. ``db``: the
     Redis db index, for a second system running beside the module's; ``apps``: the Celery
-    app module of a service's workers, when not its own (``tests/workers``)."""
+    app module of a service's workers, when not its own (``tests/workers``); ``broker_url``:
+    another broker than Redis (a RabbitMQ virtual host of the test's own)."""
     import redis
 
     from deploy.smtp_sink import MailSink
     from deploy.stack import Stack, free_port
 
-    broker_url = redis_server.url.rsplit("/", 1)[0] + f"/{db}"
-    broker = redis.Redis.from_url(broker_url)
-    broker.flushdb()
+    broker = None
+    if broker_url is None:
+        broker_url = redis_server.url.rsplit("/", 1)[0] + f"/{db}"
+        broker = redis.Redis.from_url(broker_url)
+        broker.flushdb()
     base = tmp_path_factory.mktemp(name)
     sink = MailSink(base / "mailbox", port=free_port())
     sink.start()
@@ -135,4 +158,5 @@ def module_system(tmp_path_factory, redis_server, name: str, db: int = 0, apps: 
                 stack.stop()
     finally:
         sink.stop()
-        broker.flushdb()
+        if broker is not None:
+            broker.flushdb()

@@ -6,6 +6,7 @@ from flask import Flask, flash, redirect, render_template, request, session, url
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from shared import metrics
 from shared.config import Settings, load
 from shared.service import RowId
 from web import carry, formatting
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     formatting.register(app)
+    metrics.install(app, "web", route=False)  # the pages' requests; /metrics itself is served by the services
     app.jinja_env.globals.update(csrf_token=csrf_token, campaign_year=formatting.campaign_year)
     from web.staff import slips, statements
 

@@ -524,3 +524,59 @@ class ScheduleItem(Schema):
 
 class ScheduleOut(Schema):
     items = fields.List(fields.Nested(ScheduleItem))
+
+
+class QueueState(Schema):
+    queue = fields.String()
+    messages = fields.Integer(metadata={"description": "Messages waiting (not those a worker holds)"})
+    oldest_age_seconds = fields.Float(allow_none=True, metadata={
+        "description": "How long the oldest waiting message has waited; null when empty or not told (RabbitMQ)"})
+    workers_seen = fields.Integer(metadata={"description": "Workers of this queue seen in the last minute"})
+
+
+class WorkerSeen(Schema):
+    name = fields.String(metadata={"example": "documents@host"})
+    queues = fields.List(fields.String())
+    last_seen_seconds = fields.Float(metadata={"description": "Since it last took a message"})
+
+
+class OutboxState(Schema):
+    service = fields.String()
+    pending = fields.Integer()
+    oldest_age_seconds = fields.Float(allow_none=True)
+
+
+class EmailCount(Schema):
+    status = fields.String()
+    lane = fields.String(metadata={"description": "transactional or bulk"})
+    count = fields.Integer()
+
+
+class FailedEmail(Schema):
+    id = fields.Integer()
+    department = fields.String()
+    cooperative = fields.String()
+    kind = fields.String()
+    to = fields.String()
+    subject = fields.String()
+    attempts = fields.Integer()
+    created_at = fields.String()
+    last_error = fields.String(allow_none=True)
+
+
+class OperationsOut(Schema):
+    """« État du système » (national admin)."""
+
+    queues = fields.List(fields.Nested(QueueState))
+    unacked = fields.Integer(allow_none=True, metadata={"description": "Messages held by workers (Redis)"})
+    workers = fields.List(fields.Nested(WorkerSeen))
+    outboxes = fields.List(fields.Nested(OutboxState))
+    emails = fields.List(fields.Nested(EmailCount))
+    failed_emails = fields.List(fields.Nested(FailedEmail))
+    errors = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "The parts that could not be read now, and why"})
+
+
+class ResentOut(Schema):
+    id = fields.Integer()
+    status = fields.String()

@@ -3,6 +3,8 @@
 import os
 
 from services.adhesion.app import create_app
+from shared.events import queues_of, service_names
+from shared.liveness import heartbeat_schedule
 from shared.worker import worker_apps
 
 flask_app, app = worker_apps(create_app)
@@ -14,4 +16,6 @@ app.conf.beat_schedule = {
         "task": "adhesion.send_scheduled_reminders",
         "schedule": float(os.environ.get("REMINDER_BEAT_SECONDS", "300")),
     },
+    # every queue gets something to take, so a worker that stopped consuming is noticed (shared/liveness.py)
+    **heartbeat_schedule(queue for service in service_names() for queue in queues_of(service)),
 }

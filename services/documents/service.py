@@ -25,6 +25,7 @@ from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.consumer import consume_once
 from shared.errors import Conflict, NotFound, Unavailable
 from shared.events import Event
+from shared.metrics import DOCUMENTS_RENDERED
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -206,11 +207,12 @@ def _current_documents(session, number: str, year: str) -> list[Document]:
 
 def _render(ctx: ServiceContext, data: dict, plan: list[Planned]) -> dict[str, bytes]:
     day = domain.issued_on(data["validated_at"], FRANCE)
-    return {
-        item.kind: renderer(item.kind)(domain.render_input(
+    pdfs = {}
+    for item in plan:
+        pdfs[item.kind] = renderer(item.kind)(domain.render_input(
             data, item.kind, item.number, f"{ctx.settings.public_base_url}/verify/{item.token}", day))
-        for item in plan
-    }
+        DOCUMENTS_RENDERED.labels(item.kind).inc()
+    return pdfs
 
 
 def _store(storage: Storage, data: dict, pdfs: dict[str, bytes]) -> dict[str, str]:

@@ -3,8 +3,8 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from services.notify import service as notify
-from services.notify.schemas import MessageFilter, MessageList, ReminderProgress, RoundFilter
-from shared.auth import current_principal, staff_required
+from services.notify.schemas import FailedFilter, MessageFilter, MessageList, ReminderProgress, Resent, RoundFilter
+from shared.auth import current_principal, service_required, staff_or_service_required, staff_required
 from shared.errors import checked_path
 from shared.service import service
 
@@ -29,3 +29,22 @@ def reminder_progress(filters, year):
     unless ``?round=``); emails not logged yet are still in the bulk lane's queue."""
     checked_path(year=year)
     return notify.reminder_progress(service(), current_principal(), year, filters.get("round"))
+
+
+@blp.get("/failed")
+@service_required
+@blp.arguments(FailedFilter, location="query", unknown=RAISE)
+@blp.response(200, MessageList)
+def failed_messages(filters):
+    """Every department's failed emails, newest first (for the national admin's
+    « État du système », asked by the adhesion service)."""
+    return {"items": notify.failed_messages(service(), filters["limit"])}
+
+
+@blp.post("/messages/<int:message_id>/resend")
+@staff_or_service_required
+@blp.response(200, Resent)
+def resend(message_id):
+    """« Renvoyer »: a failed email queued again on the transactional lane, as it was
+    composed (its Message-ID unchanged), and sent once."""
+    return notify.resend(service(), current_principal(), message_id)

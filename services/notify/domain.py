@@ -40,6 +40,8 @@ BULK = "bulk"
 LANES = {SUBMISSION_ACK: TRANSACTIONAL, CORRECTION_REQUESTED: TRANSACTIONAL,
          VALIDATION_CONFIRMATION: TRANSACTIONAL, INVITATION: TRANSACTIONAL, PASSWORD_RESET: TRANSACTIONAL,
          RENEWAL_REMINDER: BULK}
+# Emails whose message carries PDFs: sent again only with them (« Renvoyer » refuses one without).
+NEEDS_DOCUMENTS = (VALIDATION_CONFIRMATION,)
 
 MESSAGE_ID_DOMAIN = "retkoop.local"
 # key part and Message-ID part of each kind; the sequence is the adhesion's revision

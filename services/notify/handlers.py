@@ -5,13 +5,13 @@ Mail goes in two lanes: transactional tasks on queue ``notify``, reminder rounds
 ``notify_bulk`` (the queue is the task name before its first dot), each with its own
 worker process, so a round of 600 reminders never stands in front of a confirmation.
 """
-from celery import current_task
+from celery import current_task, shared_task
 
 from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
 from services.notify import claims, smtp
 from services.notify import service as notify
-from shared.consumer import consumer
+from shared.consumer import RETRY_POLICY, consumer
 from shared.events import Event
 from shared.service import service
 
@@ -66,3 +66,9 @@ def _attempt() -> int:
     """How many times this task ran before (0 when called outside a worker)."""
     task = current_task
     return (task.request.retries or 0) if task and task.request else 0
+
+
+@shared_task(name=notify.RESEND_TASK, autoretry_for=PASSING, **RETRY_POLICY)
+def send_logged(key: str) -> str:
+    """« Renvoyer »: a logged email queued again by staff, sent as it was composed."""
+    return notify.send_queued(service(), key)

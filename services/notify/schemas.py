@@ -19,6 +19,8 @@ class MessageFilter(StrictSchema):
 
 
 class MessageOut(Schema):
+    id = fields.Integer(metadata={"description": "The log row (POST /api/notify/messages/{id}/resend)"})
+    department = fields.String(metadata={"description": "The department the email belongs to"})
     to = fields.String(metadata={"description": "Recipient's address"})
     subject = fields.String(metadata={"description": "The email's subject"})
     kind = fields.String(metadata={"description": "What it is about: " + ", ".join(KINDS)})
@@ -33,6 +35,15 @@ class MessageOut(Schema):
 
 
 MessageList = item_list(MessageOut)
+
+
+class FailedFilter(StrictSchema):
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000, error="Entre {min} et {max}."))
+
+
+class Resent(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "queued: handed to the transactional lane again"})
 
 
 class ReminderProgress(Schema):

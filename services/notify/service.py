@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 from services.notify import claims, domain, smtp
 from services.notify.mail import compose
 from services.notify.models import Message, ProcessedEvent
-from shared.auth import Principal, ensure_access
+from shared.auth import SERVICE, Principal, ensure_access
 from shared.config import Settings
 from shared.consumer import consume_once
+from shared.errors import Conflict, NotFound
 from shared.events import Event
 from shared.service import ServiceContext
 
@@ -238,3 +239,39 @@ def reminder_progress(ctx: ServiceContext, principal: Principal, year: str, roun
             select(Message.status, func.count()).where(*reminders, Message.sequence == round_).group_by(Message.status)
         ).all()) if round_ else {}
     return {"year": year, "round": round_, **{status: counts.get(status, 0) for status in domain.STATUSES}}
+
+
+# -- « Renvoyer » ---------------------------------------------------------------------------
+
+RESEND_TASK = "notify.send_logged"  # the transactional lane (queue ``notify``), whatever the kind
+
+
+def failed_messages(ctx: ServiceContext, limit: int) -> list[Message]:
+    with ctx.database.session() as session:
+        return list(session.scalars(select(Message).where(Message.status == domain.FAILED)
+                                    .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)))
+
+
+def resend(ctx: ServiceContext, principal: Principal, message_id: int) -> dict:
+    """Queue a failed email again and hand it to the transactional lane. The task is
+    published before the commit: if the broker refuses it nothing changed (503); the
+    task's ``send_queued`` locks the row, so it sees the commit."""
+    with ctx.database.session() as session:
+        row = session.scalars(select(Message).where(Message.id == message_id).with_for_update()).one_or_none()
+        if row is None or (principal.role != SERVICE and row.department != principal.department):
+            raise NotFound("Aucun e-mail de ce numéro dans votre département.")
+        if row.status != domain.FAILED:
+            raise Conflict("Cet e-mail n'est pas en échec : il n'y a rien à renvoyer.")
+        if not row.raw:
+            raise Conflict("Ce message n'a pas pu être composé : corrigez la fiche, puis renvoyez-le depuis l'étape "
+                           "qui l'a produit.")
+        if row.kind in domain.NEEDS_DOCUMENTS and b"Content-Disposition: attachment" not in row.raw:
+            raise Conflict("Cette confirmation est partie sans ses documents : utilisez « Réémettre les documents "
+                           "et renvoyer ».")
+        row.status = domain.QUEUED
+        row.attempts = 0
+        row.created_at = datetime.now(timezone.utc)  # the retry window starts again
+        session.flush()
+        ctx.celery.send_task(RESEND_TASK, args=[row.key], queue="notify", retry=False)
+        log.warning("%s: failed (%s); queued again by %s", row.key, row.last_error, principal.login)
+        return {"id": row.id, "status": row.status}

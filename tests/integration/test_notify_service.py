@@ -359,8 +359,8 @@ def test_messages_api_is_for_the_staff_of_the_department(app, sink):
 
     items = log(app, cooperative=NUMBER)
     assert [item["kind"] for item in items] == ["validation_confirmation", "submission_ack"]  # newest first
-    assert set(items[0]) == {"to", "subject", "kind", "status", "attempts", "sent_at", "message_id",
-                             "cooperative", "year", "created_at", "last_error"}
+    assert set(items[0]) == {"id", "department", "to", "subject", "kind", "status", "attempts", "sent_at",
+                             "message_id", "cooperative", "year", "created_at", "last_error"}
     assert {item["cooperative"] for item in log(app)} == {NUMBER, "0380001A00"}  # not department 69's
     assert [item["cooperative"] for item in log(app, headers=token(department="69"))] == ["0690001B00"]
     assert log(app, kind="submission_ack", cooperative="0380001A00")[0]["to"] == "ce.0380001a@ac-grenoble.fr"
@@ -474,3 +474,53 @@ def test_a_claim_that_stays_wrong_ends_as_a_failed_email_then_a_reissue_sends_it
         item["filename"] for item in generated()["data"]["documents"]]
     [item] = log(app, kind="validation_confirmation")
     assert (item["status"], item["attempts"]) == ("sent", 1)
+
+
+def test_resend_a_failed_email_on_the_transactional_lane(tmp_path, database_url, redis_url, documents_api):
+    """« Renvoyer »: an email the relay refused for good (550) is queued again by the staff
+    of its department (not another's), sent once by the transactional worker with its
+    Message-ID unchanged, and cannot be sent again once sent."""
+    from deploy.smtp_sink import _SaveToDirectory
+
+    class RefusingOnce(_SaveToDirectory):
+        refusing = True
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if self.refusing:
+                return "550 5.1.1 mailbox unavailable"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    (tmp_path / "relay").mkdir()
+    relay = RefusingOnce(tmp_path / "relay")
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = test_settings(tmp_path, database_url, broker_url=redis_url, smtp_host="127.0.0.1",
+                             smtp_port=controller.port, internal_api_url=documents_api.settings.internal_api_url)
+    app = prepared_app(create_app, settings)
+    try:
+        assert deliver(app, on_adhesion_submitted, submitted()) == "failed"
+        [failed] = log(app)
+        client = app.test_client()
+        path = f"/api/notify/messages/{failed['id']}/resend"
+        with sessions_open(app):
+            assert client.post(path).status_code == 401
+            assert client.post(path, headers=SCHOOL).status_code == 403
+            assert client.post(path, headers=token(department="69")).status_code == 404
+            assert client.post("/api/notify/messages/999999/resend", headers=STAFF).status_code == 404
+        relay.refusing = False
+        with Worker("notify", env_for(settings)) as worker, worker_log_on_failure(worker):
+            with sessions_open(app):
+                answer = client.post(path, headers=STAFF)
+            assert answer.status_code == 200 and answer.json == {"id": failed["id"], "status": "queued"}
+            sent = wait_for(lambda: [m for m in log(app) if m["status"] == "sent"], timeout=60, what="sent again")
+            assert sent[0]["message_id"] == failed["message_id"]
+            time.sleep(1)
+            delivered = list((tmp_path / "relay").glob("*.eml"))
+            assert len(delivered) == 1 and failed["message_id"] in delivered[0].read_text(errors="replace")
+            with sessions_open(app):
+                again = client.post(path, headers=STAFF)
+            assert again.status_code == 409 and again.json["error"] == "conflict"
+    finally:
+        shutdown(app)
+        controller.stop()

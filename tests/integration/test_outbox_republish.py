@@ -90,3 +90,26 @@ def test_a_republish_that_fails_is_tried_again_at_the_next_look(tmp_path):
     finally:
         shutdown(app)
         server.close()
+
+
+def test_a_stuck_worker_killed_is_taken_as_a_restart(tmp_path, redis_url):
+    """A worker killed because it stopped consuming may have popped a message it never
+    recorded: ``request_republish`` makes the relays publish again what the broker does
+    not hold (once), without a restart of Redis."""
+    settings = test_settings(tmp_path, None, broker_url=redis_url)
+    app = prepared_app(create_app, settings)
+    relay = app.extensions["service"].relay
+    try:
+        with app.extensions["service"].database.session() as session:
+            events = [outbox.record(session, OutboxEvent, documents_events.GENERATED,
+                                    documents_events.GENERATED.example).event_id for _ in range(2)]
+        assert relay.publish_pending() == 2
+        client = redis.Redis.from_url(redis_url)
+        client.rpop("notify")  # popped by the worker that then stood still: held nowhere
+        assert relay.check_broker() == 0
+        outbox.request_republish(redis_url)
+        assert relay.check_broker() == 1
+        assert pending(app) == [events[0]]
+        assert relay.check_broker() == 0  # one kill, one republish
+    finally:
+        shutdown(app)
