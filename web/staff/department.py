@@ -87,14 +87,17 @@ def new_cooperative():
         return render_template("staff/cooperative_new.html", values={}, errors={})
     values = {name: request.form.get(name, "").strip() for name in ("number", "name", "town", "email", "password")}
     values["number"] = values["number"].upper()
+    override = request.form.get("other_department") == "oui"
     try:
-        created = client.post("/api/adhesion/cooperatives", json=values)
+        created = client.post("/api/adhesion/cooperatives", json={**values, "other_department": override})
     except ApiFailure as failure:
-        if failure.status not in (400, 409, 422):
+        if failure.status not in (400, 403, 409, 422):
             raise
         errors = forms.simple_errors(failure.fields) or {"_form": [failure.message]}
         values.pop("password")
-        return render_template("staff/cooperative_new.html", values=values, errors=errors,
+        # the national administrator may confirm a number that names another department
+        may_override = bool(failure.body.get("may_override"))
+        return render_template("staff/cooperative_new.html", values=values, errors=errors, may_override=may_override,
                                problem=failure.message), failure.status
     flash(f"La coopérative {created['number']} ({created['name']}) est créée. L'école se connecte avec "
           f"l'identifiant {created['number']} et le mot de passe choisi.", "success")

@@ -4,9 +4,9 @@ from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from shared.identifiers import is_valid_number, is_valid_year
 from web import client, forms
 from web.client import ApiFailure
-from shared.identifiers import is_valid_number, is_valid_year
 from web.formatting import campaign_year, year_label
 from web.security import staff_required
 
