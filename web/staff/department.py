@@ -1,6 +1,7 @@
 """The department's adhesions with their counts, new cooperatives, the email log."""
 from flask import flash, redirect, render_template, request, url_for
 
+from shared.identifiers import is_valid_year
 from web import client, forms, pages
 from web.client import ApiFailure
 from web.formatting import MAIL_KIND_LABELS, MAIL_STATUS_LABELS, STATUS_LABELS, campaign_year, recent_years
@@ -8,6 +9,7 @@ from web.security import staff_required
 from web.staff import bp
 
 CHOICE = {"oui": True, "non": False}
+EMAILS_PAGE = 50  # a September log has thousands of emails: pages, newest first
 COUNT_LABELS = {  # (one, several): in French 0 and 1 take the singular
     "draft": ("non envoyée", "non envoyées"),
     "submitted": ("saisie", "saisies"),
@@ -111,8 +113,13 @@ def emails():
         "cooperative": request.args.get("cooperative", "").strip().upper(),
         "kind": request.args.get("type", ""),
         "status": request.args.get("statut", ""),
+        "year": request.args.get("annee", "") if is_valid_year(request.args.get("annee", "")) else "",
     }
-    params = {"limit": 500}
+    page = request.args.get("page", "1")
+    page = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
+    params = {"limit": EMAILS_PAGE + 1, "offset": (page - 1) * EMAILS_PAGE}  # one more: is there a next page?
+    if filters["year"]:
+        params["year"] = filters["year"]
     if filters["cooperative"]:
         params["cooperative"] = filters["cooperative"]
     if filters["kind"] in MAIL_KIND_LABELS:
@@ -126,8 +133,10 @@ def emails():
         if failure.status not in (400, 422):
             raise
         items, problem = [], forms.simple_errors(failure.fields).get("cooperative", [failure.message])[0]
-    return render_template("staff/emails.html", items=items, filters=filters, problem=problem,
-                           kinds=MAIL_KIND_LABELS, statuses=MAIL_STATUS_LABELS)
+    more = len(items) > EMAILS_PAGE
+    return render_template("staff/emails.html", items=items[:EMAILS_PAGE], filters=filters, problem=problem,
+                           kinds=MAIL_KIND_LABELS, statuses=MAIL_STATUS_LABELS, page=page, more=more,
+                           years=recent_years(campaign_year()))
 
 
 @bp.post("/documents/<number>/<year>/reemettre")
