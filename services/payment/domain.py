@@ -45,6 +45,35 @@ def payment_status(amount_due: Decimal, amount_paid: Decimal) -> str:
     return PAID
 
 
+@dataclass(frozen=True)
+class Received:
+    """A payment as recorded: ``reverses`` names the payment a reversal cancels."""
+
+    id: int
+    amount: Decimal
+    method: str
+    reference: str
+    received_on: date
+    reverses: int | None = None
+
+
+def net_received(payments: Iterable[Received]) -> list[Received]:
+    """What the school really paid, one item per payment: each payment less what reversed
+    it, those wholly reversed left out (the cahier de comptes writes one line per item)."""
+    payments = list(payments)
+    reversed_by: dict[int, Decimal] = {}
+    for p in payments:
+        if p.reverses is not None:
+            reversed_by[p.reverses] = reversed_by.get(p.reverses, Decimal(0)) - p.amount
+    kept = []
+    for p in payments:
+        if p.reverses is None and p.amount > 0:
+            left = to_cents(p.amount - reversed_by.get(p.id, Decimal(0)))
+            if left > 0:
+                kept.append(Received(p.id, left, p.method, p.reference, p.received_on))
+    return sorted(kept, key=lambda p: (p.received_on, p.id))
+
+
 def distinct_methods(methods: Iterable[str]) -> list[str]:
     """Each method once, in the order it was first used."""
     return list(dict.fromkeys(methods))
