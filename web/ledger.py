@@ -186,8 +186,8 @@ def adhesion(year):
 
 def proposed_lines(proposal: dict, year: str) -> list[dict]:
     """One line per payment received (net of reversals) when they make the amount written;
-    else the proposal's one line. A payment made before the exercise (an early payer in
-    June) is dated its first day: the book starts there."""
+    else the proposal's one line. A payment dated outside the exercise (an early payer in
+    June) is dated its first or last day: the book holds only its exercise."""
     try:
         received = client.get_or_none(f"/api/payment/dues/{number()}/{year}/payments", also=(502, 503))
     except ApiFailure as failure:
@@ -199,8 +199,8 @@ def proposed_lines(proposal: dict, year: str) -> list[dict]:
             "account": proposal["account"], "cheque_number": ""}]
     if not items or sum(Decimal(i["amount"]) for i in items) != Decimal(proposal["amount"]):
         return one
-    first_day = f"{year[:4]}-09-01"
-    return [{"date": max(item["received_on"], first_day), "amount": item["amount"],
+    first_day, last_day = f"{year[:4]}-09-01", f"{year[5:]}-08-31"
+    return [{"date": min(max(item["received_on"], first_day), last_day), "amount": item["amount"],
              "method": item["method"] if item["method"] in METHODS else "other",
              "account": "cash" if item["method"] == "cash" else "bank",
              "cheque_number": item["reference"][:30] if item["method"] == "cheque" else ""} for item in items]

@@ -194,3 +194,61 @@ def test_a_number_of_another_department_refused_confirmed_and_moved(stack, new_p
     national.get_by_label("Année scolaire").select_option(YEAR)
     national.get_by_role("button", name="Filtrer").click()
     checked(national, "the email log")
+
+
+def test_paid_in_two_times_the_book_gets_two_lines_and_a_cheque_is_found_by_name(stack, new_page):
+    number = "0389401D00"
+    dues = submitted(stack, number, "Coopérative Scolaire de l'École des Deux Fois", "VIENNE", 3, 60)
+    token = stack.login(*STAFF)
+    rest = Decimal(dues["amount_due"]) - Decimal("150.00")
+
+    # staff: the cheque found by the school's name, then the transfer
+    staff = new_page()
+    sign_in(staff, *STAFF)
+    staff.get_by_role("navigation").get_by_role("link", name="Remises de chèques").click()
+    staff.get_by_role("button", name="Ouvrir un bordereau").click()
+    staff.get_by_label("Coopérative (n° ou nom)").fill("deux fois vienne")
+    staff.get_by_label("Montant (€)").fill("150,00")
+    staff.get_by_label("N° de chèque").fill("0001234")
+    staff.get_by_role("button", name="Ajouter le chèque").click()
+    expect(staff.get_by_role("status").first).to_contain_text(f"paiement enregistré pour {number}")
+    checked(staff, "the cheque slip")
+    create_cooperative_by_api(stack, "0389402D00", "deux-rives-1", name="Coopérative Scolaire des Deux Rives",
+                              town="VIENNE")
+    staff.get_by_label("Coopérative (n° ou nom)").fill("deux vienne")  # two schools: choose
+    staff.get_by_label("Montant (€)").fill("1,00")
+    staff.get_by_label("N° de chèque").fill("0001235")
+    staff.get_by_role("button", name="Ajouter le chèque").click()
+    expect(staff.get_by_role("group", name="Laquelle ?")).to_be_visible()
+    checked(staff, "the cheque slip's choice")
+    assert stack.call("post", "/api/payment/payments", token, json={
+        "cooperative": number, "year": YEAR, "amount": str(rest), "method": "transfer", "reference": "VIR MAIRIE",
+        "received_on": "2025-09-19"}).status_code == 201
+    path = f"/api/adhesion/adhesions/{number}/{YEAR}"
+    wait_for(lambda: stack.call("get", path, token).json()["checklist"]["payment_received"], what="payment.received")
+    assert stack.call("patch", f"{path}/checklist", token, json={"engagement_signed": True}).status_code == 200
+    assert stack.call("post", f"{path}/validate", token, json={}).status_code == 200
+
+    # the school: one line per payment, dated as paid
+    school = new_page()
+    sign_in(school, number, f"{number}-mdp")
+    school.goto(f"/adhesion/{YEAR}")
+    frame = school.locator(".green-frame")
+    reload_until(school, lambda: frame.count() == 1, "the green frame")
+    school.goto(f"/cahier/{YEAR}/adhesion")
+    main = school.locator("main")
+    expect(main).to_contain_text("en 2 fois")
+    # oldest first: the transfer of 19/09, then the cheque (added today, dated within the exercise)
+    expect(school.locator("#lines-0-method")).to_have_value("transfer")
+    expect(school.locator("#lines-0-date")).to_have_value("2025-09-19")
+    expect(school.locator("#lines-1-method")).to_have_value("cheque")
+    expect(school.locator("#lines-1-cheque_number")).to_have_value("0001234")
+    checked(school, "the adhesion entry in two lines")
+    school.get_by_role("button", name="Écrire dans le cahier de comptes").click()
+    expect(school.get_by_role("status").first).to_contain_text("pièce D01 et les 1 suivante(s)")
+    rows = school.locator("table.entries tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("19/09/2025")
+    expect(rows.nth(1)).to_contain_text("150,00 €")
+    expect(rows.nth(1)).to_contain_text("chèque n° 0001234")
+    checked(school, "the book")
