@@ -221,6 +221,8 @@ def test_paid_in_two_times_the_book_gets_two_lines_and_a_cheque_is_found_by_name
     staff.get_by_role("button", name="Ajouter le chèque").click()
     expect(staff.get_by_role("group", name="Laquelle ?")).to_be_visible()
     checked(staff, "the cheque slip's choice")
+    staff.get_by_role("navigation").get_by_role("link", name="Plan comptable").click()
+    checked(staff, "the chart")
     assert stack.call("post", "/api/payment/payments", token, json={
         "cooperative": number, "year": YEAR, "amount": str(rest), "method": "transfer", "reference": "VIR MAIRIE",
         "received_on": "2025-09-19"}).status_code == 201
