@@ -148,31 +148,75 @@ def add_entry(year):
 @bp.route("/cahier/<year>/adhesion", methods=["GET", "POST"])
 @school_required
 def adhesion(year):
-    """The guide's green frame, one click further: the adhesion entry, pre-filled."""
+    """The guide's green frame, one click further: the adhesion entry, pre-filled, one
+    line per payment the OCCE received (dated as paid, with its method), so that each
+    meets its line of the bank statement at the pointage."""
     pages.checked(year=year)
     proposal = client.get(book_path(number(), year, "adhesion-entry"))
     if proposal["written"]:
         flash(f"L'adhésion est déjà écrite dans le cahier de comptes (pièce {proposal['piece']}).", "info")
         return redirect(url_for("ledger.book", year=year) + "#ecritures")
-    typed = {"date": proposal["date"], "account": proposal["account"], "method": proposal["method"],
-             "cheque_number": "", "voucher": ""}
+    lines = proposed_lines(proposal, year)
     errors, problem = {}, None
     if request.method == "POST":
-        typed = {key: request.form.get(key, "").strip() for key in typed}
+        lines = [{**line, **{key: request.form.get(f"lines-{i}-{key}", "").strip()
+                             for key in ("date", "account", "method", "cheque_number")}}
+                 for i, line in enumerate(lines)]
+        voucher = request.form.get("voucher", "").strip()
+        body = {"voucher": voucher, "lines": [{**{k: line[k] for k in ("account", "method", "cheque_number")},
+                                                "date": line["date"] or None, "amount": line["amount"]}
+                                               for line in lines]}
         try:
-            written = client.post(book_path(number(), year, "adhesion-entry"), json=typed)
+            written = client.post(book_path(number(), year, "adhesion-entry"), json=body)
         except ApiFailure as failure:
             if failure.status == 409:
                 flash(failure.message, "info")
                 return redirect(url_for("ledger.book", year=year) + "#ecritures")
             if failure.status != 422:
                 raise
-            errors, problem = forms.simple_errors(failure.fields), failure.message
+            errors, problem = line_errors(failure.fields), failure.message
         else:
-            flash(f"L'adhésion est écrite dans le cahier de comptes : pièce {written['piece']}.", "success")
+            more = f" et les {len(lines) - 1} suivante(s)" if len(lines) > 1 else ""
+            flash(f"L'adhésion est écrite dans le cahier de comptes : pièce {written['piece']}{more}.", "success")
             return redirect(url_for("ledger.book", year=year) + "#ecritures")
-    return render_template("ledger/adhesion_entry.html", year=year, proposal=proposal, form=typed, errors=errors,
+    return render_template("ledger/adhesion_entry.html", year=year, proposal=proposal, lines=lines,
+                           voucher=request.form.get("voucher", "") if problem else "", errors=errors,
                            problem=problem, methods=METHODS, accounts=ACCOUNTS), 422 if problem else 200
+
+
+def proposed_lines(proposal: dict, year: str) -> list[dict]:
+    """One line per payment received (net of reversals) when they make the amount written;
+    else the proposal's one line. A payment dated outside the exercise (an early payer in
+    June) is dated its first or last day: the book holds only its exercise."""
+    try:
+        received = client.get_or_none(f"/api/payment/dues/{number()}/{year}/payments", also=(502, 503))
+    except ApiFailure as failure:
+        if failure.status not in (403,):
+            raise
+        received = None
+    items = (received or {}).get("items", [])
+    one = [{"date": proposal["date"], "amount": proposal["amount"], "method": proposal["method"],
+            "account": proposal["account"], "cheque_number": ""}]
+    if not items or sum(Decimal(i["amount"]) for i in items) != Decimal(proposal["amount"]):
+        return one
+    first_day, last_day = f"{year[:4]}-09-01", f"{year[5:]}-08-31"
+    return [{"date": min(max(item["received_on"], first_day), last_day), "amount": item["amount"],
+             "method": item["method"] if item["method"] in METHODS else "other",
+             "account": "cash" if item["method"] == "cash" else "bank",
+             "cheque_number": item["reference"][:30] if item["method"] == "cheque" else ""} for item in items]
+
+
+def line_errors(fields: dict) -> dict:
+    """The API's ``{"lines": {"0": {"date": [...]}}}`` as the form's ``lines-0-date``."""
+    errors = {}
+    for key, value in (fields or {}).items():
+        if key == "lines" and isinstance(value, dict):
+            for index, inner in value.items():
+                for name, messages in (inner or {}).items():
+                    errors[f"lines-{index}-{name}"] = messages if isinstance(messages, list) else [str(messages)]
+        else:
+            errors[key] = value if isinstance(value, list) else [str(value)]
+    return errors
 
 
 def csv_response(number_: str, year: str) -> Response:

@@ -161,7 +161,9 @@ def next_steps(adhesion: dict, dues: dict | None, answered: bool) -> dict | None
     contact = {key: (adhesion.get("department") or {}).get(key, "") for key in ("name", "address", "phone", "email")}
     if session.get("department_contact") != contact:
         session["department_contact"] = contact  # for the footer of every page
-    if adhesion["status"] not in ("submitted", "correction_requested"):
+    reversed_after_validation = adhesion["status"] == "validated" and (
+        (dues or {}).get("status") in ("unpaid", "partial") or not adhesion["checklist"]["payment_received"])
+    if adhesion["status"] not in ("submitted", "correction_requested") and not reversed_after_validation:
         return None
     return pages.next_steps(adhesion, dues, answered)
 

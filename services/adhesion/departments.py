@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.adhesion import login_names
 from services.adhesion.models import Account, Department
-from shared.auth import Principal, hash_password
+from shared.auth import Principal, hash_password, issue_token
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.service import ServiceContext
 
@@ -103,3 +103,18 @@ def list_staff(ctx: ServiceContext, principal: Principal) -> list[Account]:
         if not is_national(session, principal):
             query = query.where(Account.department == principal.department)
         return list(session.scalars(query))
+
+
+def switch_department(ctx: ServiceContext, principal: Principal, code: str) -> dict:
+    """The national administrator works in another department: a token of the same
+    session naming that department (every service reads the department from the token)."""
+    with ctx.database.session() as session:
+        if not is_national(session, principal):
+            raise Forbidden("Seul l'administrateur national change de département.")
+        department = session.get(Department, code)
+        if department is None:
+            raise NotFound(f"Le département {code} n'existe pas.")
+        name = department.name
+    switched = Principal(principal.login, principal.role, code, None, principal.session)
+    return {"token": issue_token(ctx.settings.secret_key, switched), "role": principal.role,
+            "cooperative": None, "department": code, "national": True, "name": name}

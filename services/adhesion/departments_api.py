@@ -99,7 +99,8 @@ def import_cooperatives(query):
     request.max_content_length = importing.MAX_BYTES + 64 * 1024  # the one route allowed past 256 KB
     upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
     body = upload.read(importing.MAX_BYTES + 1) if upload else request.get_data(cache=False)
-    return onboarding.import_cooperatives(service(), current_principal(), body, query["dry_run"])
+    return onboarding.import_cooperatives(service(), current_principal(), body, query["dry_run"],
+                                          query["other_department"])
 
 
 @blp.get("/cooperatives/<number>/detail")

@@ -268,3 +268,35 @@ def reopen(status: str) -> Transition:
 def is_payment_received(status: str, amount_paid: Decimal, amount_due: Decimal) -> bool:
     """Checklist item 1: paid at least what is due (partial is not paid)."""
     return status != DRAFT and amount_paid >= amount_due
+
+
+# -- which department a cooperative number belongs to ------------------------------------
+#
+# A number is the school's UAI + a 2-digit account; the UAI starts with its department on
+# three characters: 038 for Isère, 974 for La Réunion, 620 / 720 for Corsica (2A / 2B).
+
+UAI_PREFIXES = {"2A": "620", "2B": "720"}
+
+
+def uai_prefix(department: str) -> str:
+    return UAI_PREFIXES.get(department, department.zfill(3))
+
+
+def department_of_number(number: str, departments) -> str | None:
+    """The department of the install whose UAI prefix the number starts with, if any."""
+    for code in departments:
+        if number.upper().startswith(uai_prefix(code)):
+            return code
+    return None
+
+
+def other_department_problem(number: str, own: str, departments: dict[str, str]) -> str | None:
+    """A number that names another department of the install (Rhône staff typing an Isère
+    school's number): the French sentence saying so; None when it is the department's own
+    or names no department of the install (private schools, numbers of other shapes)."""
+    code = department_of_number(number, departments)
+    if code is None or code == own:
+        return None
+    return (f"Ce numéro commence par {uai_prefix(code)} : c'est celui d'une école du département {code} "
+            f"({departments[code]}), pas du vôtre. Vérifiez le numéro ; si c'est bien une coopérative de votre "
+            "département, seul l'administrateur national peut la créer.")

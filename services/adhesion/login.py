@@ -5,8 +5,15 @@ from datetime import datetime, timezone
 
 from flask_smorest import Blueprint
 
-from services.adhesion import accounts
-from services.adhesion.schemas import LoginIn, LoginOut, PasswordChangeIn, PasswordChangeOut, PasswordResetConfirmIn
+from services.adhesion import accounts, departments
+from services.adhesion.schemas import (
+    DepartmentSwitchIn,
+    LoginIn,
+    LoginOut,
+    PasswordChangeIn,
+    PasswordChangeOut,
+    PasswordResetConfirmIn,
+)
 from shared.auth import client_address, current_principal, login_required
 from shared.service import service
 
@@ -51,3 +58,12 @@ def confirm_reset(data):
     """The link's new password: the token works once, within the hour; every session of
     the account is closed (whoever was guessing may have got in)."""
     return accounts.confirm_reset(service(), data["token"], data["password"], datetime.now(timezone.utc))
+
+
+@blp.post("/department")
+@login_required
+@blp.arguments(DepartmentSwitchIn)
+@blp.response(200, LoginOut)
+def switch_department(data):
+    """National administrator only: a token of this session working in another department."""
+    return departments.switch_department(service(), current_principal(), data["department"])

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.adhesion import campaign, domain, importing, passwords
-from services.adhesion.models import Account, Cooperative, CooperativeChange, Department, RateCard
+from services.adhesion.departments import is_national
+from services.adhesion.models import Account, Adhesion, Cooperative, CooperativeChange, Department, RateCard
 from services.adhesion.repository import rates_of
 from shared.auth import Principal, session_store
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
@@ -25,7 +26,8 @@ class _DryRun(Exception):
     """Raised inside the transaction of a dry run: everything it did is rolled back."""
 
 
-def import_cooperatives(ctx: ServiceContext, principal: Principal, body: bytes, dry_run: bool) -> dict:
+def import_cooperatives(ctx: ServiceContext, principal: Principal, body: bytes, dry_run: bool,
+                        other_department: bool = False) -> dict:
     """All or nothing: one bad line and nothing is written (422 with every error). New
     cooperatives get an invitation; an unchanged line does nothing, so a second import
     of the same file sends nothing."""
@@ -40,12 +42,18 @@ def import_cooperatives(ctx: ServiceContext, principal: Principal, body: bytes, 
             existing = {c.number: c for c in session.scalars(
                 select(Cooperative).where(Cooperative.number.in_([row.number for row in rows])))}
             logins = set(session.scalars(select(Account.login).where(Account.login.in_([row.number for row in rows]))))
+            names = dict(session.execute(select(Department.code, Department.name)).all())
+            overridden = other_department and is_national(session, principal)
             for row in rows:
                 cooperative = existing.get(row.number)
                 if cooperative is not None and cooperative.department != principal.department:
                     problems.append(importing.Problem(row.line, "number", "Ce numéro appartient à un autre département."))
                 elif cooperative is None and row.number in logins:
                     problems.append(importing.Problem(row.line, "number", "Cet identifiant est déjà pris."))
+                elif cooperative is None and not overridden:
+                    problem = domain.other_department_problem(row.number, principal.department, names)
+                    if problem:
+                        problems.append(importing.Problem(row.line, "number", problem))
             if problems:
                 result["errors"] = [vars(p) for p in sorted(problems, key=lambda p: (p.line, p.field))]
                 raise _DryRun()
@@ -114,6 +122,8 @@ def update_cooperative(ctx: ServiceContext, principal: Principal, number: str, d
     now = datetime.now(timezone.utc)
     with ctx.database.session() as session:
         cooperative = _own(session, principal, number)
+        if data.get("department") and data["department"] != cooperative.department:
+            _move(session, principal, cooperative, data["department"], now)
         _apply(session, cooperative, {k: data.get(k) for k in ("name", "town", "email")}, principal.login, now)
         if "active" in data and data["active"] != cooperative.active:
             session.add(CooperativeChange(cooperative=number, field="active", old=str(cooperative.active).lower(),
@@ -142,12 +152,38 @@ def send_reset_link(ctx: ServiceContext, principal: Principal, number: str) -> d
 
 
 def _own(session, principal: Principal, number: str) -> Cooperative:
+    """The department's cooperative; the national administrator reaches every department's."""
     cooperative = session.get(Cooperative, number)
     if cooperative is None:
         raise NotFound(f"Coopérative {number} inconnue.")
-    if cooperative.department != principal.department:
+    if cooperative.department != principal.department and not is_national(session, principal):
         raise Forbidden("Cette coopérative relève d'un autre département.")
     return cooperative
+
+
+def _move(session, principal: Principal, cooperative: Cooperative, department: str, now: datetime) -> None:
+    """The national administrator moves a cooperative created in the wrong department, with
+    its login. Only before any adhesion is sent: the other services keep the department of
+    what was sent (dues, payments, documents, the book) and would disagree."""
+    if not is_national(session, principal):
+        raise Forbidden("Seul l'administrateur national déplace une coopérative d'un département à l'autre.")
+    if session.get(Department, department) is None:
+        raise Invalid(f"Le département {department} n'existe pas.", {"department": ["Département inconnu."]})
+    sent = session.scalars(select(Adhesion.year).where(Adhesion.cooperative == cooperative.number,
+                                                       Adhesion.status != domain.DRAFT)).first()
+    if sent is not None:
+        raise Conflict(f"La coopérative {cooperative.number} a déjà envoyé son adhésion {sent} dans le département "
+                       f"{cooperative.department} : elle ne peut plus être déplacée.", {"department": [
+                           "Adhésion déjà envoyée."]})
+    session.add(CooperativeChange(cooperative=cooperative.number, field="department", old=cooperative.department,
+                                  new=department, by=principal.login, at=now))
+    cooperative.department = department
+    account = session.get(Account, cooperative.number)
+    if account is not None:
+        account.department = department
+    # a draft follows its cooperative: nothing was sent anywhere yet
+    for draft in session.scalars(select(Adhesion).where(Adhesion.cooperative == cooperative.number)):
+        draft.department = department
 
 
 def _detail(session, cooperative: Cooperative) -> dict:

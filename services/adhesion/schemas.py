@@ -30,9 +30,18 @@ class LoginOut(Schema):
     national = fields.Boolean()  # the first account: creates departments and staff anywhere
 
 
+# the rule, said when a password breaks it (marshmallow's own message is English and vague)
+NEW_PASSWORD = validate.Length(8, 200, error="Le mot de passe doit compter au moins 8 caractères (200 au plus).")
+
+
+class DepartmentSwitchIn(StrictSchema):
+    department = fields.String(required=True, validate=validate.Regexp(r"(?:[0-9]{2,3}|2[AB])\Z",
+                                                                        error="Numéro de département."))
+
+
 class PasswordChangeIn(StrictSchema):
     current = fields.String(required=True, validate=validate.Length(1, 200))
-    new = fields.String(required=True, validate=validate.Length(8, 200))
+    new = fields.String(required=True, validate=NEW_PASSWORD)
 
 
 class PasswordChangeOut(Schema):
@@ -43,7 +52,7 @@ class PasswordChangeOut(Schema):
 
 class PasswordResetConfirmIn(StrictSchema):
     token = fields.String(required=True, validate=validate.Length(1, 200))
-    password = fields.String(required=True, validate=validate.Length(8, 200))
+    password = fields.String(required=True, validate=NEW_PASSWORD)
 
 
 class CooperativeIn(StrictSchema):
@@ -54,7 +63,9 @@ class CooperativeIn(StrictSchema):
     name = Text(required=True, validate=validate.Length(1, 200))
     town = Text(required=True, validate=validate.Length(1, 100))
     email = EmailAddress(required=True)
-    password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
+    password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
+    # the national administrator confirms a number whose UAI names another department
+    other_department = StrictBoolean(load_default=False, load_only=True)
 
 
 CooperativeOut = Schema.from_dict({part: fields.String() for part in COOPERATIVE_PARTS}, name="CooperativeOut")
@@ -389,7 +400,7 @@ DepartmentList = item_list(DepartmentOut)
 class StaffIn(StrictSchema):
     login = fields.String(required=True, validate=validate.Regexp(r"[A-Za-z0-9._@-]{3,100}\Z",
                                                                   error="3 à 100 caractères : lettres, chiffres, . _ @ -"))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
+    password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
     department = fields.String(required=True, validate=validate.Regexp(DEPARTMENT_RE, error="Numéro de département."))
     email = EmailAddress(required=True)
 
@@ -407,6 +418,8 @@ StaffList = item_list(StaffOut)
 
 class ImportQuery(StrictSchema):
     dry_run = fields.Boolean(load_default=False)
+    # national administrator only: accept numbers whose UAI names another department
+    other_department = fields.Boolean(load_default=False)
 
 
 class ImportError_(Schema):
@@ -463,6 +476,8 @@ class CooperativePatch(StrictSchema):
     town = Text(validate=validate.Length(1, 100))
     email = EmailAddress()
     active = StrictBoolean()
+    # national administrator only: move the cooperative (and its login) to another department
+    department = fields.String(validate=validate.Regexp(DEPARTMENT_RE, error="Numéro de département."))
 
 
 class CooperativeChangeOut(Schema):

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.adhesion import domain, events, login_names
+from services.adhesion import departments, domain, events, login_names
 from services.adhesion.answers import adhesion_answer, vars_of
-from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, RateCard
+from services.adhesion.models import Account, Adhesion, AdhesionClass, Cooperative, Department, RateCard
 from services.adhesion.registration_codes import allocate_code, code_in_use
 from services.adhesion.repository import ZERO, amounts_for, classes_of, find_adhesion, new_draft, rate_card, rates_of
 from shared import schoolyear
@@ -66,10 +66,18 @@ def create_cooperative(ctx: ServiceContext, principal: Principal, data: dict) ->
     try:
         with ctx.database.session() as session:
             existing = session.get(Cooperative, data["number"]) or login_names.find(session, data["number"])
+            national = departments.is_national(session, principal)
             if existing is not None and existing.department != principal.department:
+                if national:  # the one who can move it is told where it is
+                    raise Conflict(f"La coopérative {data['number']} existe déjà dans le département "
+                                   f"{existing.department} : ouvrez sa fiche pour la déplacer.",
+                                   {"number": ["Déjà utilisé dans un autre département."]},
+                                   department=existing.department)
                 raise Forbidden("Ce numéro relève d'un autre département.")  # not whether it exists
             if existing is not None:
                 raise taken
+            _check_number_department(session, principal, data["number"], national,
+                                     bool(data.get("other_department")))
             cooperative = Cooperative(
                 number=data["number"], name=data["name"].strip(), town=data["town"].strip(),
                 email=data["email"], department=principal.department,
@@ -83,6 +91,22 @@ def create_cooperative(ctx: ServiceContext, principal: Principal, data: dict) ->
     except IntegrityError:  # created by a concurrent request
         raise taken
     return cooperative
+
+
+def _check_number_department(session: Session, principal: Principal, number: str, national: bool,
+                             override: bool) -> None:
+    """A number whose UAI names another department of the install is refused; the national
+    administrator may confirm it (a school of one department attached to another's OCCE)."""
+    names = dict(session.execute(select(Department.code, Department.name)).all())
+    problem = domain.other_department_problem(number, principal.department, names)
+    if problem is None or (national and override):
+        return
+    if national:
+        problem = (f"Ce numéro commence par {domain.uai_prefix(domain.department_of_number(number, names))} : "
+                   f"c'est celui d'une école d'un autre département ({domain.department_of_number(number, names)}). "
+                   f"Confirmez pour la créer quand même dans le département {principal.department}.")
+    raise Invalid(problem, {"number": [problem]}, other_department=domain.department_of_number(number, names),
+                  may_override=national)
 
 
 def list_cooperatives(ctx: ServiceContext, principal: Principal) -> list[Cooperative]:

@@ -116,6 +116,24 @@ def adhesion_entry(amounts: dict[str, Decimal], amount_paid: Decimal, methods: I
     return AdhesionEntry(amount=amount, allocations=allocations, method=adhesion_method(methods))
 
 
+def split_allocations(allocations: list[tuple[str, Decimal]], amounts: list[Decimal]) -> list[list[tuple[str, Decimal]]]:
+    """The adhesion's allocations shared out over the payments that made it (150 € by cheque
+    then 185,46 € by transfer): each payment takes what is left of the accounts in order,
+    membership first, so every line adds up to its payment and all to the whole, exactly."""
+    left = [[code, value] for code, value in allocations]
+    shares = []
+    for amount in amounts:
+        share, wanted = [], amount
+        for part in left:
+            taken = min(part[1], wanted)
+            if taken > 0:
+                share.append((part[0], taken))
+                part[1] -= taken
+                wanted -= taken
+        shares.append(share)
+    return shares
+
+
 def adhesion_method(methods: Iterable[str]) -> str:
     """The way the adhesion was paid, as the payments recorded it (the first one used);
     a cheque when nothing says otherwise, as the guide's example."""

@@ -39,14 +39,27 @@ class EntryIn(StrictSchema):
         min=1, max=20, error="Entre 1 et 20 lignes de ventilation."))
 
 
+class AdhesionLineIn(StrictSchema):
+    """One payment of the adhesion, written as its own line (so the pointage finds it)."""
+
+    date = fields.Date(required=True)
+    amount = Money(required=True, minimum="0.01")
+    account = fields.String(validate=validate.OneOf(domain.ACCOUNTS))
+    method = fields.String(required=True, validate=validate.OneOf(domain.METHODS))
+    cheque_number = Text(load_default="", allow_none=True, validate=validate.Length(max=30))
+
+
 class AdhesionEntryIn(StrictSchema):
-    """What the school adds to the proposal; everything else comes from the validation."""
+    """What the school adds to the proposal; everything else comes from the validation.
+    ``lines``: one line per payment (adding up to the amount) instead of one entry."""
 
     date = fields.Date()
     account = fields.String(validate=validate.OneOf(domain.ACCOUNTS))
     method = fields.String(validate=validate.OneOf(domain.METHODS))
     cheque_number = Text(load_default="", allow_none=True, validate=validate.Length(max=30))
     voucher = Text(load_default="", allow_none=True, validate=validate.Length(max=30))
+    lines = fields.List(fields.Nested(AdhesionLineIn), validate=validate.Length(
+        min=1, max=10, error="Entre 1 et 10 paiements."))
 
 
 class CategoryIn(StrictSchema):

@@ -14,6 +14,7 @@ from services.ledger import domain
 from services.ledger.models import AdhesionProposal, Allocation, Book, Category, Cooperative, Entry
 from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.money import to_cents
 from shared.service import ServiceContext
 
 ZERO = domain.ZERO
@@ -261,19 +262,44 @@ def write_adhesion_entry(ctx: ServiceContext, principal: Principal, number: str,
             written = session.get(Entry, proposal.entry_id)
             raise Conflict(f"L'adhésion est déjà écrite dans le cahier de comptes (pièce {written.piece}).",
                            piece=written.piece)
-        method = data.get("method") or proposal.method
-        entry = {
-            "date": data.get("date") or domain.default_day(today, year), "label": adhesion_label(proposal),
+        entries = _adhesion_lines(proposal, data, today) if data.get("lines") else [
+            _adhesion_line(proposal, data, proposal.amount, _proposal_allocations(proposal), today)]
+        for index, entry in enumerate(entries):
+            try:
+                _check_entry(session, year, proposal.department, entry["date"], entry["amount"], entry["allocations"])
+            except Invalid as problem:  # the line it is about is named
+                if data.get("lines"):
+                    raise Invalid(problem.message, {"lines": {str(index): problem.fields}})
+                raise
+        book = _book_for_write(session, number, year, principal.department)
+        written = [_write(session, book, entry, principal, adhesion=True) for entry in entries]
+        proposal.entry_id = written[0].id
+        session.flush()
+        return entry_view(written[0], _labels(session, book.department))
+
+
+def _adhesion_line(proposal: AdhesionProposal, data: dict, amount: Decimal, allocations: list[dict],
+                   today: date) -> dict:
+    method = data.get("method") or proposal.method
+    return {"date": data.get("date") or domain.default_day(today, proposal.year), "label": adhesion_label(proposal),
             "direction": domain.EXPENSE, "account": data.get("account") or domain.account_for(method),
             "method": method, "cheque_number": data.get("cheque_number"), "voucher": data.get("voucher"),
-            "amount": proposal.amount, "allocations": _proposal_allocations(proposal),
-        }
-        _check_entry(session, year, proposal.department, entry["date"], entry["amount"], entry["allocations"])
-        book = _book_for_write(session, number, year, principal.department)
-        written = _write(session, book, entry, principal, adhesion=True)
-        proposal.entry_id = written.id
-        session.flush()
-        return entry_view(written, _labels(session, book.department))
+            "amount": amount, "allocations": allocations}
+
+
+def _adhesion_lines(proposal: AdhesionProposal, data: dict, today: date) -> list[dict]:
+    """One entry per payment (150 € by cheque, 185,46 € by transfer), dated as paid, so
+    each one meets its line of the bank statement at the pointage."""
+    lines = data["lines"]
+    total = to_cents(sum((line["amount"] for line in lines), ZERO))
+    if total != proposal.amount:
+        raise Invalid("Les paiements ne font pas le montant de l'adhésion.",
+                      {"lines": [f"Total des paiements {total}, montant de l'adhésion {proposal.amount}."]})
+    parts = [(a["category"], a["amount"]) for a in _proposal_allocations(proposal)]
+    shares = domain.split_allocations(parts, [line["amount"] for line in lines])
+    return [_adhesion_line(proposal, {**line, "voucher": data.get("voucher")}, line["amount"],
+                           [{"category": code, "amount": value} for code, value in share], today)
+            for line, share in zip(lines, shares)]
 
 
 def propose_adhesion_entry(session: Session, data: dict) -> bool:

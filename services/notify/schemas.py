@@ -16,6 +16,8 @@ class MessageFilter(StrictSchema):
     limit = fields.Integer(
         load_default=500, validate=validate.Range(1, 5000, error="Entre {min} et {max}.")
     )
+    # pages of the log: skip this many of the newest first
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000, error="Entre {min} et {max}."))
 
 
 class MessageOut(Schema):

@@ -218,7 +218,8 @@ def list_messages(ctx: ServiceContext, principal: Principal, filters: dict) -> l
     for name in ("cooperative", "year", "kind", "status"):
         if name in filters:
             query = query.where(getattr(Message, name) == filters[name])
-    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(filters["limit"])
+    query = query.order_by(Message.created_at.desc(), Message.id.desc()).offset(
+        filters.get("offset", 0)).limit(filters["limit"])
     with ctx.database.session() as session:
         if filters.get("cooperative"):
             department = session.scalar(select(Message.department).where(

@@ -20,6 +20,7 @@ from services.payment.schemas import (
     PaymentIn,
     PaymentList,
     PaymentRecorded,
+    ReceivedList,
     ReversalIn,
     SlipIn,
     SlipList,
@@ -72,6 +73,16 @@ def get_dues(number, year):
     """Amount due, paid, balance, status and payment reference; 404 until the adhesion is submitted."""
     checked_path(number, year)
     return use.dues_of(service(), current_principal(), number, year)
+
+
+@blp.get("/dues/<number>/<year>/payments")
+@login_required
+@blp.response(200, ReceivedList)
+def get_received(number, year):
+    """The payments received for the adhesion, net of reversals, oldest first (the school
+    writes one line each in its cahier de comptes); 404 until the adhesion is submitted."""
+    checked_path(number, year)
+    return {"items": use.received_payments(service(), current_principal(), number, year)}
 
 
 @blp.post("/statements")

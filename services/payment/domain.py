@@ -45,6 +45,35 @@ def payment_status(amount_due: Decimal, amount_paid: Decimal) -> str:
     return PAID
 
 
+@dataclass(frozen=True)
+class Received:
+    """A payment as recorded: ``reverses`` names the payment a reversal cancels."""
+
+    id: int
+    amount: Decimal
+    method: str
+    reference: str
+    received_on: date
+    reverses: int | None = None
+
+
+def net_received(payments: Iterable[Received]) -> list[Received]:
+    """What the school really paid, one item per payment: each payment less what reversed
+    it, those wholly reversed left out (the cahier de comptes writes one line per item)."""
+    payments = list(payments)
+    reversed_by: dict[int, Decimal] = {}
+    for p in payments:
+        if p.reverses is not None:
+            reversed_by[p.reverses] = reversed_by.get(p.reverses, Decimal(0)) - p.amount
+    kept = []
+    for p in payments:
+        if p.reverses is None and p.amount > 0:
+            left = to_cents(p.amount - reversed_by.get(p.id, Decimal(0)))
+            if left > 0:
+                kept.append(Received(p.id, left, p.method, p.reference, p.received_on))
+    return sorted(kept, key=lambda p: (p.received_on, p.id))
+
+
 def distinct_methods(methods: Iterable[str]) -> list[str]:
     """Each method once, in the order it was first used."""
     return list(dict.fromkeys(methods))
@@ -289,7 +318,11 @@ class Matcher:
                                         else [])
                 suggestions.append({"slip": slip.id, "number": slip.number, "amount": slip.total,
                                     "score": Decimal("0.95") if len(why) > 1 else Decimal("0.85"), "reasons": why})
-        suggestions.sort(key=lambda s: (-s["score"], s.get("cooperative", ""), s.get("slip", 0)))
+        # a split that adds up to the credit exactly is the proposal: a single cooperative
+        # short of that sum would take the whole credit (the town hall's one-click trap)
+        split_found = any("split" in s for s in suggestions)
+        suggestions.sort(key=lambda s: (split_found and "split" not in s and "slip" not in s,
+                                        -s["score"], s.get("cooperative", ""), s.get("slip", 0)))
         if suggestions and STRONG & set(suggestions[0]["reasons"]):
             # the label names its cooperative: others that merely owe the same sum are noise
             suggestions = [s for s in suggestions if STRONG & set(s["reasons"]) or "split" in s["reasons"]]
@@ -302,13 +335,24 @@ class Matcher:
             group = [d for d in group if d.balance > 0]
             if len(group) > 1 and sum(d.balance for d in group) == credit.amount:
                 return _split_suggestions(sorted(group, key=lambda d: d.cooperative), kind)
-        open_towns = [d for d in towns if d.balance > 0][:MAX_TOWN_SPLIT]
-        if len(open_towns) > 1:
-            for size in range(len(open_towns), 1, -1):
-                for subset in itertools.combinations(open_towns, size):
-                    if sum(d.balance for d in subset) == credit.amount:
-                        return _split_suggestions(sorted(subset, key=lambda d: d.cooperative), "town")
-        return []
+        # a name shared with a school of another town must not hide the pair the label names
+        in_town = set(towns)
+        named_open = sorted((d for d in identified | named if d.balance > 0),
+                            key=lambda d: (d not in in_town, d.cooperative))[:MAX_TOWN_SPLIT]
+        subset = _exact_subset(named_open, credit.amount)
+        if subset:
+            return _split_suggestions(subset, "named")
+        subset = _exact_subset([d for d in towns if d.balance > 0][:MAX_TOWN_SPLIT], credit.amount)
+        return _split_suggestions(subset, "town") if subset else []
+
+
+def _exact_subset(dues: list[OpenDue], amount: Decimal) -> list[OpenDue]:
+    """The largest group of two or more dues adding up to ``amount`` exactly (first found)."""
+    for size in range(len(dues), 1, -1):
+        for subset in itertools.combinations(dues, size):
+            if sum(d.balance for d in subset) == amount:
+                return sorted(subset, key=lambda d: d.cooperative)
+    return []
 
 
 def in_school_year_window(day: date, year: str) -> bool:

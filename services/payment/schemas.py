@@ -79,6 +79,16 @@ class PaymentRecorded(Schema):
 PaymentList = item_list(PaymentOut)
 
 
+class ReceivedOut(Schema):
+    amount = Money(metadata={"description": "Amount of the payment still standing (less its reversals)"})
+    method = fields.String(metadata={"description": "How it was paid: cheque, transfer, direct_debit, …"})
+    reference = fields.String(metadata={"description": "Cheque number or bank reference"})
+    received_on = fields.Date(metadata={"description": "Day the department received it"})
+
+
+ReceivedList = item_list(ReceivedOut)
+
+
 class PaymentFilter(StrictSchema):
     cooperative = fields.String(**NUMBER_FIELD)
     year = fields.String(validate=_check_year)

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.payment import events
-from services.payment.dues import dues_state, find_due
+from services.payment import domain, events
+from services.payment.dues import dues_state, find_due, payments_of
 from services.payment.models import Due, Payment
 from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -32,6 +32,19 @@ def dues_of(ctx: ServiceContext, principal: Principal, number: str, year: str) -
             raise NotFound(f"Aucune adhésion {year} saisie pour la coopérative {number}.")
         ensure_access(principal, due.cooperative, due.department)
         return dues_state(session, due).answer()
+
+
+def received_payments(ctx: ServiceContext, principal: Principal, number: str, year: str) -> list[domain.Received]:
+    """The payments the school made, net of reversals, oldest first: what its cahier de
+    comptes writes, one line each (owner or staff)."""
+    ensure_own_cooperative(principal, number)
+    with ctx.database.session() as session:
+        due = find_due(session, number, year)
+        if due is None:
+            raise NotFound(f"Aucune adhésion {year} saisie pour la coopérative {number}.")
+        ensure_access(principal, due.cooperative, due.department)
+        return domain.net_received(domain.Received(p.id, p.amount, p.method, p.reference, p.received_on,
+                                                   p.reverses_id) for p in payments_of(session, number, year))
 
 
 def record_payment(ctx: ServiceContext, principal: Principal, cooperative: str, year: str, amount: Decimal,

@@ -148,7 +148,7 @@ def test_upload_statement_confirm_sure_lines_and_cheque_slip(stack, new_page, tm
     accessible(staff)
     staff.get_by_role("button", name="Ouvrir un bordereau").click()
     expect(staff.get_by_role("heading", name=re.compile(r"Bordereau n° \d{4}-\d{4}"))).to_be_visible()
-    staff.get_by_label("Coopérative (n°)").fill(third[0])
+    staff.get_by_label("Coopérative (n° ou nom)").fill(third[0])
     staff.get_by_label("Montant (€)").fill("439,25")
     staff.get_by_label("N° de chèque").fill("7654321")
     staff.get_by_label("Banque").fill("Crédit Mutuel")

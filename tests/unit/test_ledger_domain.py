@@ -141,3 +141,13 @@ def test_csv_opens_in_french_excel(book):
                        "", "", "12,40"]  # a ';' in a label is quoted, not a new column
     assert rows[4][2] == "Solde" and rows[4][7] == "760,75" and rows[4][9] == "47,40"
     assert export.filename("0382296P00", "2025-2026") == "cahier-de-comptes-0382296P00-2025-2026.csv"
+
+
+def test_the_adhesion_shared_out_over_its_payments_adds_up_exactly():
+    """Issue 25 §3: 150 € by cheque then 185,46 € by transfer, membership first."""
+    from services.ledger.domain import INSURANCE_ACCOUNT, MEMBERSHIP_ACCOUNT, split_allocations
+    parts = [(MEMBERSHIP_ACCOUNT, D("291.71")), (INSURANCE_ACCOUNT, D("43.75"))]
+    shares = split_allocations(parts, [D("150.00"), D("185.46")])
+    assert shares == [[(MEMBERSHIP_ACCOUNT, D("150.00"))],
+                      [(MEMBERSHIP_ACCOUNT, D("141.71")), (INSURANCE_ACCOUNT, D("43.75"))]]
+    assert split_allocations(parts, [D("335.46")]) == [parts]

@@ -53,3 +53,20 @@ def test_only_a_newer_revision_replaces_the_due():
     assert not domain.is_newer(1, 2)
 
 
+
+
+def test_payments_net_of_their_reversals_oldest_first():
+    """Issue 25 §3: what the school really paid, one item per payment."""
+    from datetime import date
+    from decimal import Decimal
+
+    from services.payment.domain import Received, net_received
+    day = date(2025, 9, 12)
+    payments = [Received(1, Decimal("185.46"), "transfer", "VIR", date(2025, 9, 19)),
+                Received(2, Decimal("150.00"), "cheque", "0001234", day),
+                Received(3, Decimal("20.00"), "cash", "", day),
+                Received(4, Decimal("-20.00"), "cash", "Annulation", day, reverses=3),
+                Received(5, Decimal("10.00"), "cheque", "77", day),
+                Received(6, Decimal("-4.00"), "cheque", "Annulation", day, reverses=5)]
+    assert [(p.id, p.amount) for p in net_received(payments)] == [
+        (2, Decimal("150.00")), (5, Decimal("6.00")), (1, Decimal("185.46"))]

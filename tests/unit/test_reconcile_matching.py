@@ -127,3 +127,25 @@ def test_a_credit_booked_outside_the_school_year_scores_lower():
     assert "outside_year" in suggestions[1]["reasons"] and not domain.confident(suggestions[1])
     assert domain.in_school_year_window(date(2025, 9, 12), YEAR)
     assert not domain.in_school_year_window(date(2026, 9, 1), YEAR)
+
+
+def test_a_split_matching_the_amount_is_the_proposal_before_one_named_school():
+    """Issue 25 §5: « MANDAT … ECOLES BALZAC ET JULES FERRY — COMMUNE DE MIONS » (770,72 €)
+    must not propose the whole credit to Jules Ferry first: the exact split comes first,
+    even when another town has a Jules Ferry too."""
+    balzac = OpenDue("0691111A00", YEAR, "Coopérative scolaire école élémentaire Balzac", "MIONS", D("314.52"))
+    ferry = OpenDue("0692222B00", YEAR, "Coopérative scolaire école Jules Ferry", "MIONS", D("456.20"))
+    pasteur = OpenDue("0693333C00", YEAR, "Coopérative scolaire école Pasteur", "MIONS", D("200.00"))
+    ferry_bron = OpenDue("0694444D00", YEAR, "Coopérative scolaire Jules Ferry", "BRON", D("300.00"))
+    suggestions = Matcher([balzac, ferry, pasteur, ferry_bron]).suggest(
+        Credit(D("770.72"), "MANDAT 2025-118 ECOLES BALZAC ET JULES FERRY", payer="COMMUNE DE MIONS"))
+    top = suggestions[0]
+    assert [(a["cooperative"], a["amount"]) for a in top["split"]] == [("0691111A00", D("314.52")),
+                                                                      ("0692222B00", D("456.20"))]
+    assert "name" not in top["reasons"] and top["score"] > max(s["score"] for s in suggestions if "split" not in s)
+    assert all("split" in s for s in suggestions[:2])
+
+
+def test_a_town_split_comes_before_a_single_school_named_by_its_name():
+    suggestions = Matcher(DUES).suggest(Credit(D("200.50"), "MAIRIE VIENNE ECOLE VICTOR HUGO ET AUTRES"))
+    assert "split" in suggestions[0]

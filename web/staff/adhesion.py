@@ -84,15 +84,19 @@ def record_payment(number, year):
     return back(number, year, "controle")
 
 
+def checklist_payload() -> dict:
+    payload = {"engagement_signed": request.form.get("engagement_signed") == "oui"}
+    if request.form.get("change_form") in CHANGE_FORM_LABELS:
+        payload["change_form"] = request.form["change_form"]
+    return payload
+
+
 @bp.post("/adhesions/<number>/<year>/controle")
 @staff_required
 def checklist(number, year):
     pages.checked(number, year)
-    payload = {"engagement_signed": request.form.get("engagement_signed") == "oui"}
-    if request.form.get("change_form") in CHANGE_FORM_LABELS:
-        payload["change_form"] = request.form["change_form"]
     try:
-        client.patch(pages.adhesion_path(number, year, "checklist"), json=payload)
+        client.patch(pages.adhesion_path(number, year, "checklist"), json=checklist_payload())
     except ApiFailure as failure:
         if failure.status not in (400, 404, 409, 422):
             raise
@@ -127,6 +131,12 @@ def request_correction(number, year):
 def validate(number, year):
     pages.checked(number, year)
     code = request.form.get("registration_code", "").strip()
+    if request.form.get("checklist") == "oui":  # the ticks on the page, saved first: never lost
+        try:
+            client.patch(pages.adhesion_path(number, year, "checklist"), json=checklist_payload())
+        except ApiFailure as failure:
+            if failure.status not in (400, 404, 409, 422):
+                raise
     try:
         answer = client.post(pages.adhesion_path(number, year, "validate"),
                              json={"registration_code": code} if code else {})

@@ -59,10 +59,16 @@ def cooperative(number):
         else:
             flash("Coopérative enregistrée.", "success")
             return redirect(url_for("staff.cooperative", number=number))
+    return cooperative_page(number, errors=errors, problem=problem, status=422 if errors else 200)
+
+
+def cooperative_page(number: str, status: int = 200, **extra):
     detail = client.get(f"/api/adhesion/cooperatives/{number}/detail")
-    values = {**detail, **(request.form.to_dict() if errors else {})}
-    return render_template("staff/cooperative.html", detail=detail, values=values, errors=errors,
-                           problem=problem), (422 if errors else 200)
+    values = {**detail, **(request.form.to_dict() if extra.get("errors") else {})}
+    departments = client.get("/api/adhesion/departments")["items"] if session.get("national") else []
+    context = {"errors": {}, "problem": None, "confirm_deactivation": False, **extra}
+    return render_template("staff/cooperative.html", detail=detail, values=values, departments=departments,
+                           suggested_department=session.get("department"), **context), status
 
 
 @bp.post("/cooperatives/<number>/activation")
@@ -70,9 +76,30 @@ def cooperative(number):
 def activation(number):
     pages.checked(number=number)
     active = request.form.get("active") == "oui"
+    if not active and request.form.get("confirmation") != "oui":  # one click never deactivates
+        return cooperative_page(number, confirm_deactivation=True)
     client.patch(f"/api/adhesion/cooperatives/{number}", json={"active": active})
     flash("Coopérative réactivée." if active else
           "Coopérative désactivée : elle ne peut plus se connecter et ne reçoit plus de rappel.", "success")
+    return redirect(url_for("staff.cooperative", number=number))
+
+
+@bp.post("/cooperatives/<number>/departement")
+@staff_required
+def move_cooperative(number):
+    """The national administrator moves a cooperative created in the wrong department."""
+    pages.checked(number=number)
+    department = request.form.get("department", "").strip()
+    try:
+        client.patch(f"/api/adhesion/cooperatives/{number}", json={"department": department})
+    except ApiFailure as failure:
+        if failure.status not in (400, 403, 409, 422):
+            raise
+        flash(failure.message, "error")
+        return redirect(url_for("staff.cooperative", number=number) + "#departement")
+    flash(f"Coopérative déplacée vers le département {department}.", "success")
+    if department != session.get("department"):
+        return redirect(url_for("staff.cooperatives"))
     return redirect(url_for("staff.cooperative", number=number))
 
 

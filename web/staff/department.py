@@ -1,6 +1,7 @@
 """The department's adhesions with their counts, new cooperatives, the email log."""
 from flask import flash, redirect, render_template, request, url_for
 
+from shared.identifiers import is_valid_year
 from web import client, forms, pages
 from web.client import ApiFailure
 from web.formatting import MAIL_KIND_LABELS, MAIL_STATUS_LABELS, STATUS_LABELS, campaign_year, recent_years
@@ -8,6 +9,7 @@ from web.security import staff_required
 from web.staff import bp
 
 CHOICE = {"oui": True, "non": False}
+EMAILS_PAGE = 50  # a September log has thousands of emails: pages, newest first
 COUNT_LABELS = {  # (one, several): in French 0 and 1 take the singular
     "draft": ("non envoyée", "non envoyées"),
     "submitted": ("saisie", "saisies"),
@@ -87,14 +89,17 @@ def new_cooperative():
         return render_template("staff/cooperative_new.html", values={}, errors={})
     values = {name: request.form.get(name, "").strip() for name in ("number", "name", "town", "email", "password")}
     values["number"] = values["number"].upper()
+    override = request.form.get("other_department") == "oui"
     try:
-        created = client.post("/api/adhesion/cooperatives", json=values)
+        created = client.post("/api/adhesion/cooperatives", json={**values, "other_department": override})
     except ApiFailure as failure:
-        if failure.status not in (400, 409, 422):
+        if failure.status not in (400, 403, 409, 422):
             raise
         errors = forms.simple_errors(failure.fields) or {"_form": [failure.message]}
         values.pop("password")
-        return render_template("staff/cooperative_new.html", values=values, errors=errors,
+        # the national administrator may confirm a number that names another department
+        may_override = bool(failure.body.get("may_override"))
+        return render_template("staff/cooperative_new.html", values=values, errors=errors, may_override=may_override,
                                problem=failure.message), failure.status
     flash(f"La coopérative {created['number']} ({created['name']}) est créée. L'école se connecte avec "
           f"l'identifiant {created['number']} et le mot de passe choisi.", "success")
@@ -108,8 +113,13 @@ def emails():
         "cooperative": request.args.get("cooperative", "").strip().upper(),
         "kind": request.args.get("type", ""),
         "status": request.args.get("statut", ""),
+        "year": request.args.get("annee", "") if is_valid_year(request.args.get("annee", "")) else "",
     }
-    params = {"limit": 500}
+    page = request.args.get("page", "1")
+    page = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
+    params = {"limit": EMAILS_PAGE + 1, "offset": (page - 1) * EMAILS_PAGE}  # one more: is there a next page?
+    if filters["year"]:
+        params["year"] = filters["year"]
     if filters["cooperative"]:
         params["cooperative"] = filters["cooperative"]
     if filters["kind"] in MAIL_KIND_LABELS:
@@ -123,8 +133,10 @@ def emails():
         if failure.status not in (400, 422):
             raise
         items, problem = [], forms.simple_errors(failure.fields).get("cooperative", [failure.message])[0]
-    return render_template("staff/emails.html", items=items, filters=filters, problem=problem,
-                           kinds=MAIL_KIND_LABELS, statuses=MAIL_STATUS_LABELS)
+    more = len(items) > EMAILS_PAGE
+    return render_template("staff/emails.html", items=items[:EMAILS_PAGE], filters=filters, problem=problem,
+                           kinds=MAIL_KIND_LABELS, statuses=MAIL_STATUS_LABELS, page=page, more=more,
+                           years=recent_years(campaign_year()))
 
 
 @bp.post("/documents/<number>/<year>/reemettre")

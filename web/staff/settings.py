@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 
 from web import client, forms
 from web.client import ApiFailure
-from web.security import staff_required
+from web.security import seal, staff_required
 from web.staff import bp
 
 SETTINGS = (
@@ -76,4 +76,32 @@ def _create(path: str, payload: dict, form: str, done: str):
                      errors={f"{form}_{k}": v for k, v in forms.simple_errors(failure.fields).items()},
                      problem=failure.message)
     flash(done, "success")
+    return redirect(url_for("staff.settings"))
+
+
+@bp.app_template_filter("form_errors")
+def form_errors(errors: dict, prefix: str) -> dict:
+    """The errors of one form of the page (kept under ``prefix…``), keyed by field name."""
+    return {key.removeprefix(prefix): value for key, value in errors.items() if key.startswith(prefix)}
+
+
+@bp.post("/departement/changer")
+@staff_required
+def switch_department():
+    """The national administrator works in another department (the API checks who may)."""
+    code = request.form.get("department", "").strip()
+    try:
+        answer = client.post("/api/auth/department", json={"department": code})
+    except ApiFailure as failure:
+        if failure.status not in (400, 403, 404, 422):
+            raise
+        flash(failure.message, "error")
+        return redirect(url_for("staff.settings"))
+    session.update(token=seal(answer["token"]), department=answer["department"])
+    try:
+        session["department_name"] = client.get(f"/api/adhesion/departments/{answer['department']}")["name"]
+    except ApiFailure:
+        session.pop("department_name", None)
+    session.pop("department_contact", None)
+    flash(f"Vous travaillez maintenant dans le département {answer['department']}.", "success")
     return redirect(url_for("staff.settings"))

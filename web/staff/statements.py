@@ -91,8 +91,18 @@ def lines(statement_id):
 
 
 def with_split_rows(item: dict) -> dict:
-    """The rows of the « Répartir » form, pre-filled with the proposed split if any."""
+    """The rows of the « Répartir » form, pre-filled with the proposed split if any; a
+    split first in the suggestions is the one-click proposal (``proposed_split``: each
+    allocation with its cooperative's name), the other suggestions stay below it."""
     split = next((s["split"] for s in item["suggestions"] if "split" in s), None)
+    names = {s["cooperative"]: s.get("name", "") for s in item["suggestions"] if "cooperative" in s}
+    first = item["suggestions"][0] if item["suggestions"] else {}
+    item["proposed_split"] = None
+    if "split" in first:
+        item["proposed_split"] = {"score": first["score"], "reasons": first["reasons"],
+                                  "allocations": [{**a, "name": names.get(a["cooperative"], "")}
+                                                  for a in first["split"]]}
+    item["single_suggestions"] = [s for s in item["suggestions"] if "split" not in s]
     rows = split or [{"cooperative": "", "year": "", "amount": ""}]
     item["split_rows"] = [{**row, "amount": _input(row["amount"])} for row in rows] + \
         [{"cooperative": "", "year": "", "amount": ""}] * max(0, SPLIT_ROWS - len(rows))
