@@ -279,7 +279,7 @@ def test_backup_under_writes_restores_everything_and_the_next_code(kind, tmp_pat
                                     restored.login("admin", "admin-password"))
                 assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
                 # the next validation takes the code after the last one the archive holds
-                assert after["adhesions"][kept][1] == "submitted"  # paid and signed before the backup
+                assert after["adhesions"][kept][0] == "submitted"  # paid and signed before the backup
                 issued = {code for _, code, _ in after["adhesions"].values() if code}
                 code = validate(restored, restored.login("admin", "admin-password"), kept)
                 assert code not in issued
