@@ -149,11 +149,19 @@ def refuse_non_empty_schemas(url: str, schemas: list[str]) -> None:
         used = [schema for (schema,) in conn.execute(
             "SELECT DISTINCT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = ANY(%s)", (schemas,)).fetchall()]
-        if used:
-            raise BackupError(f"la base de données n'est pas vide (schémas {', '.join(sorted(used))}). Une "
-                              f"restauration se fait dans une base vide : créez-en une autre (DATABASE_URL=…).")
-        for schema in schemas:  # empty ones (a first start that stopped early) are made again by the dump
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}"')
+    if used:
+        raise BackupError(f"la base de données n'est pas vide (schémas {', '.join(sorted(used))}). Une "
+                          f"restauration se fait dans une base vide : créez-en une autre (DATABASE_URL=…).")
+
+
+def drop_empty_schemas(url: str, schemas: list[str]) -> None:
+    """Schemas without a table (a first start that stopped early) are made again by the dump."""
+    import psycopg
+
+    conninfo, env = libpq(url)
+    with psycopg.connect(conninfo, password=env.get("PGPASSWORD"), autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}"')  # without CASCADE: only an empty one goes
 
 
 def restore_postgres(manifest: dict, unpacked: Path, url: str, schemas: list[str]) -> None:
@@ -191,6 +199,19 @@ def restore(archive: Path) -> Path:
     data_dir = data_dir_from_env()
     refuse_non_empty_folder(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        _restore(archive, data_dir)
+    except BaseException:
+        # the folder was empty: a refused or failed restore leaves it so (a signing key
+        # made by load(), a store moved in), ready for the next attempt
+        for path in data_dir.iterdir():
+            if path.name not in ALLOWED_IN_EMPTY:
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        raise
+    return data_dir
+
+
+def _restore(archive: Path, data_dir: Path) -> None:
     from shared.config import load
 
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=".restore-") as staging:
@@ -204,10 +225,14 @@ def restore(archive: Path) -> Path:
                               f"celles de ce code.")
         for url, schemas in databases.items():
             refuse_non_empty_schemas(url, schemas)
-        if files and any(manifest["stores"][store]["kind"] != "sqlite" for store in files):
+        if any(manifest["stores"][store]["kind"] != "sqlite" for store in files):
             raise BackupError("l'archive vient de PostgreSQL : indiquez la base cible (DATABASE_URL=…).")
+        if any(manifest["stores"][store]["kind"] != "postgresql" for schemas in databases.values() for store in schemas):
+            raise BackupError("l'archive vient des bases SQLite de l'installation autonome : restaurez-la sans "
+                              "DATABASE_URL.")
         checked = {store: check_sqlite(manifest, unpacked, store) for store in files}  # all before any is moved
         for url, schemas in databases.items():
+            drop_empty_schemas(url, schemas)
             restore_postgres(manifest, unpacked, url, schemas)
         for store, path in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)

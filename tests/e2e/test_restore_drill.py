@@ -218,6 +218,9 @@ def test_backup_under_writes_restores_everything_and_the_next_code(kind, tmp_pat
                 ready = numbers[VALIDATED_FIRST:VALIDATED_FIRST + READY]
                 drafts = {n: schools[n] for n in numbers[-DRAFTS:]}
                 env = {**stack.env, "BACKUP_DIR": str(tmp_path / "backups")}
+                # the documents worker is down: the validations made from now on wait in the
+                # broker (published, not consumed), which no archive holds
+                stack.workers["documents"].stop()
                 with Writers(stack, staff, ready, drafts, numbers[0]) as writers:
                     wait_for(lambda: writers.done["validations"] >= 1 and writers.done["saves"] >= 2, timeout=30,
                              what="writes under way")
@@ -235,6 +238,10 @@ def test_backup_under_writes_restores_everything_and_the_next_code(kind, tmp_pat
                 # a restore never lands on a system's data
                 refused = run_module("deploy.restore", stack.env, archive)
                 assert refused.returncode == 1 and "n'est pas vide" in refused.stderr, refused.stderr
+                if kind == "postgresql":  # nor on a database in use, even from an empty folder
+                    refused = run_module("deploy.restore", {**stack.env, "DATA_DIR": str(tmp_path / "empty")}, archive)
+                    assert refused.returncode == 1 and "base de données n'est pas vide" in refused.stderr, refused.stderr
+                    assert not list((tmp_path / "empty").iterdir())  # left as it was found
 
             lap("old stopped")
             with tarfile.open(archive) as tar:
@@ -270,6 +277,7 @@ def test_backup_under_writes_restores_everything_and_the_next_code(kind, tmp_pat
                 # the events in flight at the backup are delivered: each validation in the
                 # archive gets its attestation and its confirmation
                 validated = [n for n, (status, _, _) in after["adhesions"].items() if status == "validated"]
+                assert len(validated) > manifest["stores"]["documents"]["tables"]["documents"] == VALIDATED_FIRST  # in flight
                 wait_for(lambda: len(state(restored)["documents"]) >= len(validated)
                          and sum(s == "sent" for s in state(restored)["emails"].values()) >= len(validated),
                          timeout=60, what="the documents and emails of every validation in the archive")
