@@ -198,6 +198,7 @@ def restore_postgres(manifest: dict, unpacked: Path, url: str, schemas: list[str
 def restore(archive: Path) -> Path:
     data_dir = data_dir_from_env()
     refuse_non_empty_folder(data_dir)
+    os.umask(0o077)  # as shared.config.protect: everything restored is the owner's only
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         _restore(archive, data_dir)
