@@ -10,7 +10,7 @@ DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 PDFTOPPM := /usr/bin/pdftoppm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test unit bench bench-reconcile clean
+.PHONY: run backup restore test unit bench bench-reconcile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,6 +20,15 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP) $(DEJAVU)
 	$(PY) -m deploy.run
+
+# One archive of the stores, the documents and a manifest, taken while `make run` serves;
+# its path is the last line printed (docs/operations.md).
+backup: $(STAMP)
+	@$(PY) -m deploy.backup
+
+# Into an empty data folder (DATA_DIR) or empty database (DATABASE_URL) only.
+restore: $(STAMP)
+	@$(PY) -m deploy.restore "$(ARCHIVE)"
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -q

@@ -224,8 +224,24 @@ def test_every_container_comes_back_after_a_crash(services):
                  (service.get("depends_on") or {}).items() if condition.get("condition") == "service_completed_successfully"}
     assert one_shots <= {"setup"}
     for name, service in services.items():
-        if name not in one_shots:
+        if name not in one_shots and not service.get("profiles"):  # on-demand tools run once when asked
             assert service.get("restart") in {"always", "unless-stopped", "on-failure"}, name
+
+
+def test_backups_run_on_demand_with_the_run_configuration(services):
+    """`docker compose run --rm backup` (docs/operations.md): the apps' settings, the
+    documents volume, archives on a volume of their own, never started by `up`."""
+    backup = services["backup"]
+    assert command_words(backup)[-2:] == ["-m", "deploy.backup"]
+    assert backup["profiles"] and backup["restart"] == "no"
+    env = environment(backup)
+    assert set(APP_ENV) <= set(env) and env["BACKUP_DIR"] == "/backups"
+    mounts = {str(volume).split(":")[1]: str(volume).split(":")[0] for volume in backup["volumes"]}
+    assert mounts["/data"] == "data" and mounts["/backups"] == "backups"
+    assert "setup" not in backup["depends_on"]  # a restore goes into an empty database: before setup
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    server = services["postgres"]["image"].split(":")[1].split(".")[0]
+    assert f"postgresql-client-{server}" in dockerfile  # pg_dump refuses a server newer than itself
 
 
 def test_the_broker_keeps_its_queues_across_a_restart(services):
