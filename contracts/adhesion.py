@@ -29,6 +29,8 @@ class PaymentAnswers(Schema):
     transfer = fields.Boolean(required=True)
     cheque = fields.Boolean(required=True)
     other = fields.Boolean(required=True)
+    # « prélèvement » (docs/sepa.md): absent from events of earlier producers, meaning no
+    direct_debit = fields.Boolean(load_default=False)
 
 
 class Submitted(_AboutAdhesion):

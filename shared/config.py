@@ -30,6 +30,8 @@ class Settings:
     bulk_mail_rate: float = 5.0
     # Messages one SMTP connection carries before it is closed and opened again.
     smtp_messages_per_connection: int = 100
+    # Days between a direct debit's pre-notification and its collection (docs/sepa.md).
+    sepa_notice_days: int = 14
 
     def database_url_for(self, service: str) -> str:
         """Each service its own store: a SQLite file, or its own schema in PostgreSQL."""
@@ -106,4 +108,5 @@ def load() -> Settings:
         internal_api_url=(env.get("INTERNAL_API_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         bulk_mail_rate=float(env.get("BULK_MAIL_RATE", "5")),
         smtp_messages_per_connection=int(env.get("SMTP_MESSAGES_PER_CONNECTION", "100")),
+        sepa_notice_days=int(env.get("SEPA_NOTICE_DAYS", "14")),
     )

@@ -1,5 +1,6 @@
 """`celery -A services.adhesion.worker worker -Q adhesion`, and its scheduler
-`celery -A services.adhesion.worker beat` (the reminder rounds on the dates staff set)."""
+`celery -A services.adhesion.worker beat` (the reminder rounds on the dates staff set, and
+the daily expiry of SEPA mandates, a task the payment worker runs: tasks are routed by name)."""
 import os
 
 from services.adhesion.app import create_app
@@ -13,5 +14,9 @@ app.conf.beat_schedule = {
     "reminder-rounds": {
         "task": "adhesion.send_scheduled_reminders",
         "schedule": float(os.environ.get("REMINDER_BEAT_SECONDS", "300")),
+    },
+    "mandate-expiry": {  # idempotent: a mandate unused for 36 months expires once
+        "task": "payment.expire_mandates",
+        "schedule": 24 * 3600.0,
     },
 }
