@@ -70,3 +70,14 @@ DIRECT_DEBIT_RETURNED = Contract(
      "staff_email": "occe38@example.org"},
     "the bank returned or rejected a collection: its payment is reversed; email the school and staff",
 )
+
+
+class CreditorChanged(Schema):
+    department = fields.String(required=True)
+    direct_debit = fields.Boolean(required=True)  # the department collects by direct debit
+
+
+CREDITOR_CHANGED = Contract(
+    "payment.creditor_changed", 1, CreditorChanged, {"department": "38", "direct_debit": True},
+    "a department's SEPA creditor settings were saved: its schools are offered « prélèvement »",
+)

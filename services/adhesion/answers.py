@@ -28,7 +28,8 @@ def department_contact(department: Department | None) -> dict:
     """What the school's pages show of its association: contact block and payment details."""
     if department is None:
         return {}
-    return {**department_data(department), "payee": department.payee, "iban": department.iban, "bic": department.bic}
+    return {**department_data(department), "payee": department.payee, "iban": department.iban, "bic": department.bic,
+            "direct_debit": bool(department.direct_debit_offered)}
 
 
 def adhesion_answer(adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> dict:
@@ -51,7 +52,8 @@ def adhesion_answer(adhesion: Adhesion, cooperative: Cooperative, rates: domain.
         "insurance": adhesion.insurance,
         "goods_value": adhesion.goods_value,
         "instruments_value": adhesion.instruments_value,
-        "payment": {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other},
+        "payment": {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other,
+                    "direct_debit": adhesion.pay_direct_debit},
         "totals": vars_of(totals),
         "amounts": {**vars_of(amounts), "total": amounts.total},
         "status": adhesion.status,

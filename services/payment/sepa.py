@@ -69,6 +69,8 @@ def set_creditor(ctx: ServiceContext, principal: Principal, data: dict) -> dict:
         creditor.updated_by, creditor.updated_at = principal.login, datetime.now(timezone.utc)
         session.flush()
         plan(session, principal.department, ctx.settings.sepa_notice_days)
+        outbox.record(session, OutboxEvent, contracts.CREDITOR_CHANGED,
+                      {"department": principal.department, "direct_debit": True})
         answer = creditor_answer(creditor)
     ctx.publish()
     return answer
