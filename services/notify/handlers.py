@@ -9,7 +9,8 @@ from celery import current_task
 
 from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
-from services.notify import claims, smtp
+from contracts import payment as payment_events
+from services.notify import claims, domain, smtp
 from services.notify import service as notify
 from shared.consumer import consumer
 from shared.events import Event
@@ -57,9 +58,26 @@ def on_password_reset_requested(event: Event) -> str:
     return _deliver(on_password_reset_requested.name, event)
 
 
-def _deliver(consumer_name: str, event: Event) -> str:
+@consumer(payment_events.DIRECT_DEBIT_NOTIFIED, lane="notify_bulk", retry_for=PASSING)
+def on_direct_debit_notified(event: Event) -> str:
+    """Pre-notify a direct debit (amount, date, RUM, ICS) at least SEPA_NOTICE_DAYS ahead:
+    bulk lane, once per collection and amount."""
+    return _deliver(on_direct_debit_notified.name, event)
+
+
+@consumer(payment_events.DIRECT_DEBIT_RETURNED, retry_for=PASSING)
+def on_direct_debit_returned(event: Event) -> str:
+    """A direct debit came back unpaid: the school is told why, and the department's staff
+    (when it gave a mailbox). Each email is once: its own processed events."""
+    status = _deliver(on_direct_debit_returned.name, event)
+    if event.data.get("staff_email"):
+        _deliver(f"{on_direct_debit_returned.name}.staff", event, kind=domain.DEBIT_RETURNED_STAFF)
+    return status
+
+
+def _deliver(consumer_name: str, event: Event, kind: str | None = None) -> str:
     """The email of ``event``, its processed events kept under the task's name."""
-    return notify.deliver(service(), consumer_name, event, attempt=_attempt())
+    return notify.deliver(service(), consumer_name, event, attempt=_attempt(), kind=kind)
 
 
 def _attempt() -> int:
