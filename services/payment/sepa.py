@@ -2,7 +2,7 @@
 dates, the cooperatives' mandates, and the planning of collections (each pre-notified
 once per amount). Batches and their bank file are in ``sepa_batches.py``; what a bank
 statement says of them in ``sepa_bank.py``."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -91,12 +91,14 @@ def _dates(session: Session, department: str, year: str | None = None) -> list[d
 
 
 def set_dates(ctx: ServiceContext, principal: Principal, year: str, days: list[date]) -> dict:
-    """Replace the year's collection dates; a date whose batch exists stays."""
-    first, last = schoolyear.first_day(year), schoolyear.last_day(year)
+    """Replace the year's collection dates; a date whose batch exists stays. A year's dues
+    may be collected from the spring before to the end of the following school year (late
+    payers), not beyond."""
+    first, last = schoolyear.first_day(year) - timedelta(days=183), schoolyear.last_day(schoolyear.following(year))
     outside = [d.isoformat() for d in days if not first <= d <= last]
     if outside:
-        raise Invalid("Une date de prélèvement est hors de l'année scolaire.",
-                      {"dates": [f"Hors de l'année {year} : {', '.join(outside)}."]})
+        raise Invalid("Une date de prélèvement est trop éloignée de l'année scolaire.",
+                      {"dates": [f"Entre le {first:%d/%m/%Y} et le {last:%d/%m/%Y} pour {year} : {', '.join(outside)}."]})
     with ctx.database.session() as session:
         _lock_department(session, principal.department)
         batched = set(session.scalars(select(Batch.collection_date).where(Batch.department == principal.department)))
