@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     formatting.register(app)
     app.jinja_env.globals.update(csrf_token=csrf_token, campaign_year=formatting.campaign_year)
-    from web.staff import slips, statements
+    from web.staff import sepa, slips, statements
 
     app.before_request(statements.allow_statement_upload)  # before the CSRF check reads the form
     app.before_request(allow_import_upload)  # before the CSRF check reads the form
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(statements.bp)
     app.register_blueprint(slips.bp)
+    app.register_blueprint(sepa.bp)
 
     @app.get("/health")
     def health():

@@ -93,6 +93,8 @@ def dues_state(session: Session, due: Due) -> DuesState:
 def _debit_rejected(session: Session, due: Due) -> str:
     if not due.direct_debit:
         return ""
+    # a presentation planned again after an AM04 leaves the rejection standing until it is paid
     latest = session.scalars(select(Collection).where(
-        Collection.cooperative == due.cooperative, Collection.year == due.year).order_by(Collection.id.desc())).first()
+        Collection.cooperative == due.cooperative, Collection.year == due.year, Collection.status != "planned")
+        .order_by(Collection.id.desc())).first()
     return latest.reason if latest is not None and latest.status == "returned" else ""

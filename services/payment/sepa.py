@@ -175,6 +175,19 @@ def create_mandate(ctx: ServiceContext, principal: Principal, data: dict) -> dic
         return mandate_answer(mandate)
 
 
+def own_mandate(ctx: ServiceContext, principal: Principal) -> dict:
+    """The school's mandate in force (pending or active), else its latest; 404 without one."""
+    if principal.is_staff or not principal.cooperative:
+        raise Forbidden("Réservé à l'école : le personnel consulte la liste des mandats.")
+    with ctx.database.session() as session:
+        mandates = list(session.scalars(select(Mandate).where(Mandate.cooperative == principal.cooperative)
+                                        .order_by(Mandate.id.desc())))
+        current = [m for m in mandates if m.status in (sepa_rules.PENDING, sepa_rules.ACTIVE)]
+        if not mandates:
+            raise NotFound("Aucun mandat de prélèvement pour votre coopérative.")
+        return mandate_answer((current or mandates)[0])
+
+
 def get_mandate(ctx: ServiceContext, principal: Principal, rum: str) -> dict:
     with ctx.database.session() as session:
         return mandate_answer(_mandate(session, principal, rum))

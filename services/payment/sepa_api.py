@@ -72,6 +72,14 @@ def get_offer():
     return sepa.direct_debit_offer(service(), current_principal())
 
 
+@blp.get("/sepa/mandate")
+@login_required
+@blp.response(200, MandateOut)
+def own_mandate():
+    """The school's own mandate (in force, else its latest); 404 without one."""
+    return sepa.own_mandate(service(), current_principal())
+
+
 @blp.get("/sepa/dates/<year>")
 @staff_required
 @blp.response(200, DatesOut)

@@ -77,7 +77,8 @@ def _return(session: Session, principal: Principal, line: StatementLine) -> bool
         with session.begin_nested():
             if collection.status == sepa_rules.PAID and collection.payment_id:
                 original = session.get(Payment, collection.payment_id)
-                reverse(session, principal, original, f"Prélèvement rejeté : {text} ({code or 'sans motif'})")
+                reverse(session, principal, original, f"Prélèvement rejeté : {text} ({code or 'sans motif'})",
+                        on=line.booked_on)
             collection.status, collection.reason_code, collection.reason = sepa_rules.RETURNED, code[:4], text
     except ApiError as error:  # already reversed by hand: the collection is still marked returned
         log.warning("collection %s: payment not reversed again (%s)", collection.id, error)

@@ -96,7 +96,7 @@ def reverse_payment(ctx: ServiceContext, principal: Principal, payment_id: int, 
 
 
 def reverse(session: Session, principal: Principal, original: Payment, reason: str,
-            amount: Decimal | None = None) -> dict:
+            amount: Decimal | None = None, on: date | None = None) -> dict:
     """``reverse_payment`` inside a larger step's transaction (a direct debit returned by
     the bank): the caller commits and publishes."""
     due = find_due(session, original.cooperative, original.year, lock=True)
@@ -114,7 +114,7 @@ def reverse(session: Session, principal: Principal, original: Payment, reason: s
     reversal = Payment(
         cooperative=original.cooperative, year=original.year, department=original.department,
         amount=-amount, method=original.method, reference=f"Annulation du paiement n°{original.id}",
-        received_on=date.today(), recorded_by=principal.login, created_at=datetime.now(timezone.utc),
+        received_on=on or date.today(), recorded_by=principal.login, created_at=datetime.now(timezone.utc),
         reverses_id=original.id, reason=reason,
     )
     session.add(reversal)

@@ -140,7 +140,7 @@ def test_direct_debit_from_creditor_to_return(stack, sink):
     document = etree.fromstring(xml.content)
     assert len(document.findall(".//p:PmtInf", NS08)) == 1
     assert document.findtext(".//p:SeqTp", namespaces=NS08) == "RCUR"
-    assert document.findtext(".//p:CdtrSchmeId//p:Id", namespaces=NS08) == ICS
+    assert document.findtext(".//p:CdtrSchmeId/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=NS08) == ICS
     assert Decimal(document.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=NS08)) == total
     lines = document.findall(".//p:DrctDbtTxInf", NS08)
     assert len(lines) == 3
@@ -191,7 +191,8 @@ def test_direct_debit_from_creditor_to_return(stack, sink):
     dues = stack.call("get", f"/api/payment/dues/{returned_one}/{YEAR}", staff).json()
     assert dues["debit_rejected"] == "Provision insuffisante"
     assert "prélèvement rejeté" in dues["attention"]
-    payments = stack.call("get", f"/api/payment/payments?cooperative={returned_one}", staff).json()["items"]
+    payments = sorted(stack.call("get", f"/api/payment/payments?cooperative={returned_one}", staff).json()["items"],
+                      key=lambda p: p["id"])
     assert [Decimal(p["amount"]) for p in payments] == [due[returned_one], -due[returned_one]]
     assert "Provision insuffisante" in payments[1]["reason"]
     listed = stack.call("get", f"/api/payment/sepa/collections?date={first.isoformat()}", staff).json()["items"]
