@@ -124,9 +124,13 @@ class _Builder:
     def __init__(self, namespace: str, version: str):
         self.namespace = namespace
         self.version = version
+        self.tags: dict[str, str] = {}
 
-    def sub(self, parent, name: str, text: str | None = None):
-        node = etree.SubElement(parent, f"{{{self.namespace}}}{name}")
+    def sub(self, parent, name: str, text: str | None = None, _sub=etree.SubElement):
+        tag = self.tags.get(name)
+        if tag is None:
+            tag = self.tags[name] = f"{{{self.namespace}}}{name}"
+        node = _sub(parent, tag)
         if text is not None:
             node.text = text
         return node

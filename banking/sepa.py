@@ -3,6 +3,7 @@ python-stdnum's ``eu.at_02``), IBAN and BIC (schwifty), the mandate reference (R
 system makes, the text SEPA files accept, and the French wording of return reasons."""
 import re
 import unicodedata
+from functools import lru_cache
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
@@ -94,6 +95,7 @@ def is_rum(value: str) -> bool:
     return bool(_RUM.match(value or ""))
 
 
+@lru_cache(maxsize=4096)  # a batch repeats towns, streets and the creditor's name
 def sepa_text(text: str, limit: int) -> str:
     """Text a SEPA file carries: accents dropped (« École » → « Ecole »), any other
     character outside EPC's Latin set a space, runs of spaces one, cut to ``limit``."""

@@ -6,8 +6,8 @@ service's use cases (SQLite by default, PostgreSQL with ``--postgresql``).
 
 Prints: the library building and validating ``pain.008.001.08`` and ``.02`` (the schema
 compiled once, as in a running service), then the service building the batch (its
-planning pass over every due, the batch rows, the file built and validated once) and
-exporting it (the file again, the collections locked)."""
+planning pass over every due, the batch row, its collections attached) and exporting it
+(the file built and validated, the collections locked, the mandates' last use)."""
 import argparse
 import sys
 import tempfile
@@ -93,8 +93,9 @@ def service(count: int, postgresql: bool) -> None:
             _, data = sepa_batches.export_batch(ctx, staff, batch["id"])
             exported = time.perf_counter() - started
         store = "PostgreSQL" if postgresql else "SQLite"
-        print(f"service ({store}): batch of {batch['count']} collections (total {batch['total']}) built "
-              f"(planning pass over every due included) and validated in {built:.2f} s; exported (file rebuilt, validated, locked) in {exported:.2f} s")
+        print(f"service ({store}): batch of {batch['count']} collections (total {batch['total']}) built in "
+              f"{built:.2f} s (a planning pass over every due included); exported in {exported:.2f} s (file built, "
+              "validated against the XSD, collections and mandates updated)")
         pain008.check(data)
         shutdown(app)
 

@@ -3,6 +3,7 @@ dates, the cooperatives' mandates, and the planning of collections (each pre-not
 once per amount). Batches and their bank file are in ``sepa_batches.py``; what a bank
 statement says of them in ``sepa_bank.py``."""
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,8 +11,7 @@ from sqlalchemy.orm import Session
 from banking import sepa as checks
 from contracts import payment as contracts
 from services.payment import domain, sepa_rules
-from services.payment.dues import dues_state
-from services.payment.models import Batch, Collection, CollectionDate, Creditor, Due, Mandate, OutboxEvent
+from services.payment.models import Batch, Collection, CollectionDate, Creditor, Due, Mandate, OutboxEvent, Payment
 from services.payment.service import ensure_department
 from shared import outbox, schoolyear
 from shared.auth import Principal, ensure_own_cooperative
@@ -280,29 +280,41 @@ def plan(session: Session, department: str, notice_days: int, today: date | None
     if creditor is None:
         return
     today = today or date.today()
-    mandates = {m.cooperative: m for m in session.scalars(select(Mandate).where(
-        Mandate.department == department, Mandate.status == sepa_rules.ACTIVE))}
+    # plain rows, not objects: a department has thousands of dues; an object is loaded
+    # only for what changes
+    mandates = {row.cooperative: row for row in session.execute(select(Mandate.cooperative, Mandate.id, Mandate.rum)
+                                                                .where(Mandate.department == department,
+                                                                       Mandate.status == sepa_rules.ACTIVE))}
     exported = set(session.scalars(select(Batch.collection_date).where(
         Batch.department == department, Batch.status != sepa_rules.BUILT)))
     dates = [d for d in _dates(session, department) if d not in exported]
-    collections: dict[tuple, list[Collection]] = {}
-    for collection in session.scalars(select(Collection).where(Collection.department == department)
-                                      .order_by(Collection.id)):
-        collections.setdefault((collection.cooperative, collection.year), []).append(collection)
-    for due in session.scalars(select(Due).where(Due.department == department, Due.direct_debit.is_(True))):
-        mine = collections.get((due.cooperative, due.year), [])
-        mandate = mandates.get(due.cooperative)
+    collections: dict[tuple, list] = {}
+    for row in session.execute(select(Collection.id, Collection.cooperative, Collection.year, Collection.status,
+                                      Collection.amount, Collection.collection_date, Collection.reason_code)
+                               .where(Collection.department == department).order_by(Collection.id)):
+        collections.setdefault((row.cooperative, row.year), []).append(row)
+    paid: dict[tuple, Decimal] = {}
+    for cooperative, year, amount in session.execute(
+            select(Payment.cooperative, Payment.year, Payment.amount).where(Payment.department == department)):
+        paid[(cooperative, year)] = paid.get((cooperative, year), Decimal(0)) + amount
+    for due_row in session.execute(select(Due.id, Due.cooperative, Due.year, Due.amount_due).where(
+            Due.department == department, Due.direct_debit.is_(True))).all():
+        mine = collections.get((due_row.cooperative, due_row.year), [])
+        mandate = mandates.get(due_row.cooperative)
         if mandate is None or any(c.status == sepa_rules.EXPORTED for c in mine):
             continue  # no mandate to debit, or the bank has one in hand: wait for its answer
-        amount = dues_state(session, due).balance
-        planned = next((c for c in mine if c.status == sepa_rules.PLANNED), None)
-        if planned is not None:
+        amount = domain.balance(due_row.amount_due, paid.get((due_row.cooperative, due_row.year), Decimal(0)))
+        planned_row = next((c for c in mine if c.status == sepa_rules.PLANNED), None)
+        if planned_row is not None:
+            if planned_row.amount == amount:
+                continue
+            planned = session.get(Collection, planned_row.id)
             if not sepa_rules.collectable(amount):
                 _withdraw(session, planned)
-            elif planned.amount != amount:
+            else:
                 planned.amount = amount
                 _refresh_batch(session, planned.batch_id)
-                _notify(session, creditor, due, planned)
+                _notify(session, creditor, session.get(Due, due_row.id), planned)
             continue
         if not sepa_rules.collectable(amount) or not _may_present(mine):
             continue
@@ -310,6 +322,7 @@ def plan(session: Session, department: str, notice_days: int, today: date | None
             [d for d in dates if d not in {c.collection_date for c in mine}], today, notice_days)
         if day is None:
             continue
+        due = session.get(Due, due_row.id)
         collection = Collection(
             cooperative=due.cooperative, year=due.year, department=department, mandate_id=mandate.id,
             rum=mandate.rum, amount=amount, collection_date=day,
