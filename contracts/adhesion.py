@@ -98,7 +98,7 @@ _ABOUT = {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, 
 SUBMITTED = Contract(
     "adhesion.submitted", 1, Submitted,
     {**_ABOUT, "amount_due": "439.25", "amounts": AMOUNTS_EXAMPLE, "totals": TOTALS_EXAMPLE, "insurance": True,
-     "payment": {"transfer": False, "cheque": True, "other": False}, "late": False},
+     "payment": {"transfer": False, "cheque": True, "other": False, "direct_debit": False}, "late": False},
     "a school sent its adhesion, or changed the amount of a sent one",
 )
 CORRECTION_REQUESTED = Contract(

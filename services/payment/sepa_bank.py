@@ -18,7 +18,7 @@ from services.payment.sepa import collection_event, plan
 from services.payment.service import record, reverse
 from shared import outbox
 from shared.auth import Principal
-from shared.errors import ApiError
+from shared.errors import DomainError
 from shared.service import service
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def _return(session: Session, principal: Principal, line: StatementLine) -> bool
                 reverse(session, principal, original, f"Prélèvement rejeté : {text} ({code or 'sans motif'})",
                         on=line.booked_on)
             collection.status, collection.reason_code, collection.reason = sepa_rules.RETURNED, code[:4], text
-    except ApiError as error:  # already reversed by hand: the collection is still marked returned
+    except DomainError as error:  # already reversed by hand: the collection is still marked returned
         log.warning("collection %s: payment not reversed again (%s)", collection.id, error)
         collection.status, collection.reason_code, collection.reason = sepa_rules.RETURNED, code[:4], text
     due = find_due(session, collection.cooperative, collection.year)
