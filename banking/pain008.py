@@ -140,13 +140,12 @@ class _Builder:
         node = self.sub(parent, name)
         self.sub(node, "Nm", sepa_text(party_name, 70))
         postal = self.sub(node, "PstlAdr")
-        street = sepa_text(address.street, 70)
-        if street:
-            self.sub(postal, "StrtNm", street)
-        if address.postcode:
-            self.sub(postal, "PstCd", sepa_text(address.postcode, 16))
-        if address.town:
-            self.sub(postal, "TwnNm", sepa_text(address.town, 35))
+        # a part with nothing left in EPC's character set is left out, never written empty
+        for name, value, limit in (("StrtNm", address.street, 70), ("PstCd", address.postcode, 16),
+                                   ("TwnNm", address.town, 35)):
+            text = sepa_text(value, limit)
+            if text:
+                self.sub(postal, name, text)
         self.sub(postal, "Ctry", (address.country or "FR").upper())
         return node
 

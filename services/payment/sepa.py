@@ -55,6 +55,7 @@ def direct_debit_offer(ctx: ServiceContext, principal: Principal) -> dict:
 
 def set_creditor(ctx: ServiceContext, principal: Principal, data: dict) -> dict:
     """Record the department's creditor identity; a bad ICS, IBAN or BIC is refused naming it."""
+    _named(data["name"], "name")
     ics = _checked(checks.check_ics, data["ics"])
     iban = _checked(checks.check_iban, data["iban"])
     bic = _checked(checks.check_bic, data.get("bic") or "")
@@ -151,8 +152,16 @@ def _department_of(session: Session, principal: Principal, cooperative: str) -> 
     return principal.department
 
 
+def _named(name: str, field: str = "debtor_name") -> None:
+    """A name the bank file can carry: something left once written in EPC's Latin set."""
+    if not checks.sepa_text(name, 70):
+        raise Invalid("Nom illisible pour la banque : lettres latines et chiffres attendus.",
+                      {field: ["Lettres latines et chiffres attendus."]})
+
+
 def create_mandate(ctx: ServiceContext, principal: Principal, data: dict) -> dict:
     """A pending mandate with its RUM; 409 while the cooperative has a pending or active one."""
+    _named(data["debtor_name"])
     iban = _checked(checks.check_iban, data["iban"])
     bic = _checked(checks.check_bic, data.get("bic") or "")
     with ctx.database.session() as session:
@@ -223,6 +232,8 @@ def activate_mandate(ctx: ServiceContext, principal: Principal, rum: str, signed
 def amend_mandate(ctx: ServiceContext, principal: Principal, rum: str, data: dict) -> dict:
     """A new IBAN (or name, address) keeps the RUM; the first IBAN replaced is carried by
     the next collection as an amendment (``AmdmntInd``)."""
+    if data.get("debtor_name"):
+        _named(data["debtor_name"])
     iban = _checked(checks.check_iban, data["iban"])
     bic = _checked(checks.check_bic, data.get("bic") or "")
     with ctx.database.session() as session:
