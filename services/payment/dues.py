@@ -57,7 +57,8 @@ class DuesState:
             "reference_display": domain.format_reference(self.reference),
             "validated": self.validated,
             "attention": self.attention,
-            "debit_rejected": self.debit_rejected,
+            # only after a returned direct debit: the answer of every other due is unchanged
+            **({"debit_rejected": self.debit_rejected} if self.debit_rejected else {}),
         }
 
 
