@@ -68,7 +68,13 @@ DIRECT_DEBIT_RETURNED = Contract(
     "payment.direct_debit_returned", 1, DirectDebitReturned,
     {**_COLLECTION, "sequence": 1299, "reason_code": "AM04", "reason": "Provision insuffisante", "validated": True,
      "staff_email": "occe38@example.org"},
-    "the bank returned or rejected a collection: its payment is reversed; email the school and staff",
+    "the bank returned or rejected a collection: its payment is reversed; email the school",
+)
+DIRECT_DEBIT_RETURN_FOR_STAFF = Contract(
+    "payment.direct_debit_return_for_staff", 1, DirectDebitReturned,
+    {**_COLLECTION, "sequence": 1299, "reason_code": "AM04", "reason": "Provision insuffisante", "validated": True,
+     "staff_email": "occe38@example.org"},
+    "the same return, for the department's mailbox (published when the department gave one)",
 )
 
 

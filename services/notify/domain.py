@@ -34,6 +34,7 @@ KIND_OF_EVENT = {
     "password_reset.requested": PASSWORD_RESET,
     "payment.direct_debit_notified": DEBIT_NOTICE,
     "payment.direct_debit_returned": DEBIT_RETURNED,
+    "payment.direct_debit_return_for_staff": DEBIT_RETURNED_STAFF,
 }
 
 QUEUED = "queued"
@@ -139,10 +140,10 @@ def filed_email(kind: str, name: str, year: str, sequence: int, **rest) -> Email
                  message_id=message_id(kind, name, year, sequence), year=year, sequence=sequence, **rest)
 
 
-def email_for(event_type: str, data: dict, kind: str | None = None) -> Email:
-    """The email an event asks for (``kind``: another of the emails it asks for), with the
-    templates' context; ``data`` as its contract loads it (typed: Decimals, dates)."""
-    kind = kind or KIND_OF_EVENT.get(event_type)
+def email_for(event_type: str, data: dict) -> Email:
+    """The email an event asks for, with the templates' context; ``data`` as its contract
+    loads it (typed: Decimals, dates)."""
+    kind = KIND_OF_EVENT.get(event_type)
     if kind is None:
         raise InvalidEvent(f"no email for event {event_type!r}")
     if kind in LINK_KINDS:

@@ -10,7 +10,7 @@ from celery import current_task
 from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
 from contracts import payment as payment_events
-from services.notify import claims, domain, smtp
+from services.notify import claims, smtp
 from services.notify import service as notify
 from shared.consumer import consumer
 from shared.events import Event
@@ -67,17 +67,19 @@ def on_direct_debit_notified(event: Event) -> str:
 
 @consumer(payment_events.DIRECT_DEBIT_RETURNED, retry_for=PASSING)
 def on_direct_debit_returned(event: Event) -> str:
-    """A direct debit came back unpaid: the school is told why, and the department's staff
-    (when it gave a mailbox). Each email is once: its own processed events."""
-    status = _deliver(on_direct_debit_returned.name, event)
-    if event.data.get("staff_email"):
-        _deliver(f"{on_direct_debit_returned.name}.staff", event, kind=domain.DEBIT_RETURNED_STAFF)
-    return status
+    """A direct debit came back unpaid: the school is told why."""
+    return _deliver(on_direct_debit_returned.name, event)
 
 
-def _deliver(consumer_name: str, event: Event, kind: str | None = None) -> str:
+@consumer(payment_events.DIRECT_DEBIT_RETURN_FOR_STAFF, retry_for=PASSING)
+def on_direct_debit_return_for_staff(event: Event) -> str:
+    """The same return told to the department's mailbox: whose payment was reversed, why."""
+    return _deliver(on_direct_debit_return_for_staff.name, event)
+
+
+def _deliver(consumer_name: str, event: Event) -> str:
     """The email of ``event``, its processed events kept under the task's name."""
-    return notify.deliver(service(), consumer_name, event, attempt=_attempt(), kind=kind)
+    return notify.deliver(service(), consumer_name, event, attempt=_attempt())
 
 
 def _attempt() -> int:

@@ -37,11 +37,11 @@ log = logging.getLogger(__name__)
 
 # -- sending ------------------------------------------------------------------------------
 
-def deliver(ctx: ServiceContext, consumer: str, event: Event, attempt: int = 0, kind: str | None = None) -> str:
+def deliver(ctx: ServiceContext, consumer: str, event: Event, attempt: int = 0) -> str:
     """Log the event's email once, then send it unless sent; returns the log status.
     ``consumer`` is the task's name (its processed events are kept under it), ``attempt``
     how many times it ran before."""
-    wanted = domain.email_for(event.type, event.data, kind)
+    wanted = domain.email_for(event.type, event.data)
     if wanted.claims and needs_attachments(ctx, wanted.key, consumer, event.event_id):
         settings = ctx.settings
         try:

@@ -86,9 +86,11 @@ def _return(session: Session, principal: Principal, line: StatementLine) -> bool
     due = find_due(session, collection.cooperative, collection.year)
     creditor = session.get(Creditor, collection.department)
     collection.notices += 1
-    outbox.record(session, OutboxEvent, contracts.DIRECT_DEBIT_RETURNED, {
-        **collection_event(creditor, due, collection), "reason_code": code, "reason": text,
-        "validated": bool(due.validated), "staff_email": due.department_email})
+    returned = {**collection_event(creditor, due, collection), "reason_code": code, "reason": text,
+                "validated": bool(due.validated), "staff_email": due.department_email}
+    outbox.record(session, OutboxEvent, contracts.DIRECT_DEBIT_RETURNED, returned)
+    if due.department_email:  # one event, one email: staff have theirs
+        outbox.record(session, OutboxEvent, contracts.DIRECT_DEBIT_RETURN_FOR_STAFF, returned)
     return True
 
 
