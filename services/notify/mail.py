@@ -34,6 +34,7 @@ PAYMENT_MEANS = {
     "transfer": "par la collecte et/ou par virement",
     "cheque": "par chèque",
     "other": "par un autre moyen (mairie et/ou sou des écoles)",
+    "direct_debit": "par prélèvement",
 }
 
 
