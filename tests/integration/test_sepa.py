@@ -67,7 +67,7 @@ def deliver(app, envelope):
 
 
 def call(client, method, path, token=STAFF, **kwargs):
-    return getattr(client, method)(path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    return getattr(client, method)(path, headers=token, **kwargs)
 
 
 def creditor_and_dates(client):
