@@ -29,6 +29,8 @@ class PaymentAnswers(Schema):
     transfer = fields.Boolean(required=True)
     cheque = fields.Boolean(required=True)
     other = fields.Boolean(required=True)
+    # « prélèvement » (docs/sepa.md): absent from events of earlier producers, meaning no
+    direct_debit = fields.Boolean(load_default=False)
 
 
 class Submitted(_AboutAdhesion):
@@ -96,7 +98,7 @@ _ABOUT = {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, 
 SUBMITTED = Contract(
     "adhesion.submitted", 1, Submitted,
     {**_ABOUT, "amount_due": "439.25", "amounts": AMOUNTS_EXAMPLE, "totals": TOTALS_EXAMPLE, "insurance": True,
-     "payment": {"transfer": False, "cheque": True, "other": False}, "late": False},
+     "payment": {"transfer": False, "cheque": True, "other": False, "direct_debit": False}, "late": False},
     "a school sent its adhesion, or changed the amount of a sent one",
 )
 CORRECTION_REQUESTED = Contract(

@@ -1,7 +1,7 @@
 """Events the payment service produces."""
 from marshmallow import Schema, fields, validate
 
-from contracts.fields import Day, Money, Year
+from contracts.fields import COOPERATIVE_EXAMPLE, DEPARTMENT_EXAMPLE, CooperativeRef, Day, DepartmentRef, Money, Year
 from shared.events import Contract
 
 PAYMENT_STATUSES = ("unpaid", "partial", "paid", "overpaid")
@@ -25,4 +25,65 @@ RECEIVED = Contract(
     {"cooperative": "0382296P00", "year": "2025-2026", "department": "38", "amount_paid": "439.25",
      "amount_due": "439.25", "payments_count": 2, "methods": ["cheque"], "status": "paid"},
     "a payment was recorded: the dues state after it",
+)
+
+
+class _AboutCollection(Schema):
+    """A direct debit collection, with what its emails say (docs/sepa.md)."""
+
+    cooperative = fields.Nested(CooperativeRef, required=True)
+    department = fields.Nested(DepartmentRef, required=True)
+    year = Year()
+    collection = fields.Integer(required=True, strict=True)  # the collection's id: one email per event kind
+    sequence = fields.Integer(required=True, strict=True)  # grows with each email of the collection
+    rum = fields.String(required=True)
+    ics = fields.String(required=True)
+    creditor_name = fields.String(required=True)
+    amount = Money()
+    collection_date = Day()
+    end_to_end_id = fields.String(required=True)
+
+
+class DirectDebitNotified(_AboutCollection):
+    pass
+
+
+class DirectDebitReturned(_AboutCollection):
+    reason_code = fields.String(required=True)
+    reason = fields.String(required=True)  # in French: « Provision insuffisante »
+    validated = fields.Boolean(required=True)  # the adhesion was validated: staff must regularise
+    staff_email = fields.String(required=True)  # "" when the department gave none
+
+
+_COLLECTION = {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026",
+               "collection": 12, "sequence": 1201, "rum": "RKP-38-0382296P00-001", "ics": "FR72ZZZ123456",
+               "creditor_name": "OCCE de l'Isère", "amount": "439.25", "collection_date": "2025-10-15",
+               "end_to_end_id": "RF37260382296P00"}
+
+DIRECT_DEBIT_NOTIFIED = Contract(
+    "payment.direct_debit_notified", 1, DirectDebitNotified, {**_COLLECTION, "sequence": 1201},
+    "a collection is planned (or its amount changed): pre-notify the school (amount, date, RUM, ICS), bulk lane",
+)
+DIRECT_DEBIT_RETURNED = Contract(
+    "payment.direct_debit_returned", 1, DirectDebitReturned,
+    {**_COLLECTION, "sequence": 1299, "reason_code": "AM04", "reason": "Provision insuffisante", "validated": True,
+     "staff_email": "occe38@example.org"},
+    "the bank returned or rejected a collection: its payment is reversed; email the school",
+)
+DIRECT_DEBIT_RETURN_FOR_STAFF = Contract(
+    "payment.direct_debit_return_for_staff", 1, DirectDebitReturned,
+    {**_COLLECTION, "sequence": 1299, "reason_code": "AM04", "reason": "Provision insuffisante", "validated": True,
+     "staff_email": "occe38@example.org"},
+    "the same return, for the department's mailbox (published when the department gave one)",
+)
+
+
+class CreditorChanged(Schema):
+    department = fields.String(required=True)
+    direct_debit = fields.Boolean(required=True)  # the department collects by direct debit
+
+
+CREDITOR_CHANGED = Contract(
+    "payment.creditor_changed", 1, CreditorChanged, {"department": "38", "direct_debit": True},
+    "a department's SEPA creditor settings were saved: its schools are offered « prélèvement »",
 )

@@ -32,6 +32,8 @@ class Settings:
     smtp_messages_per_connection: int = 100
     # The bearer token /metrics asks for; unset: served only to this machine, not through a proxy.
     metrics_token: str | None = None
+    # Days between a direct debit's pre-notification and its collection (docs/sepa.md).
+    sepa_notice_days: int = 14
 
     def database_url_for(self, service: str) -> str:
         """Each service its own store: a SQLite file, or its own schema in PostgreSQL."""
@@ -109,4 +111,5 @@ def load() -> Settings:
         bulk_mail_rate=float(env.get("BULK_MAIL_RATE", "5")),
         smtp_messages_per_connection=int(env.get("SMTP_MESSAGES_PER_CONNECTION", "100")),
         metrics_token=env.get("METRICS_TOKEN") or None,
+        sepa_notice_days=int(env.get("SEPA_NOTICE_DAYS", "14")),
     )

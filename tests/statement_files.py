@@ -232,3 +232,36 @@ def csv_statement(movements, layout: str, encoding: str = "cp1252") -> bytes:
     else:
         raise ValueError(layout)
     return ("\r\n".join(head + rows) + "\r\n").encode(encoding)
+
+
+def camt053_direct_debit_return(booked_on: date, amount: Decimal, end_to_end_id: str, rum: str, reason: str,
+                                sub_family: str = "UPDD") -> bytes:
+    """A CAMT.053 (.08) holding one returned direct debit, as the creditor's bank books it:
+    a debit coded PMNT/IDDT/UPDD (or PRDD), the collection's EndToEndId and MndtId, and the
+    reason in RtrInf/Rsn/Cd."""
+    ns = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="{ns}">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>STMT-RETURN</MsgId><CreDtTm>{booked_on.isoformat()}T18:00:00</CreDtTm></GrpHdr>
+    <Stmt>
+      <Id>STMT-R</Id>
+      <CreDtTm>{booked_on.isoformat()}T18:00:00</CreDtTm>
+      <Acct><Id><IBAN>{ACCOUNT_IBAN}</IBAN></Id><Ccy>EUR</Ccy></Acct>
+      <Ntry>
+        <Amt Ccy="EUR">{amount:.2f}</Amt>
+        <CdtDbtInd>DBIT</CdtDbtInd>
+        <Sts><Cd>BOOK</Cd></Sts>
+        <BookgDt><Dt>{booked_on.isoformat()}</Dt></BookgDt>
+        <AcctSvcrRef>RET{end_to_end_id}</AcctSvcrRef>
+        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>{sub_family}</SubFmlyCd></Fmly></Domn></BkTxCd>
+        <NtryDtls><TxDtls>
+          <Refs><EndToEndId>{end_to_end_id}</EndToEndId><MndtId>{rum}</MndtId></Refs>
+          <Amt Ccy="EUR">{amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd>
+          <RtrInf><Rsn><Cd>{reason}</Cd></Rsn></RtrInf>
+        </TxDtls></NtryDtls>
+      </Ntry>
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>
+""".encode()

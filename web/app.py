@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     formatting.register(app)
     metrics.install(app, "web", route=False)  # the pages' requests; /metrics itself is served by the services
     app.jinja_env.globals.update(csrf_token=csrf_token, campaign_year=formatting.campaign_year)
-    from web.staff import slips, statements
+    from web.staff import sepa, slips, statements
 
     app.before_request(statements.allow_statement_upload)  # before the CSRF check reads the form
     app.before_request(allow_import_upload)  # before the CSRF check reads the form
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(statements.bp)
     app.register_blueprint(slips.bp)
+    app.register_blueprint(sepa.bp)
 
     @app.get("/health")
     def health():

@@ -4,7 +4,7 @@ import re
 
 INTEGER = re.compile(r"^[+-]?[0-9]{1,9}\Z")
 ROW_FIELDS = ("name", "teachers", "teacher_count", "student_count")
-PAYMENT_KEYS = ("transfer", "cheque", "other")
+PAYMENT_KEYS = ("transfer", "cheque", "other", "direct_debit")
 
 
 def blank_row() -> dict:
@@ -158,6 +158,7 @@ FIELD_LABELS = {
     "pay_transfer": ("Paiement par la collecte et/ou par virement", "pay_transfer-oui"),
     "pay_cheque": ("Paiement par chèque", "pay_cheque-oui"),
     "pay_other": ("Paiement par un autre moyen", "pay_other-oui"),
+    "pay_direct_debit": ("Paiement par prélèvement", "pay_direct_debit-oui"),
 }
 
 

@@ -147,17 +147,17 @@ def estimated(saved: dict, state: dict, number: str, year: str) -> dict | None:
     return {**saved, **{key: answer[key] for key in QUOTED}}
 
 
-WAYS = ("transfer", "cheque", "other")
+WAYS = ("transfer", "cheque", "other", "direct_debit")
 
 
-def next_steps(adhesion: dict, dues: dict | None, answered: bool) -> dict:
+def next_steps(adhesion: dict, dues: dict | None, answered: bool, mandate: dict | None = None) -> dict:
     """« Et maintenant ? »: the amount, each chosen way to pay with its instructions, the
     engagement du mandataire, and the state of each item as the services know it.
 
     ``dues`` is the payment service's answer: None with ``answered`` until the submission
     reaches it (a 404), None without ``answered`` while it cannot be reached."""
     department = adhesion.get("department") or {}
-    chosen = [way for way in WAYS if adhesion["payment"].get(way)] or list(WAYS)
+    chosen = [way for way in WAYS if adhesion["payment"].get(way)] or [w for w in WAYS if w != "direct_debit"]
     checklist = adhesion["checklist"]
     if dues is not None:
         payment = {"status": dues["status"], "paid": eur(dues["amount_paid"]), "due": eur(dues["amount_due"]),
@@ -179,4 +179,6 @@ def next_steps(adhesion: dict, dues: dict | None, answered: bool) -> dict:
         "engagement_received": bool(checklist["engagement_signed"]),
         "change_form": checklist["change_form"],
         "late": bool(adhesion.get("late")),
+        "mandate": mandate,
+        "debit_rejected": (dues or {}).get("debit_rejected") or "",
     }

@@ -165,7 +165,10 @@ def next_steps(adhesion: dict, dues: dict | None, answered: bool) -> dict | None
         (dues or {}).get("status") in ("unpaid", "partial") or not adhesion["checklist"]["payment_received"])
     if adhesion["status"] not in ("submitted", "correction_requested") and not reversed_after_validation:
         return None
-    return pages.next_steps(adhesion, dues, answered)
+    mandate = None
+    if adhesion["payment"].get("direct_debit"):  # « prélèvement » chosen: the mandate to sign
+        mandate = client.get_or_none("/api/payment/sepa/mandate", also=(503,))
+    return pages.next_steps(adhesion, dues, answered, mandate)
 
 
 def payment_dues(year: str) -> tuple[dict | None, bool]:
@@ -190,6 +193,47 @@ def engagement_pdf(year):
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{engagement.filename(number(), year)}"')
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+MANDATE_FIELDS = ("debtor_name", "iban", "bic", "street", "postcode", "town")
+
+
+@bp.route("/prelevement/mandat", methods=["GET", "POST"])
+@school_required
+def mandate_form():
+    """The SEPA mandate, pre-filled by the school: the system makes its RUM and the PDF to
+    print, sign and send to the OCCE (staff then record the signature)."""
+    cooperative = client.get(f"/api/adhesion/cooperatives/{number()}")
+    form = {key: request.form.get(key, "").strip() for key in MANDATE_FIELDS} if request.method == "POST" else {
+        "debtor_name": cooperative["name"][:70], "iban": "", "bic": "", "street": "", "postcode": "",
+        "town": cooperative["town"]}
+    errors, problem = {}, None
+    if request.method == "POST":
+        body = {"cooperative": number(), "debtor_name": form["debtor_name"], "iban": form["iban"],
+                "bic": form["bic"], "address": {key: form[key] for key in ("street", "postcode", "town")}}
+        try:
+            mandate = client.post("/api/payment/mandates", json=body)
+        except ApiFailure as failure:
+            if failure.status not in (400, 409, 422):
+                raise
+            errors, problem = forms.simple_errors(failure.fields), failure.message
+            errors.update(forms.simple_errors((failure.fields or {}).get("address") or {}))
+        else:
+            flash(f"Mandat n° {mandate['rum']} prêt : imprimez-le, signez-le et envoyez-le à "
+                  f"l'{short_department(session.get('department'))}.", "success")
+            return redirect(url_for("school.home") + "#et-maintenant")
+    return render_template("school/mandate.html", form=form, errors=errors, problem=problem,
+                           cooperative=cooperative), 422 if errors or problem else 200
+
+
+@bp.get("/prelevement/mandat/<rum>.pdf")
+@school_required
+def mandate_pdf(rum):
+    upstream = client.get(f"/api/payment/mandates/{rum}.pdf", raw=True)
+    response = Response(upstream.content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="mandat-{rum}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

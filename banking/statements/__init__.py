@@ -78,6 +78,11 @@ class BankLine:
     bank_ref: str = ""
     account: str = ""
     value_on: date | None = None
+    # direct debits (CAMT.053): what a creditor needs to recognise a return or a reject
+    bank_tx_code: str = ""  # Domn/Fmly/SubFmly, e.g. PMNT/IDDT/UPDD (a return), PMNT/IDDT/PRDD
+    return_reason: str = ""  # RtrInf/Rsn/Cd, e.g. AM04
+    end_to_end_id: str = ""
+    mandate_id: str = ""
 
 
 @dataclass
@@ -122,7 +127,9 @@ def read_statement(data: bytes) -> Statement:
     statement.account = clean_text(statement.account)
     statement.lines = [replace(line, label=clean_text(line.label), payer=clean_text(line.payer),
                                payer_iban=clean_text(line.payer_iban), bank_ref=clean_text(line.bank_ref),
-                               account=clean_text(line.account)) for line in statement.lines]
+                               account=clean_text(line.account), end_to_end_id=clean_text(line.end_to_end_id),
+                               mandate_id=clean_text(line.mandate_id), return_reason=clean_text(line.return_reason))
+                       for line in statement.lines]
     statement.fingerprints = fingerprints(statement.lines)
     return statement
 

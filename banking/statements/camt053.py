@@ -71,8 +71,10 @@ def _entry_lines(entry, account: str, ns) -> list[BankLine]:
     entry_ref = _text(entry, "c:AcctSvcrRef", ns)
     entry_label = " ".join(x.text.strip() for x in entry.findall(ns("c:AddtlNtryInf")) if x.text)
     details = entry.findall(ns("c:NtryDtls/c:TxDtls"))
+    entry_code = _tx_code(entry, ns)
     if not details:
-        return [BankLine(booked, sign * amount, entry_label, bank_ref=entry_ref, account=account, value_on=value)]
+        return [BankLine(booked, sign * amount, entry_label, bank_ref=entry_ref, account=account, value_on=value,
+                         bank_tx_code=entry_code)]
     lines = []
     for tx in details:
         tx_amount = amount if len(details) == 1 else _tx_amount(tx, ns)
@@ -91,12 +93,28 @@ def _entry_lines(entry, account: str, ns) -> list[BankLine]:
             ref = ""
         if len(details) > 1 and not ref:
             ref = f"{entry_ref}/{len(lines) + 1}" if entry_ref else ""
+        end_to_end = _text(tx, "c:Refs/c:EndToEndId", ns)
         lines.append(BankLine(booked, tx_sign * tx_amount, label, payer=payer, payer_iban=iban.replace(" ", ""),
-                              bank_ref=ref or entry_ref, account=account, value_on=value))
+                              bank_ref=ref or entry_ref, account=account, value_on=value,
+                              bank_tx_code=_tx_code(tx, ns) or entry_code,
+                              return_reason=_text(tx, "c:RtrInf/c:Rsn/c:Cd", ns),
+                              end_to_end_id="" if end_to_end == "NOTPROVIDED" else end_to_end,
+                              mandate_id=_text(tx, "c:Refs/c:MndtId", ns)))
     if len(details) > 1 and sum(line.amount for line in lines) != sign * amount:
         raise StatementError("la somme des transactions (TxDtls) ne fait pas le montant de l'écriture.",
                              line=entry.sourceline)
     return lines
+
+
+def _tx_code(node, ns) -> str:
+    """``PMNT/IDDT/UPDD``: the ISO bank transaction code of an entry or a transaction, ""
+    when it has none (a proprietary code alone says nothing this system reads)."""
+    domain = _text(node, "c:BkTxCd/c:Domn/c:Cd", ns)
+    if not domain:
+        return ""
+    family = _text(node, "c:BkTxCd/c:Domn/c:Fmly/c:Cd", ns)
+    sub_family = _text(node, "c:BkTxCd/c:Domn/c:Fmly/c:SubFmlyCd", ns)
+    return "/".join((domain, family, sub_family))
 
 
 def _tx_amount(tx, ns) -> Decimal:

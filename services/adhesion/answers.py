@@ -28,15 +28,22 @@ def department_contact(department: Department | None) -> dict:
     """What the school's pages show of its association: contact block and payment details."""
     if department is None:
         return {}
-    return {**department_data(department), "payee": department.payee, "iban": department.iban, "bic": department.bic}
+    return {**department_data(department), "payee": department.payee, "iban": department.iban, "bic": department.bic,
+            "direct_debit": bool(department.direct_debit_offered)}
 
 
 def adhesion_answer(adhesion: Adhesion, cooperative: Cooperative, rates: domain.Rates) -> dict:
     totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
     session = object_session(cooperative)
+    department = session.get(Department, cooperative.department) if session else None
+    payment = {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other}
+    # the fourth answer exists where the department offers it (or was given): elsewhere the
+    # answer keeps the guide's three questions
+    if adhesion.pay_direct_debit or (department is not None and department.direct_debit_offered):
+        payment["direct_debit"] = bool(adhesion.pay_direct_debit)
     return {
         "cooperative": cooperative_data(cooperative),
-        "department": department_contact(session.get(Department, cooperative.department) if session else None),
+        "department": department_contact(department),
         "year": adhesion.year,
         "classes": [
             {
@@ -51,7 +58,7 @@ def adhesion_answer(adhesion: Adhesion, cooperative: Cooperative, rates: domain.
         "insurance": adhesion.insurance,
         "goods_value": adhesion.goods_value,
         "instruments_value": adhesion.instruments_value,
-        "payment": {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other},
+        "payment": payment,
         "totals": vars_of(totals),
         "amounts": {**vars_of(amounts), "total": amounts.total},
         "status": adhesion.status,

@@ -180,7 +180,7 @@ def submission_problems(classes: list[ClassRow], payment: dict) -> dict:
         problems["classes"] = ["Ajoutez au moins une classe."]
     elif totals_of(classes).cooperators < 1:
         problems["classes"] = ["Indiquez au moins un coopérateur (enseignant ou élève)."]
-    if not any(payment.get(key) for key in ("transfer", "cheque", "other")):
+    if not any(payment.get(key) for key in ("transfer", "cheque", "other", "direct_debit")):
         problems["payment"] = ["Choisissez au moins un moyen de paiement (oui)."]
     return problems
 

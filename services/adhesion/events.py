@@ -32,7 +32,8 @@ def submitted(session: Session, adhesion: Adhesion, cooperative: Cooperative, ra
         "amounts": _money(amounts),
         "totals": vars_of(totals),
         "insurance": adhesion.insurance,
-        "payment": {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other},
+        "payment": {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other,
+                    "direct_debit": adhesion.pay_direct_debit},
         "late": adhesion.late,
     })
 

@@ -18,6 +18,12 @@ def on_payment_received(session, data: dict) -> None:
                                    data["payments_count"], data["methods"], data.get("last_received_on"))
 
 
+@consumer(payment_events.CREDITOR_CHANGED, once=ProcessedEvent)
+def on_creditor_changed(session, data: dict) -> None:
+    """The department collects by direct debit: its schools are offered « prélèvement »."""
+    use_cases.set_direct_debit_offer(session, data["department"], data["direct_debit"])
+
+
 @shared_task(name="adhesion.send_scheduled_reminders", **RETRY_POLICY)
 def send_scheduled_reminders() -> int:
     """Celery beat's tick: send every reminder round whose date has come, once."""

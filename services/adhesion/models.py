@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.columns import (
@@ -38,6 +38,9 @@ class Department(Base):
     payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
     iban: Mapped[str] = mapped_column(String(34), default="", server_default="")
     bic: Mapped[str] = mapped_column(String(11), default="", server_default="")
+    # the payment service told (payment.creditor_changed) that the department collects by
+    # direct debit: the schools are offered « prélèvement » (docs/sepa.md)
+    direct_debit_offered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Account(Base):
@@ -137,6 +140,7 @@ class Adhesion(Base):
     pay_transfer: Mapped[bool] = mapped_column(Boolean, default=False)
     pay_cheque: Mapped[bool] = mapped_column(Boolean, default=False)
     pay_other: Mapped[bool] = mapped_column(Boolean, default=False)
+    pay_direct_debit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     correction_message: Mapped[str | None] = mapped_column(Text)
     engagement_signed: Mapped[bool] = mapped_column(Boolean, default=False)

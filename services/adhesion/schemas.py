@@ -111,6 +111,7 @@ class PaymentChoiceSchema(StrictSchema):
     transfer = StrictBoolean(load_default=False)
     cheque = StrictBoolean(load_default=False)
     other = StrictBoolean(load_default=False)
+    direct_debit = StrictBoolean(load_default=False)  # « prélèvement », when the department offers it
 
 
 class AdhesionIn(StrictSchema):
@@ -118,7 +119,8 @@ class AdhesionIn(StrictSchema):
     insurance = StrictBoolean(required=True)
     goods_value = Money(load_default=Decimal("0.00"))
     instruments_value = Money(load_default=Decimal("0.00"))
-    payment = fields.Nested(PaymentChoiceSchema, load_default=lambda: {"transfer": False, "cheque": False, "other": False})
+    payment = fields.Nested(PaymentChoiceSchema, load_default=lambda: {
+        "transfer": False, "cheque": False, "other": False, "direct_debit": False})
 
     @validates_schema
     def class_names_unique(self, data, **kwargs):
@@ -267,6 +269,7 @@ class DepartmentContactOut(Schema):
     """The association as the school's pages show it: contact block and how to pay it."""
     code = fields.String()
     name = fields.String()
+    direct_debit = fields.Boolean(metadata={"description": "the department collects by direct debit (« prélèvement »)"})
 
     class Meta:
         include = {name: fields.String() for name in DEPARTMENT_CONTACT}

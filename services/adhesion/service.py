@@ -250,6 +250,7 @@ def save_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: 
         adhesion.pay_transfer = data["payment"]["transfer"]
         adhesion.pay_cheque = data["payment"]["cheque"]
         adhesion.pay_other = data["payment"]["other"]
+        adhesion.pay_direct_debit = data["payment"].get("direct_debit", False)
         _touch(adhesion)
         session.flush()
         transition = domain.save(adhesion.status, before, amounts_for(adhesion, rates).total)
@@ -268,7 +269,8 @@ def submit(ctx: ServiceContext, principal: Principal, number: str, year: str, to
         adhesion = find_adhesion(session, number, year, lock=True)
         if adhesion is None:
             raise Invalid("Enregistrez d'abord le tableau des classes.", {"classes": ["Ajoutez au moins une classe."]})
-        payment = {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other}
+        payment = {"transfer": adhesion.pay_transfer, "cheque": adhesion.pay_cheque, "other": adhesion.pay_other,
+                    "direct_debit": adhesion.pay_direct_debit}
         transition = domain.submit(adhesion.status, classes_of(adhesion), payment)
         if transition.events:
             adhesion.status = transition.status
@@ -361,3 +363,10 @@ def record_payment_state(session: Session, cooperative: str, year: str, amount_p
     adhesion.payment_methods = ",".join(methods)
     adhesion.paid_on = received_on
     return True
+
+
+def set_direct_debit_offer(session: Session, department: str, offered: bool) -> None:
+    """What the payment service told of the department's creditor settings."""
+    row = session.get(Department, department)
+    if row is not None:
+        row.direct_debit_offered = offered

@@ -1,5 +1,6 @@
 """`celery -A services.adhesion.worker worker -Q adhesion`, and its scheduler
-`celery -A services.adhesion.worker beat` (the reminder rounds on the dates staff set)."""
+`celery -A services.adhesion.worker beat` (the reminder rounds on the dates staff set, and
+the daily expiry of SEPA mandates, a task the payment worker runs: tasks are routed by name)."""
 import os
 
 from services.adhesion.app import create_app
@@ -18,4 +19,8 @@ app.conf.beat_schedule = {
     },
     # every queue gets something to take, so a worker that stopped consuming is noticed (shared/liveness.py)
     **heartbeat_schedule(queue for service in service_names() for queue in queues_of(service)),
+    "mandate-expiry": {  # idempotent: a mandate unused for 36 months expires once
+        "task": "payment.expire_mandates",
+        "schedule": 24 * 3600.0,
+    },
 }

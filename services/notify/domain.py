@@ -16,7 +16,13 @@ VALIDATION_CONFIRMATION = "validation_confirmation"
 RENEWAL_REMINDER = "renewal_reminder"
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"
-KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, INVITATION, PASSWORD_RESET)
+# direct debit (docs/sepa.md): the pre-notification, and a return told to the school and to staff
+DEBIT_NOTICE = "direct_debit_notice"
+DEBIT_RETURNED = "direct_debit_returned"
+DEBIT_RETURNED_STAFF = "direct_debit_returned_staff"
+DEBIT_KINDS = (DEBIT_NOTICE, DEBIT_RETURNED, DEBIT_RETURNED_STAFF)
+KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, INVITATION, PASSWORD_RESET,
+         *DEBIT_KINDS)
 LINK_KINDS = (INVITATION, PASSWORD_RESET)
 
 KIND_OF_EVENT = {
@@ -26,6 +32,9 @@ KIND_OF_EVENT = {
     "adhesion.reminder_due": RENEWAL_REMINDER,
     "cooperative.invited": INVITATION,
     "password_reset.requested": PASSWORD_RESET,
+    "payment.direct_debit_notified": DEBIT_NOTICE,
+    "payment.direct_debit_returned": DEBIT_RETURNED,
+    "payment.direct_debit_return_for_staff": DEBIT_RETURNED_STAFF,
 }
 
 QUEUED = "queued"
@@ -39,7 +48,8 @@ TRANSACTIONAL = "transactional"
 BULK = "bulk"
 LANES = {SUBMISSION_ACK: TRANSACTIONAL, CORRECTION_REQUESTED: TRANSACTIONAL,
          VALIDATION_CONFIRMATION: TRANSACTIONAL, INVITATION: TRANSACTIONAL, PASSWORD_RESET: TRANSACTIONAL,
-         RENEWAL_REMINDER: BULK}
+         RENEWAL_REMINDER: BULK, DEBIT_NOTICE: BULK, DEBIT_RETURNED: TRANSACTIONAL,
+         DEBIT_RETURNED_STAFF: TRANSACTIONAL}
 # Emails whose message carries PDFs: sent again only with them (« Renvoyer » refuses one without).
 NEEDS_DOCUMENTS = (VALIDATION_CONFIRMATION,)
 
@@ -54,6 +64,9 @@ _PARTS = {
     RENEWAL_REMINDER: ("reminder", "round"),
     INVITATION: ("invitation", "n"),  # nth link of the login
     PASSWORD_RESET: ("password-reset", "n"),
+    DEBIT_NOTICE: ("debit-notice", "n"),  # the collection's nth email (payment's sequence)
+    DEBIT_RETURNED: ("debit-returned", "n"),
+    DEBIT_RETURNED_STAFF: ("debit-returned-staff", "n"),
 }
 # kinds whose sequences are compared to find a stale event: acknowledgements and
 # correction requests share the adhesion's revision, confirmations have their versions
@@ -64,6 +77,9 @@ STREAMS = {
     RENEWAL_REMINDER: (RENEWAL_REMINDER,),
     INVITATION: (),  # every link is its own email: none is ever stale
     PASSWORD_RESET: (),
+    DEBIT_NOTICE: (),  # every collection and amount is its own notice
+    DEBIT_RETURNED: (),
+    DEBIT_RETURNED_STAFF: (),
 }
 
 # Transient SMTP failures are retried with the consumers' backoff (1, 2, 4 … 20 s, with
@@ -134,6 +150,8 @@ def email_for(event_type: str, data: dict) -> Email:
         raise InvalidEvent(f"no email for event {event_type!r}")
     if kind in LINK_KINDS:
         return _link_email(kind, event_type, data)
+    if kind in DEBIT_KINDS:
+        return _debit_email(kind, event_type, data)
     try:
         cooperative = data["cooperative"]
         number, year = cooperative["number"], data["year"]
@@ -190,6 +208,26 @@ def _link_email(kind: str, event_type: str, data: dict) -> Email:
     # logins of staff run to 100 characters: a digest keeps the key within its column
     name = login if len(login) <= 40 else hashlib.sha256(login.encode()).hexdigest()[:24]
     return filed_email(kind, name, year, sequence, cooperative=cooperative["number"] if cooperative else "",
+                       department=department, to=to, context=context)
+
+
+def _debit_email(kind: str, event_type: str, data: dict) -> Email:
+    """A direct debit's notice or return: to the school, or (the staff copy of a return)
+    to the department's mailbox."""
+    try:
+        cooperative, year = data["cooperative"], data["year"]
+        context = {"cooperative": cooperative, "department": data["department"], "year": year,
+                   **{key: data[key] for key in ("amount", "collection_date", "rum", "ics", "creditor_name",
+                                                 "end_to_end_id")},
+                   "reason": data.get("reason", ""), "reason_code": data.get("reason_code", ""),
+                   "validated": bool(data.get("validated"))}
+        to = data["staff_email"] if kind == DEBIT_RETURNED_STAFF else cooperative["email"]
+        department = data["department"]["code"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
+    if not to:
+        raise InvalidEvent(f"{event_type}: no address for {kind} of {cooperative['number']}")
+    return filed_email(kind, cooperative["number"], year, data["sequence"], cooperative=cooperative["number"],
                        department=department, to=to, context=context)
 
 

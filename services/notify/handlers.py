@@ -9,6 +9,7 @@ from celery import current_task, shared_task
 
 from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
+from contracts import payment as payment_events
 from services.notify import claims, smtp
 from services.notify import service as notify
 from shared.consumer import RETRY_POLICY, consumer
@@ -55,6 +56,25 @@ def on_cooperative_invited(event: Event) -> str:
 def on_password_reset_requested(event: Event) -> str:
     """The single-use link to choose a new password."""
     return _deliver(on_password_reset_requested.name, event)
+
+
+@consumer(payment_events.DIRECT_DEBIT_NOTIFIED, lane="notify_bulk", retry_for=PASSING)
+def on_direct_debit_notified(event: Event) -> str:
+    """Pre-notify a direct debit (amount, date, RUM, ICS) at least SEPA_NOTICE_DAYS ahead:
+    bulk lane, once per collection and amount."""
+    return _deliver(on_direct_debit_notified.name, event)
+
+
+@consumer(payment_events.DIRECT_DEBIT_RETURNED, retry_for=PASSING)
+def on_direct_debit_returned(event: Event) -> str:
+    """A direct debit came back unpaid: the school is told why."""
+    return _deliver(on_direct_debit_returned.name, event)
+
+
+@consumer(payment_events.DIRECT_DEBIT_RETURN_FOR_STAFF, retry_for=PASSING)
+def on_direct_debit_return_for_staff(event: Event) -> str:
+    """The same return told to the department's mailbox: whose payment was reversed, why."""
+    return _deliver(on_direct_debit_return_for_staff.name, event)
 
 
 def _deliver(consumer_name: str, event: Event) -> str:

@@ -22,6 +22,9 @@ KINDS = {
     "renewal_reminder": ("Retkoop – Renouvelez votre adhésion {year}", ()),
     "invitation": ("Votre accès à l'adhésion OCCE", ("url", "login")),
     "password_reset": ("Retkoop : choisir un nouveau mot de passe", ("url", "login")),
+    "direct_debit_notice": ("Retkoop – Adhésion {year} : avis de prélèvement", ("amount", "collection_date", "rum", "ics")),
+    "direct_debit_returned": ("Retkoop – Adhésion {year} : prélèvement rejeté", ("amount", "reason", "rum")),
+    "direct_debit_returned_staff": ("Prélèvement rejeté : {school} ({number})", ("amount", "reason", "rum")),
 }
 COMMON_KEYS = ("cooperative", "department", "year")
 # a staff member's own link has no cooperative
@@ -31,6 +34,7 @@ PAYMENT_MEANS = {
     "transfer": "par la collecte et/ou par virement",
     "cheque": "par chèque",
     "other": "par un autre moyen (mairie et/ou sou des écoles)",
+    "direct_debit": "par prélèvement",
 }
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.payment import domain
-from services.payment.models import Due, Payment
+from services.payment.models import Collection, Due, Payment
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class DuesState:
     payments_count: int
     methods: list[str]
     validated: bool = False
+    debit_rejected: str = ""  # the French reason of the latest collection, when the bank returned it
 
     @property
     def reference(self) -> str:
@@ -28,6 +29,8 @@ class DuesState:
     @property
     def attention(self) -> str:
         """A validated adhesion whose payment was reversed stays validated: staff are told."""
+        if self.validated and self.debit_rejected and self.status in (domain.UNPAID, domain.PARTIAL):
+            return f"Adhésion validée, prélèvement rejeté ({self.debit_rejected}) : à régulariser."
         if self.validated and self.status in (domain.UNPAID, domain.PARTIAL):
             return "Adhésion validée dont le paiement n'est plus complet (paiement annulé) : à régulariser."
         return ""
@@ -54,6 +57,8 @@ class DuesState:
             "reference_display": domain.format_reference(self.reference),
             "validated": self.validated,
             "attention": self.attention,
+            # only after a returned direct debit: the answer of every other due is unchanged
+            **({"debit_rejected": self.debit_rejected} if self.debit_rejected else {}),
         }
 
 
@@ -82,4 +87,15 @@ def dues_state(session: Session, due: Due) -> DuesState:
         payments_count=len(payments),
         methods=domain.distinct_methods(p.method for p in payments),
         validated=bool(due.validated),
+        debit_rejected=_debit_rejected(session, due),
     )
+
+
+def _debit_rejected(session: Session, due: Due) -> str:
+    if not due.direct_debit:
+        return ""
+    # a presentation planned again after an AM04 leaves the rejection standing until it is paid
+    latest = session.scalars(select(Collection).where(
+        Collection.cooperative == due.cooperative, Collection.year == due.year, Collection.status != "planned")
+        .order_by(Collection.id.desc())).first()
+    return latest.reason if latest is not None and latest.status == "returned" else ""

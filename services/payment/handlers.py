@@ -2,13 +2,15 @@
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from celery import shared_task
 from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
-from services.payment import domain
+from services.payment import domain, sepa
 from services.payment.dues import find_due
 from services.payment.models import Due, ProcessedEvent
 from shared.consumer import consumer
+from shared.service import service
 
 
 # IntegrityError: two events of one new cooperative raced to create its due; the retry
@@ -16,7 +18,11 @@ from shared.consumer import consumer
 @consumer(adhesion_events.SUBMITTED, once=ProcessedEvent, retry_for=(IntegrityError,))
 def on_adhesion_submitted(session, data: dict) -> None:
     """The amount due becomes known (or changes): upsert the due, newest revision wins."""
-    upsert_due(session, data, data["amount_due"])
+    due = upsert_due(session, data, data["amount_due"])
+    if due.revision == data["revision"]:
+        due.direct_debit = bool(data["payment"].get("direct_debit"))
+    # the collection follows the amount (or is planned, or withdrawn) until its batch is exported
+    sepa.plan(session, due.department, service().settings.sepa_notice_days)
 
 
 @consumer(adhesion_events.VALIDATED, once=ProcessedEvent, retry_for=(IntegrityError,))
@@ -46,8 +52,15 @@ def upsert_due(session, data: dict, amount_due: Decimal) -> Due:
     due.cooperative_email = cooperative["email"]
     due.cooperative_town = cooperative["town"]
     due.department_name = data["department"]["name"]
+    due.department_email = data["department"].get("email") or ""
     due.amount_due = amount_due
     due.revision = data["revision"]
     due.updated_at = datetime.now(timezone.utc)
     return due
 
+
+
+@shared_task(name="payment.expire_mandates")
+def expire_mandates() -> int:
+    """Beat, daily: mandates unused for 36 months expire (docs/sepa.md)."""
+    return sepa.expire_mandates(service())

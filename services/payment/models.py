@@ -37,6 +37,9 @@ class Due(CooperativeYearMixin, Base):
     department_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     registration_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     validated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the school's answer « prélèvement » (docs/sepa.md), and where staff are emailed a return
+    direct_debit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    department_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     amount_due: Mapped[Decimal] = money()
     revision: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = moment()
@@ -96,6 +99,11 @@ class StatementLine(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)
     suggestions: Mapped[str] = mapped_column(Text, default="[]")  # JSON, best first
     slip_id: Mapped[int | None] = mapped_column(Integer)
+    # a direct debit returned or rejected (CAMT.053): what finds its collection (docs/sepa.md)
+    bank_tx_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    return_reason: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    end_to_end_id: Mapped[str] = mapped_column(String(35), default="", server_default="")
+    mandate_id: Mapped[str] = mapped_column(String(35), default="", server_default="")
     decided_by: Mapped[str] = login_name(default="")
     decided_at: Mapped[datetime | None] = moment()
 
@@ -138,6 +146,101 @@ class Cheque(Base):
     cheque_number: Mapped[str] = mapped_column(String(20))
     bank: Mapped[str] = mapped_column(String(100), default="")
     drawer: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Creditor(Base):
+    """The department as SEPA creditor (docs/sepa.md#1-creditor)."""
+
+    __tablename__ = "sepa_creditors"
+    department: Mapped[str] = department_code(primary_key=True)
+    name: Mapped[str] = mapped_column(String(70))
+    ics: Mapped[str] = mapped_column(String(35))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str] = mapped_column(String(11), default="")
+    street: Mapped[str] = mapped_column(String(70), default="")
+    postcode: Mapped[str] = mapped_column(String(16), default="")
+    town: Mapped[str] = mapped_column(String(35), default="")
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    updated_by: Mapped[str] = login_name()
+    updated_at: Mapped[datetime] = moment()
+
+
+class CollectionDate(Base):
+    """A day the department's bank debits the schools (« date de prélèvement »)."""
+
+    __tablename__ = "sepa_collection_dates"
+    __table_args__ = (UniqueConstraint("department", "day"),)
+    id: Mapped[int] = row_id()
+    department: Mapped[str] = department_code(index=True)
+    year: Mapped[str] = school_year()
+    day: Mapped[date] = mapped_column(Date)
+
+
+class Mandate(Base):
+    """A cooperative's mandate: pending until staff record its signature, then active;
+    revoked by staff, expired after 36 months without a collection."""
+
+    __tablename__ = "sepa_mandates"
+    id: Mapped[int] = row_id()
+    rum: Mapped[str] = mapped_column(String(35), unique=True)
+    department: Mapped[str] = department_code(index=True)
+    cooperative: Mapped[str] = cooperative_number(index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    debtor_name: Mapped[str] = mapped_column(String(70))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str] = mapped_column(String(11), default="")
+    street: Mapped[str] = mapped_column(String(70), default="")
+    postcode: Mapped[str] = mapped_column(String(16), default="")
+    town: Mapped[str] = mapped_column(String(35), default="")
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    # the IBAN before an amendment, carried by the next collection (AmdmntInd), then cleared
+    original_iban: Mapped[str] = mapped_column(String(34), default="")
+    last_collected_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = login_name()
+    created_at: Mapped[datetime] = moment()
+    ended_at: Mapped[datetime | None] = moment()
+
+
+class Batch(Base):
+    """The bank file of one collection date: built, exported (downloaded, locked), credited."""
+
+    __tablename__ = "sepa_batches"
+    __table_args__ = (UniqueConstraint("department", "collection_date"),)
+    id: Mapped[int] = row_id()
+    department: Mapped[str] = department_code(index=True)
+    collection_date: Mapped[date] = mapped_column(Date)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal] = money()
+    status: Mapped[str] = mapped_column(String(10))
+    created_by: Mapped[str] = login_name()
+    created_at: Mapped[datetime] = moment()
+    exported_at: Mapped[datetime | None] = moment()
+    credited_line_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Collection(CooperativeYearMixin, Base):
+    """One adhesion debited on one collection date: planned (pre-notified, follows the
+    adhesion's amount), exported with its batch (locked), paid, or returned."""
+
+    __tablename__ = "sepa_collections"
+    __table_args__ = (UniqueConstraint("cooperative", "year", "collection_date"),)
+    id: Mapped[int] = row_id()
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("sepa_mandates.id"), index=True)
+    rum: Mapped[str] = mapped_column(String(35))
+    amount: Mapped[Decimal] = money()
+    collection_date: Mapped[date] = mapped_column(Date, index=True)
+    end_to_end_id: Mapped[str] = mapped_column(String(35), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    original_iban: Mapped[str] = mapped_column(String(34), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("sepa_batches.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(Integer)
+    reason_code: Mapped[str] = mapped_column(String(4), default="")
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    notices: Mapped[int] = mapped_column(Integer, default=0)  # pre-notifications sent (one per amount)
+    presentation: Mapped[int] = mapped_column(Integer, default=1)  # 2: an AM04 presented again
+    created_at: Mapped[datetime] = moment()
 
 
 class OutboxEvent(OutboxRowMixin, Base):

@@ -35,3 +35,17 @@ def render_pdf(session: Session, slip: ChequeSlip, cheques: list[Cheque]) -> byt
         count=len(cheques), total=to_cents(sum((c.amount for c in cheques), Decimal(0))),
     )
     return pdf.draw(html, f"slip {slip.number}")
+
+
+def render_mandate(session: Session, mandate, creditor, notice_days: int) -> bytes:
+    """The pre-filled SEPA mandate the school prints, signs and sends back."""
+    from schwifty import IBAN
+
+    from shared import pdf
+
+    name = session.scalars(select(Due.cooperative_name).where(Due.cooperative == mandate.cooperative,
+                                                              Due.cooperative_name != "").limit(1)).first()
+    html = _env.get_template("sepa_mandate.html").render(
+        mandate=mandate, creditor=creditor, cooperative_name=name or mandate.cooperative,
+        iban=IBAN(mandate.iban).formatted, notice_days=notice_days)
+    return pdf.draw(html, f"mandate {mandate.rum}", mandate.created_at.date())

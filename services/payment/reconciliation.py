@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from banking.statements import StatementError, clean_text, read_statement
-from services.payment import domain, slips
+from services.payment import domain, sepa_bank, slips
 from services.payment.dues import find_due
 from services.payment.models import ChequeSlip, Due, PayerAccount, Payment, Statement, StatementLine
 from services.payment.service import ensure_department, record
@@ -32,7 +32,9 @@ def import_statement(ctx: ServiceContext, principal: Principal, data: bytes, fil
         raise Invalid(f"Relevé refusé, {error.message}", {"file": [error.message]}, **where)
     try:
         with ctx.database.session() as session:
-            return _store_statement(session, principal, parsed, filename)
+            answer = _store_statement(session, principal, parsed, filename)
+        ctx.publish()
+        return answer
     except IntegrityError:  # the same lines stored meanwhile by another import: nothing of this one kept
         raise Conflict("Ce relevé est en cours d'import par ailleurs : réessayez dans un instant.")
 
@@ -63,6 +65,8 @@ def _store_statement(session: Session, principal: Principal, parsed, filename: s
             statement_id=statement.id, department=department, fingerprint=fingerprint,
             account=line.account[:64], booked_on=line.booked_on, amount=line.amount, label=line.label[:500],
             payer=line.payer[:200], payer_iban=line.payer_iban[:34], bank_ref=line.bank_ref[:100],
+            bank_tx_code=line.bank_tx_code[:20], return_reason=line.return_reason[:4],
+            end_to_end_id=line.end_to_end_id[:35], mandate_id=line.mandate_id[:35],
             status=IGNORED if line.amount <= 0 else (SUGGESTED if suggestions else UNMATCHED),
             suggestions=json.dumps(suggestions, default=str), decided_by="",
         ))
@@ -70,6 +74,8 @@ def _store_statement(session: Session, principal: Principal, parsed, filename: s
         session.execute(insert(StatementLine), rows)
     statement.new_lines = len(rows)
     statement.duplicates = len(parsed.lines) - len(rows)
+    # direct debits: the batches' credits and the bank's returns, without waiting for staff
+    sepa_bank.recognise(session, principal, statement.id)
     return _statement_answer(statement)
 
 

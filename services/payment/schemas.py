@@ -69,6 +69,7 @@ class DuesOut(CooperativeYearOut):
     reference_display = fields.String()
     validated = fields.Boolean()
     attention = fields.String()
+    debit_rejected = fields.String(metadata={"description": "« Provision insuffisante »…: the latest direct debit was returned"})
 
 
 class PaymentRecorded(Schema):

@@ -103,28 +103,35 @@ def reverse_payment(ctx: ServiceContext, principal: Principal, payment_id: int, 
         if original is None:
             raise NotFound("Paiement introuvable.")
         ensure_department(principal, original.department)
-        due = find_due(session, original.cooperative, original.year, lock=True)
-        if original.reverses_id is not None or original.amount <= 0:
-            raise Conflict("Une annulation ne s'annule pas : enregistrez un nouveau paiement.")
-        already = -sum((p.amount for p in session.scalars(
-            select(Payment).where(Payment.reverses_id == original.id))), Decimal(0))
-        left = original.amount - already
-        amount = left if amount is None else amount
-        if left <= 0:
-            raise Conflict("Ce paiement est déjà entièrement annulé.")
-        if amount > left:
-            raise Invalid("Le montant annulé dépasse ce qui reste du paiement.",
-                          {"amount": [f"Au plus {left} (montant du paiement non encore annulé)."]})
-        reversal = Payment(
-            cooperative=original.cooperative, year=original.year, department=original.department,
-            amount=-amount, method=original.method, reference=f"Annulation du paiement n°{original.id}",
-            received_on=date.today(), recorded_by=principal.login, created_at=datetime.now(timezone.utc),
-            reverses_id=original.id, reason=reason,
-        )
-        session.add(reversal)
-        session.flush()
-        state = dues_state(session, due)
-        events.received(session, state)
-        answer = {"payment": reversal, "dues": state.answer()}
+        answer = reverse(session, principal, original, reason, amount)
     ctx.publish()
     return answer
+
+
+def reverse(session: Session, principal: Principal, original: Payment, reason: str,
+            amount: Decimal | None = None, on: date | None = None) -> dict:
+    """``reverse_payment`` inside a larger step's transaction (a direct debit returned by
+    the bank): the caller commits and publishes."""
+    due = find_due(session, original.cooperative, original.year, lock=True)
+    if original.reverses_id is not None or original.amount <= 0:
+        raise Conflict("Une annulation ne s'annule pas : enregistrez un nouveau paiement.")
+    already = -sum((p.amount for p in session.scalars(
+        select(Payment).where(Payment.reverses_id == original.id))), Decimal(0))
+    left = original.amount - already
+    amount = left if amount is None else amount
+    if left <= 0:
+        raise Conflict("Ce paiement est déjà entièrement annulé.")
+    if amount > left:
+        raise Invalid("Le montant annulé dépasse ce qui reste du paiement.",
+                      {"amount": [f"Au plus {left} (montant du paiement non encore annulé)."]})
+    reversal = Payment(
+        cooperative=original.cooperative, year=original.year, department=original.department,
+        amount=-amount, method=original.method, reference=f"Annulation du paiement n°{original.id}",
+        received_on=on or date.today(), recorded_by=principal.login, created_at=datetime.now(timezone.utc),
+        reverses_id=original.id, reason=reason,
+    )
+    session.add(reversal)
+    session.flush()
+    state = dues_state(session, due)
+    events.received(session, state)
+    return {"payment": reversal, "dues": state.answer()}

@@ -92,8 +92,10 @@ def test_gives_up_after_a_day():
     assert domain.gives_up(queued, queued + timedelta(hours=24))
 
 
-def test_only_reminder_rounds_go_in_the_bulk_lane():
-    assert {kind for kind, lane in domain.LANES.items() if lane == domain.BULK} == {"renewal_reminder"}
+def test_only_reminder_rounds_and_direct_debit_notices_go_in_the_bulk_lane():
+    # a direct debit's pre-notification goes to every school of a collection date at once
+    assert {kind for kind, lane in domain.LANES.items() if lane == domain.BULK} == {
+        "renewal_reminder", "direct_debit_notice"}
     assert set(domain.LANES) == set(domain.KINDS)
 
 
