@@ -1007,3 +1007,11 @@ def remind_crf(ctx: ServiceContext, department: str, year: str, round_: int, tod
         session.flush()
     ctx.publish()
     return sent
+
+
+def crf_document(ctx: ServiceContext, principal: Principal, number: str, year: str, today: date) -> tuple[dict, str]:
+    """The CRF's figures and the department's name, for its PDF."""
+    with ctx.database.session() as session:
+        _may_read(session, principal, number)
+        crf = _crf_view(session, _find_book(session, number, year), number, year, today)
+        return crf, _department_ref(session, crf["department"] or principal.department)["name"]

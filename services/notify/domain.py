@@ -16,7 +16,12 @@ VALIDATION_CONFIRMATION = "validation_confirmation"
 RENEWAL_REMINDER = "renewal_reminder"
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"
-KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, INVITATION, PASSWORD_RESET)
+CRF_ACK = "crf_ack"
+CRF_RETURNED = "crf_returned"
+CRF_REMINDER = "crf_reminder"
+KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, INVITATION, PASSWORD_RESET,
+         CRF_ACK, CRF_RETURNED, CRF_REMINDER)
+CRF_KINDS = (CRF_ACK, CRF_RETURNED, CRF_REMINDER)
 LINK_KINDS = (INVITATION, PASSWORD_RESET)
 
 KIND_OF_EVENT = {
@@ -26,6 +31,9 @@ KIND_OF_EVENT = {
     "adhesion.reminder_due": RENEWAL_REMINDER,
     "cooperative.invited": INVITATION,
     "password_reset.requested": PASSWORD_RESET,
+    "ledger.crf_submitted": CRF_ACK,
+    "ledger.crf_returned": CRF_RETURNED,
+    "ledger.crf_reminder_due": CRF_REMINDER,
 }
 
 QUEUED = "queued"
@@ -39,7 +47,7 @@ TRANSACTIONAL = "transactional"
 BULK = "bulk"
 LANES = {SUBMISSION_ACK: TRANSACTIONAL, CORRECTION_REQUESTED: TRANSACTIONAL,
          VALIDATION_CONFIRMATION: TRANSACTIONAL, INVITATION: TRANSACTIONAL, PASSWORD_RESET: TRANSACTIONAL,
-         RENEWAL_REMINDER: BULK}
+         RENEWAL_REMINDER: BULK, CRF_ACK: TRANSACTIONAL, CRF_RETURNED: TRANSACTIONAL, CRF_REMINDER: BULK}
 
 MESSAGE_ID_DOMAIN = "retkoop.local"
 # key part and Message-ID part of each kind; the sequence is the adhesion's revision
@@ -52,6 +60,9 @@ _PARTS = {
     RENEWAL_REMINDER: ("reminder", "round"),
     INVITATION: ("invitation", "n"),  # nth link of the login
     PASSWORD_RESET: ("password-reset", "n"),
+    CRF_ACK: ("crf", "s"),  # the nth submission of the exercise's CRF
+    CRF_RETURNED: ("crf-returned", "n"),
+    CRF_REMINDER: ("crf-reminder", "round"),
 }
 # kinds whose sequences are compared to find a stale event: acknowledgements and
 # correction requests share the adhesion's revision, confirmations have their versions
@@ -62,6 +73,7 @@ STREAMS = {
     RENEWAL_REMINDER: (RENEWAL_REMINDER,),
     INVITATION: (),  # every link is its own email: none is ever stale
     PASSWORD_RESET: (),
+    CRF_ACK: (), CRF_RETURNED: (), CRF_REMINDER: (),  # each its own email
 }
 
 # Transient SMTP failures are retried with the consumers' backoff (1, 2, 4 … 20 s, with
@@ -132,6 +144,8 @@ def email_for(event_type: str, data: dict) -> Email:
         raise InvalidEvent(f"no email for event {event_type!r}")
     if kind in LINK_KINDS:
         return _link_email(kind, event_type, data)
+    if kind in CRF_KINDS:
+        return _crf_email(kind, event_type, data)
     try:
         cooperative = data["cooperative"]
         number, year = cooperative["number"], data["year"]
@@ -189,6 +203,29 @@ def _link_email(kind: str, event_type: str, data: dict) -> Email:
     name = login if len(login) <= 40 else hashlib.sha256(login.encode()).hexdigest()[:24]
     return filed_email(kind, name, year, sequence, cooperative=cooperative["number"] if cooperative else "",
                        department=department, to=to, context=context)
+
+
+def _crf_email(kind: str, event_type: str, data: dict) -> Email:
+    """The compte rendu financier's emails (``contracts/ledger.py``): acknowledgement,
+    return with the staff's message, reminder round."""
+    try:
+        cooperative = data["cooperative"]
+        number, year, to = cooperative["number"], data["year"], cooperative["email"]
+        sequence = data["round"] if kind == CRF_REMINDER else data["sequence"]
+        context = {"cooperative": cooperative, "department": data["department"], "year": year}
+        if kind == CRF_ACK:
+            context.update(result=data["result"], closing=data["closing"], late=data["late"])
+        elif kind == CRF_RETURNED:
+            context["message"] = data["message"]
+        else:
+            context["deadline_text"] = f"{data['deadline']:%d/%m/%Y}"
+        department = data["department"]["code"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
+    if not to:
+        raise InvalidEvent(f"{event_type}: cooperative {number} has no email address")
+    return filed_email(kind, number, year, sequence, cooperative=number, department=department, to=to,
+                       context=context)
 
 
 def pace(next_slots: dict[str, float], department: str, rate: float, now: float) -> float:

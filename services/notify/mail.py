@@ -22,6 +22,9 @@ KINDS = {
     "renewal_reminder": ("Retkoop – Renouvelez votre adhésion {year}", ()),
     "invitation": ("Votre accès à l'adhésion OCCE", ("url", "login")),
     "password_reset": ("Retkoop : choisir un nouveau mot de passe", ("url", "login")),
+    "crf_ack": ("Retkoop : compte rendu financier {year} reçu", ("result", "closing")),
+    "crf_returned": ("Retkoop : compte rendu financier {year} à corriger", ("message",)),
+    "crf_reminder": ("Retkoop : envoyez votre compte rendu financier {year}", ("deadline_text",)),
 }
 COMMON_KEYS = ("cooperative", "department", "year")
 # a staff member's own link has no cooperative
