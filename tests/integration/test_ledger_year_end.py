@@ -6,7 +6,6 @@ import json
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
