@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from contracts import adhesion as adhesion_events
 from services.ledger.app import create_app
 from services.ledger.handlers import on_adhesion_validated
-from services.ledger.yearend import DEFAULT_CHART
 from services.ledger.models import AdhesionProposal, Book, Entry, ProcessedEvent
+from services.ledger.yearend import DEFAULT_CHART
 from shared.auth import Principal
 from shared.service import shutdown
 from tests.quiet import quiet
