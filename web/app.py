@@ -55,10 +55,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     formatting.register(app)
     app.jinja_env.globals.update(csrf_token=csrf_token, campaign_year=formatting.campaign_year)
+    from web import yearend
     from web.staff import slips, statements
 
     app.before_request(statements.allow_statement_upload)  # before the CSRF check reads the form
     app.before_request(allow_import_upload)  # before the CSRF check reads the form
+    app.before_request(yearend.allow_upload)  # before the CSRF check reads the form
     app.before_request(check_csrf)
     app.after_request(security_headers)
 
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(statements.bp)
     app.register_blueprint(slips.bp)
+    app.register_blueprint(yearend.bp)
 
     @app.get("/health")
     def health():
