@@ -84,11 +84,11 @@ def steps(book: dict, crf: dict) -> list[dict]:
 
 
 def render_page(year: str, proposals: dict | None = None, errors: dict | None = None, problem: str | None = None,
-                typed: dict | None = None, status: int = 200):
+                typed: dict | None = None, status: int = 200, typed_quitus: dict | None = None):
     book = client.get(book_path(number(), year))
     crf = client.get(book_path(number(), year, "crf"))
     count = crf["cash_count"] or {}
-    quitus = crf["quitus"] or {"mandataire": {"name": "", "date": ""},
+    quitus = typed_quitus or crf["quitus"] or {"mandataire": {"name": "", "date": ""},
                                "verifiers": [{"name": "", "quality": "parent", "date": ""} for _ in range(2)]}
     return render_template(
         "yearend/school.html", year=year, book=book, crf=crf, steps=steps(book, crf), proposals=proposals,
@@ -235,7 +235,7 @@ def quitus(year):
         if failure.status != 422:
             raise
         return render_page(year, problem=failure.message, errors=_quitus_errors(failure.fields or {}),
-                           status=422)
+                           status=422, typed_quitus=body)
     flash("Le quitus est enregistré.", "success")
     return _back(year, "releve")
 
