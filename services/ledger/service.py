@@ -764,7 +764,8 @@ def attach_statement(ctx: ServiceContext, principal: Principal, number: str, yea
         return {"media_type": row.media_type, "size": row.size, "sha256": row.sha256, "uploaded_at": row.uploaded_at}
 
 
-def read_attached_statement(ctx: ServiceContext, principal: Principal, number: str, year: str) -> tuple[bytes, str]:
+def read_attached_statement(ctx: ServiceContext, principal: Principal, number: str,
+                            year: str) -> tuple[bytes, str, str]:
     with ctx.database.session() as session:
         _may_read(session, principal, number)
         book = _find_book(session, number, year)
