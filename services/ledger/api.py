@@ -352,8 +352,7 @@ def aggregate_csv(year):
 @blp.response(200, ReminderOut)
 def crf_reminders(data, year):
     """A reminder round now, to the department's cooperatives whose CRF is not sent."""
-    principal = current_principal()
-    return {"sent": ledger.remind_crf(service(), principal.department, _year(year), data["round"], date.today())}
+    return ledger.remind_crf(service(), current_principal(), _year(year), data.get("round"))
 
 
 @blp.get("/settings")
@@ -369,9 +368,12 @@ def get_settings():
 @blp.response(200, SettingsOut)
 def put_settings(data):
     """The department's CRF deadline (MM-DD, 09-30 by default)."""
+    for field, values in (("crf_deadline", [data["crf_deadline"]]),
+                          ("crf_reminder_dates", data.get("crf_reminder_dates", []))):
+        for value in values:
+            try:
+                date(2001, *(int(part) for part in value.split("-")))  # not 29 February: every year has the day
+            except ValueError:
+                raise ApiError(422, "Date invalide.", {field: [f"Le {value} n'existe pas chaque année."]}) from None
     month, day = (int(part) for part in data["crf_deadline"].split("-"))
-    try:
-        date(2001, month, day)  # not 29 February: every year must have the day
-    except ValueError:
-        raise ApiError(422, "Date limite invalide.", {"crf_deadline": ["Ce jour n'existe pas chaque année."]}) from None
-    return ledger.set_settings(service(), current_principal(), month, day)
+    return ledger.set_settings(service(), current_principal(), month, day, data.get("crf_reminder_dates"))

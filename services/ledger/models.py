@@ -36,6 +36,7 @@ class Department(Base):
     ref: Mapped[str] = mapped_column(Text, default="")  # the events' DepartmentRef, as JSON
     crf_deadline_month: Mapped[int] = mapped_column(Integer, default=9)
     crf_deadline_day: Mapped[int] = mapped_column(Integer, default=30)
+    crf_reminder_dates: Mapped[str] = mapped_column(Text, default="")  # ["09-15", "09-25"] as JSON
 
 
 class Category(Base):
@@ -174,6 +175,19 @@ class CrfReminder(Base):
     cooperative: Mapped[str] = cooperative_number()
     year: Mapped[str] = mapped_column(String(9))
     round: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = moment()
+
+
+class CrfReminderRound(Base):
+    """A scheduled reminder date of a department and exercise, claimed once by Celery beat
+    (a second beat, or a restarted one, finds it taken)."""
+
+    __tablename__ = "crf_reminder_rounds"
+    department: Mapped[str] = department_code(primary_key=True)
+    year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    round: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime] = moment()
 
 

@@ -325,18 +325,27 @@ class CampaignOut(Schema):
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
+MONTH_DAY = r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z"
+
+
 class SettingsIn(StrictSchema):
     crf_deadline = fields.String(required=True, validate=validate.Regexp(
-        r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z", error="Date limite au format MM-JJ, ex. 09-30."))
+        MONTH_DAY, error="Date limite au format MM-JJ, ex. 09-30."))
+    crf_reminder_dates = fields.List(fields.String(validate=validate.Regexp(
+        MONTH_DAY, error="Date au format MM-JJ, ex. 09-20.")), validate=validate.Length(max=10))
 
 
 class SettingsOut(Schema):
     crf_deadline = fields.String(metadata={"description": "MM-DD after the exercise's end; 09-30 by default"})
+    crf_reminder_dates = fields.List(fields.String(), metadata={
+        "description": "MM-DD days of the reminder rounds, sent by Celery beat"})
 
 
 class ReminderIn(StrictSchema):
-    round = fields.Integer(required=True, strict=True, validate=validate.Range(1, 100))
+    round = fields.Integer(strict=True, validate=validate.Range(1, 1000), metadata={
+        "description": "Send this round again (nothing twice); a new round when omitted"})
 
 
 class ReminderOut(Schema):
+    round = fields.Integer()
     sent = fields.Integer()

@@ -8,7 +8,7 @@ import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,6 +22,7 @@ from services.ledger.models import (
     Category,
     Cooperative,
     CrfReminder,
+    CrfReminderRound,
     CrfStatement,
     Department,
     Entry,
@@ -430,7 +431,7 @@ def _department_row(session: Session, code: str) -> Department:
     row = session.get(Department, code)
     if row is None:
         row = Department(code=code, ref="", crf_deadline_month=yearend.DEFAULT_DEADLINE[0],
-                         crf_deadline_day=yearend.DEFAULT_DEADLINE[1])
+                         crf_deadline_day=yearend.DEFAULT_DEADLINE[1], crf_reminder_dates="")
         session.add(row)
         session.flush()
     return row
@@ -965,48 +966,104 @@ def aggregate(ctx: ServiceContext, principal: Principal, year: str) -> dict:
         }
 
 
+def _reminder_dates(row: Department | None) -> list[str]:
+    return json.loads(row.crf_reminder_dates) if row is not None and row.crf_reminder_dates else []
+
+
 def read_settings(ctx: ServiceContext, principal: Principal) -> dict:
     _may_staff(principal)
     with ctx.database.session() as session:
         row = session.get(Department, principal.department)
         month, day = (row.crf_deadline_month, row.crf_deadline_day) if row else yearend.DEFAULT_DEADLINE
-        return {"crf_deadline": f"{month:02d}-{day:02d}"}
+        return {"crf_deadline": f"{month:02d}-{day:02d}", "crf_reminder_dates": _reminder_dates(row)}
 
 
 @_once_more_on_race
-def set_settings(ctx: ServiceContext, principal: Principal, month: int, day: int) -> dict:
-    """The department's own CRF deadline (30 September unless set)."""
+def set_settings(ctx: ServiceContext, principal: Principal, month: int, day: int,
+                 reminder_dates: list[str] | None = None) -> dict:
+    """The department's own CRF deadline (30 September unless set) and the days of its
+    reminder rounds (MM-DD after the exercise's end, sent by Celery beat)."""
     _may_staff(principal)
     with ctx.database.session() as session:
         row = _department_row(session, principal.department)
         row.crf_deadline_month, row.crf_deadline_day = month, day
+        if reminder_dates is not None:
+            row.crf_reminder_dates = json.dumps(sorted(set(reminder_dates)))
         session.flush()
     return read_settings(ctx, principal)
 
 
-def remind_crf(ctx: ServiceContext, department: str, year: str, round_: int, today: date) -> int:
-    """A reminder round: one ``ledger.crf_reminder_due`` per cooperative of the department
-    whose CRF is not submitted, once per cooperative, year and round."""
+def _next_round(session: Session, department: str, year: str) -> int:
+    scheduled = session.scalar(select(func.max(CrfReminderRound.round)).where(
+        CrfReminderRound.department == department, CrfReminderRound.year == year)) or 0
+    sent = session.scalar(select(func.max(CrfReminder.round)).join(
+        Cooperative, Cooperative.number == CrfReminder.cooperative).where(
+        Cooperative.department == department, CrfReminder.year == year)) or 0
+    return max(scheduled, sent) + 1
+
+
+def _remind(session: Session, department: str, year: str, round_: int) -> int:
+    """One ``ledger.crf_reminder_due`` per cooperative of the department whose CRF is not
+    sent, once per cooperative, year and round."""
+    reminded = set(session.scalars(select(CrfReminder.cooperative).where(
+        CrfReminder.year == year, CrfReminder.round == round_)))
+    books = {b.cooperative: b for b in session.scalars(select(Book).where(
+        Book.year == year, Book.department == department))}
+    sent = 0
+    for cooperative in session.scalars(select(Cooperative).where(Cooperative.department == department)):
+        if cooperative.number in reminded or not cooperative.email:
+            continue
+        if _status(session, books.get(cooperative.number)) in (yearend.SUBMITTED, yearend.RECEIVED):
+            continue
+        session.add(CrfReminder(cooperative=cooperative.number, year=year, round=round_, sent_at=now()))
+        outbox.record(session, OutboxEvent, ledger_events.CRF_REMINDER_DUE, {
+            "cooperative": _cooperative_ref(session, cooperative.number),
+            "department": _department_ref(session, department), "year": year, "round": round_,
+            "deadline": _deadline(session, department, year),
+        })
+        sent += 1
+    session.flush()
+    return sent
+
+
+def remind_crf(ctx: ServiceContext, principal: Principal, year: str, round_: int | None = None) -> dict:
+    """A reminder round now (staff): a new round, or ``round_`` again (a retried click
+    sends nothing twice)."""
+    _may_staff(principal)
     with ctx.database.session() as session:
-        reminded = set(session.scalars(select(CrfReminder.cooperative).where(
-            CrfReminder.year == year, CrfReminder.round == round_)))
-        books = {b.cooperative: b for b in session.scalars(select(Book).where(
-            Book.year == year, Book.department == department))}
-        sent = 0
-        for cooperative in session.scalars(select(Cooperative).where(Cooperative.department == department)):
-            if cooperative.number in reminded or not cooperative.email:
-                continue
-            if _status(session, books.get(cooperative.number)) in (yearend.SUBMITTED, yearend.RECEIVED):
-                continue
-            session.add(CrfReminder(cooperative=cooperative.number, year=year, round=round_, sent_at=now()))
-            outbox.record(session, OutboxEvent, ledger_events.CRF_REMINDER_DUE, {
-                "cooperative": _cooperative_ref(session, cooperative.number),
-                "department": _department_ref(session, department), "year": year, "round": round_,
-                "deadline": _deadline(session, department, year),
-            })
-            sent += 1
-        session.flush()
+        round_ = round_ or _next_round(session, principal.department, year)
+        sent = _remind(session, principal.department, year, round_)
     ctx.publish()
+    return {"round": round_, "sent": sent}
+
+
+def send_due_crf_rounds(ctx: ServiceContext, today: date) -> list[dict]:
+    """What Celery beat runs: each department's reminder date reached (for the exercise
+    that ended last 31 August) and not claimed yet is claimed and sent, once."""
+    year = schoolyear.previous(schoolyear.of(today))
+    with ctx.database.session() as session:
+        due = []
+        for row in session.scalars(select(Department)):
+            for text in _reminder_dates(row):
+                month, day = (int(part) for part in text.split("-"))
+                when = yearend.deadline(year, (month, day))
+                if when <= today and session.get(CrfReminderRound, (row.code, year, when)) is None:
+                    due.append((row.code, when))
+    sent = []
+    for department, when in sorted(due, key=lambda item: item[1]):
+        try:
+            with ctx.database.session() as session:
+                round_ = _next_round(session, department, year)
+                claim = CrfReminderRound(department=department, year=year, day=when, round=round_, count=0,
+                                         sent_at=now())
+                session.add(claim)
+                session.flush()  # a second beat's claim fails here
+                claim.count = _remind(session, department, year, round_)
+                sent.append({"department": department, "year": year, "date": when.isoformat(), "round": round_,
+                             "count": claim.count})
+        except IntegrityError:
+            continue  # claimed by another beat meanwhile
+        ctx.publish()
     return sent
 
 

@@ -326,13 +326,49 @@ def test_a_subsidy_names_its_payer_and_the_chart_imports_whole(app, client):
 
 def test_the_deadline_is_a_department_setting(app, client):
     deliver(app, validated())
-    assert client.get("/api/ledger/settings", headers=STAFF).json == {"crf_deadline": "09-30"}
+    assert client.get("/api/ledger/settings", headers=STAFF).json == {"crf_deadline": "09-30",
+                                                                     "crf_reminder_dates": []}
     assert client.put("/api/ledger/settings", headers=STAFF, json={"crf_deadline": "02-29"}).status_code == 422
+    assert client.put("/api/ledger/settings", headers=STAFF, json={
+        "crf_deadline": "10-01", "crf_reminder_dates": ["02-29"]}).status_code == 422
     assert client.put("/api/ledger/settings", headers=STAFF, json={"crf_deadline": "10-15"}).json == {
-        "crf_deadline": "10-15"}
+        "crf_deadline": "10-15", "crf_reminder_dates": []}
     campaign = client.get(f"/api/ledger/crf/{YEAR}", headers=STAFF).json
     assert campaign["deadline"] == "2026-10-15"
     past = client.get("/api/ledger/crf/2020-2021", headers=STAFF).json
     assert past["items"][0]["late"] is True and past["counts"]["late"] == 1
-    assert client.get("/api/ledger/settings", headers=STAFF_69).json == {"crf_deadline": "09-30"}
+    assert client.get("/api/ledger/settings", headers=STAFF_69).json["crf_deadline"] == "09-30"
     assert client.get("/api/ledger/settings", headers=SCHOOL).status_code == 403
+
+
+def test_reminder_rounds_reach_those_not_submitted_once(app, client):
+    from services.ledger import service as ledger
+
+    file_a_crf(app, client, "0380001A00")
+    deliver(app, validated())  # NUMBER: nothing sent
+    deliver(app, validated(number="0380002B00"))
+    deliver(app, validated(number="0690001A00", department="69"))  # another department, its own dates
+    settings = client.put("/api/ledger/settings", headers=STAFF, json={
+        "crf_deadline": "09-30", "crf_reminder_dates": ["10-05", "09-15"]})
+    assert settings.json == {"crf_deadline": "09-30", "crf_reminder_dates": ["09-15", "10-05"]}
+    ctx = app.extensions["service"]
+
+    def reminders():
+        with ctx.database.session() as session:
+            return [json.loads(row.payload)["data"] for row in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "ledger.crf_reminder_due").order_by(OutboxEvent.id))]
+
+    assert ledger.send_due_crf_rounds(ctx, date(2026, 9, 14)) == []
+    first = ledger.send_due_crf_rounds(ctx, date(2026, 9, 20))
+    assert first == [{"department": "38", "year": YEAR, "date": "2026-09-15", "round": 1, "count": 2}]
+    assert ledger.send_due_crf_rounds(ctx, date(2026, 9, 21)) == []  # another tick, another beat: nothing
+    assert sorted((r["cooperative"]["number"], r["round"]) for r in reminders()) == [
+        ("0380002B00", 1), (NUMBER, 1)]
+    assert reminders()[0]["deadline"] == "2026-09-30"
+    assert [r["round"] for r in ledger.send_due_crf_rounds(ctx, date(2026, 10, 6))] == [2]
+    now = client.post(f"/api/ledger/crf/{YEAR}/reminders", headers=STAFF, json={})
+    assert now.json == {"round": 3, "sent": 2}
+    assert client.post(f"/api/ledger/crf/{YEAR}/reminders", headers=STAFF, json={"round": 3}).json == {
+        "round": 3, "sent": 0}
+    assert client.post(f"/api/ledger/crf/{YEAR}/reminders", headers=SCHOOL, json={}).status_code == 403
+    assert len(reminders()) == 6 and all(r["department"]["code"] == "38" for r in reminders())

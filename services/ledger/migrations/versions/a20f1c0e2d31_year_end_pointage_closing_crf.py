@@ -54,7 +54,18 @@ def upgrade() -> None:
     sa.Column('ref', sa.Text(), nullable=False),
     sa.Column('crf_deadline_month', sa.Integer(), nullable=False),
     sa.Column('crf_deadline_day', sa.Integer(), nullable=False),
+    sa.Column('crf_reminder_dates', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code')
+    )
+
+    op.create_table('crf_reminder_rounds',
+    sa.Column('department', sa.String(length=3), nullable=False),
+    sa.Column('year', sa.String(length=9), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('department', 'year', 'day')
     )
 
     with op.batch_alter_table('books', schema=None) as batch_op:
@@ -137,6 +148,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))
     op.drop_table('outbox')
     op.drop_table('crf_reminders')
+    op.drop_table('crf_reminder_rounds')
     op.drop_table('crf_statements')
     with op.batch_alter_table('statement_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_statement_lines_book_id'))
