@@ -333,6 +333,15 @@ def aggregate(year):
     return response
 
 
+@bp.post("/personnel/comptes-rendus/<year>/relance")
+@staff_required
+def remind(year):
+    pages.checked(year=year)
+    answer = client.post(f"/api/ledger/crf/{year}/reminders", json={})
+    flash(f"Relance n° {answer['round']} : {answer['sent']} coopérative(s) relancée(s) par e-mail.", "success")
+    return redirect(url_for("yearend.campaign", year=year))
+
+
 def render_staff_crf(year: str, number_: str, problem: str | None = None, status: int = 200):
     crf = client.get(book_path(number_, year, "crf"))
     return render_template("yearend/staff_crf.html", year=year, number=number_, crf=crf, problem=problem,

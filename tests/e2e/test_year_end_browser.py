@@ -168,6 +168,8 @@ def test_fin_d_exercice_from_pointage_to_submission(stack, sink, new_page, tmp_p
     expect(staff.locator("#compteurs")).to_contain_text("Envoyé : 1")
     on_both_screens(staff, staff_phone)
     shot(staff, "42-personnel-comptes-rendus")
+    staff.get_by_role("button", name="Relancer maintenant les coopératives qui n'ont pas envoyé").click()
+    expect(staff.get_by_role("status").first).to_contain_text("Relance n° 1 :")
     staff.get_by_label("État").select_option("submitted")
     staff.get_by_role("button", name="Filtrer").click()
     expect(staff.locator("#crf-liste tbody tr")).to_have_count(1)
