@@ -661,8 +661,7 @@ def close_book(ctx: ServiceContext, principal: Principal, number: str, year: str
         start, end = domain.exercise(year)
         unmet = yearend.closing_unmet(book.statement_balance, balance[domain.BANK], pending, count,
                                       balance[domain.CASH], end)
-        if unmet:
-            session.flush()  # the statement balance given is kept for the next try
+        if unmet:  # nothing kept: the transaction rolls back
             expected = yearend.reconciled_balance(balance[domain.BANK], pending)
             raise _Unmet(unmet, expected=expected)
         book.closing_bank, book.closing_cash = balance[domain.BANK], balance[domain.CASH]
