@@ -198,9 +198,16 @@ def test_staff_of_another_department_get_403_on_every_crf_call(app, client):
     for method, path, body in calls[:3]:
         assert getattr(client, method)(path, headers=INTRUDER, json=body).status_code == 403, path
     # staff never write a school's year's end; a school never does the staff's steps
+    quitus = {"mandataire": {"name": "M", "date": "2026-09-05"},
+              "verifiers": [{"name": "A", "quality": "parent", "date": "2026-09-05"},
+                            {"name": "B", "quality": "autre", "date": "2026-09-05"}]}
     for method, path, body in [("post", f"{BOOK}/close", {"statement_balance": "1.00"}),
-                               ("put", f"{BOOK}/crf/quitus", {}), ("post", f"{BOOK}/crf/submit", None)]:
-        assert getattr(client, method)(path, headers=STAFF, json=body).status_code in (403, 422), path
+                               ("put", f"{BOOK}/crf/quitus", quitus), ("post", f"{BOOK}/crf/submit", None),
+                               ("put", f"{BOOK}/cash-count", {"date": "2026-08-31", "counted": {}}),
+                               ("post", f"{BOOK}/entries/D01/pointage", {"on": "2026-08-31"}),
+                               ("post", f"{BOOK}/statement/confirm", {"pairs": [{"line": 1, "entry": "D01"}]})]:
+        for headers in (STAFF, STAFF_69, INTRUDER):
+            assert getattr(client, method)(path, headers=headers, json=body).status_code == 403, path
     for method, path, body in [("post", f"{BOOK}/crf/receive", None), ("post", f"{BOOK}/reopen", None),
                                ("get", f"/api/ledger/crf/{YEAR}", None),
                                ("get", f"/api/ledger/crf/{YEAR}/aggregate.csv", None)]:
