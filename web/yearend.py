@@ -94,8 +94,13 @@ def render_page(year: str, proposals: dict | None = None, errors: dict | None = 
         "yearend/school.html", year=year, book=book, crf=crf, steps=steps(book, crf), proposals=proposals,
         errors=errors or {}, problem=problem, typed=typed or {}, counted=count.get("counted", {}),
         denominations=[(d, denomination_label(d)) for d in DENOMINATIONS], quitus=quitus, qualities=QUALITIES,
-        status_labels=STATUS_LABELS,
+        status_labels=STATUS_LABELS, neighbours=_neighbours(year),
     ), status
+
+
+def _neighbours(year: str) -> tuple[str, str]:
+    first = int(year[:4])
+    return f"{first - 1}-{first}", f"{first + 1}-{first + 2}"
 
 
 def _back(year: str, anchor: str):
@@ -114,10 +119,20 @@ def _refused(failure: ApiFailure, year: str, anchor: str, **kwargs):
                        **kwargs)
 
 
+def exercise_year() -> str:
+    """The exercise whose end is being done: from September to December the one that
+    closed on 31 August (its CRF is due in the autumn), else the current one."""
+    year = campaign_year()
+    if date.today().month >= 9:
+        first = int(year[:4]) - 1
+        return f"{first}-{first + 1}"
+    return year
+
+
 @bp.get("/fin-exercice")
 @school_required
 def current():
-    return redirect(url_for("yearend.school", year=campaign_year()))
+    return redirect(url_for("yearend.school", year=exercise_year()))
 
 
 @bp.get("/fin-exercice/<year>")
@@ -302,7 +317,7 @@ def crf_pdf(year):
 @bp.get("/personnel/comptes-rendus")
 @staff_required
 def campaign_current():
-    return redirect(url_for("yearend.campaign", year=campaign_year()))
+    return redirect(url_for("yearend.campaign", year=exercise_year()))
 
 
 @bp.get("/personnel/comptes-rendus/<year>")
