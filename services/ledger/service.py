@@ -776,8 +776,16 @@ def read_attached_statement(ctx: ServiceContext, principal: Principal, number: s
         return row.content, row.media_type, extension
 
 
-def _status(session: Session, book: Book | None) -> str:
-    exists = book is not None and (book.opening_bank != 0 or book.opening_cash != 0 or bool(_entries(session, book)))
+def _status(session: Session, book: Book | None, written: set[int] | None = None) -> str:
+    """The CRF's status; ``written``: the ids of the books with entries, when the caller
+    looked them up at once for a whole department."""
+    if book is None:
+        has_entries = False
+    elif written is not None:
+        has_entries = book.id in written
+    else:
+        has_entries = session.scalar(select(Entry.id).where(Entry.book_id == book.id).limit(1)) is not None
+    exists = book is not None and (book.opening_bank != 0 or book.opening_cash != 0 or has_entries)
     return yearend.crf_status(exists, book is not None and book.closed_at is not None,
                               book.crf_state if book else None)
 
@@ -927,11 +935,12 @@ def crf_campaign(ctx: ServiceContext, principal: Principal, year: str, today: da
             Cooperative.department == principal.department).order_by(Cooperative.number)))
         books = {b.cooperative: b for b in session.scalars(select(Book).where(
             Book.year == year, Book.department == principal.department))}
+        written = _books_with_entries(session, list(books.values()))
         items, counts = [], {s: 0 for s in yearend.CRF_STATUSES}
         counts["late"] = 0
         for cooperative in cooperatives:
             book = books.get(cooperative.number)
-            state = _status(session, book)
+            state = _status(session, book, written)
             is_late = _late(session, book, principal.department, year, state, today)
             counts[state] += 1
             counts["late"] += is_late
@@ -963,6 +972,13 @@ def aggregate(ctx: ServiceContext, principal: Principal, year: str) -> dict:
             "opening": {k: to_cents(sum((getattr(b, f"opening_{k}") for b in books), ZERO)) for k in domain.ACCOUNTS},
             "closing": {k: to_cents(sum((getattr(b, f"closing_{k}") for b in books), ZERO)) for k in domain.ACCOUNTS},
         }
+
+
+def _books_with_entries(session: Session, books: list[Book]) -> set[int]:
+    ids, written = [book.id for book in books], set()
+    for start in range(0, len(ids), 500):
+        written.update(session.scalars(select(Entry.book_id).distinct().where(Entry.book_id.in_(ids[start:start + 500]))))
+    return written
 
 
 def _reminder_dates(row: Department | None) -> list[str]:
@@ -1008,11 +1024,12 @@ def _remind(session: Session, department: str, year: str, round_: int) -> int:
         CrfReminder.year == year, CrfReminder.round == round_)))
     books = {b.cooperative: b for b in session.scalars(select(Book).where(
         Book.year == year, Book.department == department))}
+    written = _books_with_entries(session, list(books.values()))
     sent = 0
     for cooperative in session.scalars(select(Cooperative).where(Cooperative.department == department)):
         if cooperative.number in reminded or not cooperative.email:
             continue
-        if _status(session, books.get(cooperative.number)) in (yearend.SUBMITTED, yearend.RECEIVED):
+        if _status(session, books.get(cooperative.number), written) in (yearend.SUBMITTED, yearend.RECEIVED):
             continue
         session.add(CrfReminder(cooperative=cooperative.number, year=year, round=round_, sent_at=now()))
         outbox.record(session, OutboxEvent, ledger_events.CRF_REMINDER_DUE, {
