@@ -91,8 +91,8 @@ def deadline(year: str, month_day: tuple[int, int]) -> date:
     """The day the CRF of exercise ``year`` is due, after the exercise ends on 31 August
     (a department choosing January means January of the next calendar year)."""
     month, day = month_day
-    ends = int(year[5:])
-    return date(ends if month >= 9 else ends + 1, month, day)
+    ends = int(year[5:]) if month >= 9 else int(year[5:]) + 1
+    return date(ends, month, day) if ends <= date.max.year else date.max  # 9998-9999 due in January 10000
 
 
 # -- pointage -----------------------------------------------------------------------------
