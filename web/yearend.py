@@ -331,9 +331,48 @@ def campaign(year):
         params["status"] = status
     if late == "1":
         params["late"] = "true"
-    listing = client.get(f"/api/ledger/crf/{year}", params=params)
+    return render_campaign(year, status, late, params)
+
+
+def render_campaign(year: str, status: str = "", late: str = "", params: dict | None = None,
+                    typed: dict | None = None, errors: dict | None = None, code: int = 200):
+    listing = client.get(f"/api/ledger/crf/{year}", params=params or {})
+    settings = client.get("/api/ledger/settings")
+    form = typed or {"deadline": _day_month(settings["crf_deadline"]),
+                     "reminders": ", ".join(_day_month(d) for d in settings["crf_reminder_dates"])}
     return render_template("yearend/campaign.html", year=year, listing=listing, status=status, late=late,
-                           status_labels=STATUS_LABELS)
+                           status_labels=STATUS_LABELS, form=form, errors=errors or {}), code
+
+
+def _day_month(month_day: str) -> str:
+    """``09-30`` (the API's) → ``30/09`` (as staff write it)."""
+    month, day = month_day.split("-")
+    return f"{day}/{month}"
+
+
+def _month_day(text: str) -> str:
+    """``30/09`` → ``09-30``; anything else is passed on for the API to refuse."""
+    day, _, month = text.strip().partition("/")
+    return f"{month.zfill(2)}-{day.zfill(2)}" if day.isdigit() and month.isdigit() else text.strip()
+
+
+@bp.post("/personnel/comptes-rendus/<year>/reglages")
+@staff_required
+def settings(year):
+    pages.checked(year=year)
+    typed = {"deadline": request.form.get("deadline", ""), "reminders": request.form.get("reminders", "")}
+    body = {"crf_deadline": _month_day(typed["deadline"]),
+            "crf_reminder_dates": [_month_day(part) for part in typed["reminders"].split(",") if part.strip()]}
+    try:
+        client.put("/api/ledger/settings", json=body)
+    except ApiFailure as failure:
+        if failure.status != 422:
+            raise
+        errors = {("deadline" if key == "crf_deadline" else "reminders"): ["Date au format JJ/MM, ex. 30/09."]
+                  for key in (failure.fields or {"crf_deadline": []})}
+        return render_campaign(year, typed=typed, errors=errors, code=422)
+    flash("La date limite et les dates de relance du département sont enregistrées.", "success")
+    return redirect(url_for("yearend.campaign", year=year))
 
 
 @bp.get("/personnel/comptes-rendus/<year>/comptes-agreges.csv")
