@@ -702,9 +702,19 @@ def reopen_book(ctx: ServiceContext, principal: Principal, number: str, year: st
             raise Conflict("Ce cahier n'est pas clôturé.")
         if book.crf_state == yearend.RECEIVED:
             raise Conflict("Le compte rendu financier est reçu : l'exercice ne peut plus être rouvert.")
+        _refuse_if_next_closed(session, book)
         _reopen(book)
         session.flush()
         return _crf_view(session, book, number, year, date.today())
+
+
+def _refuse_if_next_closed(session: Session, book: Book) -> None:
+    """A closed next exercise opened with this one's closing: changing it would leave that
+    opening wrong."""
+    following = schoolyear.following(book.year)
+    nxt = _find_book(session, book.cooperative, following) if domain.has_exercise(following) else None
+    if nxt is not None and nxt.closed_at is not None:
+        raise Conflict(f"L'exercice suivant ({following}) est clôturé : rouvrez-le d'abord.")
 
 
 def _reopen(book: Book) -> None:
@@ -912,6 +922,7 @@ def return_crf(ctx: ServiceContext, principal: Principal, number: str, year: str
             raise Conflict("Seul un compte rendu financier envoyé peut être renvoyé à l'école.")
         if book.crf_state == yearend.RECEIVED:
             raise Conflict("Le compte rendu financier est reçu : il ne peut plus être renvoyé.")
+        _refuse_if_next_closed(session, book)
         _reopen(book)
         book.crf_state = yearend.RETURNED
         book.crf_message = message

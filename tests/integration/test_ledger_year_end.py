@@ -180,6 +180,13 @@ def test_the_issues_worked_example_closes_and_files_its_crf(app, client):
     assert client.get(BOOK, headers=SCHOOL).json["closed"] is False
     assert client.post(f"{BOOK}/close", headers=SCHOOL, json={}).status_code == 200  # the balance is kept
     assert client.post(f"{BOOK}/crf/submit", headers=SCHOOL).status_code == 200
+    # the next exercise closed, this one cannot be reopened (its closing is the next opening)
+    following = f"/api/ledger/books/{NUMBER}/2026-2027"
+    assert client.put(f"{following}/cash-count", headers=SCHOOL, json={
+        "date": "2027-08-31", "counted": {"50.00": 1}}).status_code == 200
+    assert client.post(f"{following}/close", headers=SCHOOL, json={"statement_balance": "1387.15"}).status_code == 200
+    assert client.post(f"{BOOK}/crf/return", headers=STAFF, json={"message": "Non."}).status_code == 409
+    assert client.post(f"{following}/reopen", headers=STAFF).status_code == 200
     assert client.post(f"{BOOK}/crf/receive", headers=STAFF).json["status"] == "received"
     assert client.post(f"{BOOK}/reopen", headers=STAFF).status_code == 409  # not after it is received
     with app.extensions["service"].database.session() as session:
