@@ -83,6 +83,10 @@ def commands(settings) -> dict[str, list[str]]:
         python, "-m", "celery", "-A", "services.adhesion.worker", "beat", "-l", "WARNING",
         "-s", str(settings.data_dir / "celerybeat-schedule"),
     ]
+    procs["beat-ledger"] = [  # the CRF reminder rounds
+        python, "-m", "celery", "-A", "services.ledger.worker", "beat", "-l", "WARNING",
+        "-s", str(settings.data_dir / "celerybeat-schedule-ledger"),
+    ]
     procs["web"] = [
         python, "-m", "gunicorn", "-b", f"127.0.0.1:{settings.port}", "-w", "2", "--threads", "4",
         "--graceful-timeout", "5", "deploy.wsgi:app",

@@ -78,6 +78,10 @@ class TooLarge(DomainError):
     """More than the service accepts at once."""
 
 
+class UnsupportedType(DomainError):
+    """A file of a kind the step does not take (told from its bytes, not its name)."""
+
+
 class TooManyAttempts(DomainError):
     """A throttle: retry later (``retry_after`` seconds in the answer's header)."""
 
@@ -93,6 +97,7 @@ class Unavailable(DomainError):
 # The one mapping from domain errors to HTTP answers.
 DOMAIN_STATUS = {
     Malformed: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413,
+    UnsupportedType: 415,
     Invalid: 422, TooManyAttempts: 429, Unavailable: 503,
 }
 

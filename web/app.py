@@ -57,10 +57,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     formatting.register(app)
     metrics.install(app, "web", route=False)  # the pages' requests; /metrics itself is served by the services
     app.jinja_env.globals.update(csrf_token=csrf_token, campaign_year=formatting.campaign_year)
+    from web import yearend
     from web.staff import sepa, slips, statements
 
     app.before_request(statements.allow_statement_upload)  # before the CSRF check reads the form
     app.before_request(allow_import_upload)  # before the CSRF check reads the form
+    app.before_request(yearend.allow_upload)  # before the CSRF check reads the form
     app.before_request(check_csrf)
     app.after_request(security_headers)
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(statements.bp)
     app.register_blueprint(slips.bp)
     app.register_blueprint(sepa.bp)
+    app.register_blueprint(yearend.bp)
 
     @app.get("/health")
     def health():

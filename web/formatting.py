@@ -41,6 +41,9 @@ MAIL_KIND_LABELS = {
     "renewal_reminder": "relance",
     "invitation": "invitation",
     "password_reset": "lien de mot de passe",
+    "crf_ack": "compte rendu financier reçu",
+    "crf_returned": "compte rendu financier renvoyé",
+    "crf_reminder": "relance du compte rendu financier",
 }
 MAIL_STATUS_LABELS = {"queued": "en attente", "sent": "envoyé", "failed": "échec"}
 

@@ -19,7 +19,7 @@ METHODS = {
 ACCOUNTS = {"bank": "Banque", "cash": "Caisse"}
 DIRECTIONS = {"expense": "Dépense", "income": "Recette"}
 ALLOCATION_ROWS = 3
-ENTRY_FIELDS = ("date", "label", "direction", "account", "method", "cheque_number", "voucher", "amount")
+ENTRY_FIELDS = ("date", "label", "direction", "account", "method", "cheque_number", "voucher", "amount", "payer")
 
 
 def book_path(number: str, year: str, action: str = "") -> str:
@@ -40,7 +40,7 @@ def blank_entry(exercise: dict) -> dict:
     """A new entry of the book, dated today brought inside the book's exercise."""
     start, end = date.fromisoformat(exercise["start"]), date.fromisoformat(exercise["end"])
     return {"date": min(max(date.today(), start), end).isoformat(), "label": "", "direction": "expense",
-            "account": "bank", "method": "cheque", "cheque_number": "", "voucher": "", "amount": "",
+            "account": "bank", "method": "cheque", "cheque_number": "", "voucher": "", "amount": "", "payer": "",
             "allocations": [{"category": "", "amount": ""} for _ in range(ALLOCATION_ROWS)]}
 
 

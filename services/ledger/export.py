@@ -53,3 +53,28 @@ def book_csv(book: dict) -> bytes:
 
 def filename(number: str, year: str) -> str:
     return f"cahier-de-comptes-{number}-{year}.csv"
+
+
+def aggregate_csv(aggregate: dict) -> bytes:
+    """The comptes agrégés: one row per account with its sum over the received CRFs, then
+    the totals, the result, the balances and how many CRFs were added."""
+    from services.ledger import yearend
+
+    labels, totals = aggregate["labels"], aggregate["totals"]
+    header = ["Compte", "Libellé", "Nature", "Montant"]
+    rows = []
+    for kind, name in ((yearend.CHARGE, "charge"), (yearend.PRODUIT, "produit")):
+        rows += [[code, labels.get(code, ""), name, amount(value)] for code, value in sorted(totals[kind].items())]
+    charges = sum(totals[yearend.CHARGE].values(), Decimal(0))
+    produits = sum(totals[yearend.PRODUIT].values(), Decimal(0))
+    rows += [
+        ["", "Total des charges", "", amount(charges)],
+        ["", "Total des produits", "", amount(produits)],
+        ["", "Résultat (produits − charges)", "", amount(produits - charges)],
+        ["", "Report à nouveau banque", "", amount(aggregate["opening"]["bank"])],
+        ["", "Report à nouveau caisse", "", amount(aggregate["opening"]["cash"])],
+        ["", "Solde au 31 août banque", "", amount(aggregate["closing"]["bank"])],
+        ["", "Solde au 31 août caisse", "", amount(aggregate["closing"]["cash"])],
+        ["", "Nombre de comptes rendus additionnés", "", aggregate["crfs"]],
+    ]
+    return csv_bytes(header, rows)

@@ -1,12 +1,16 @@
 """The events the ledger service consumes."""
 import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from celery import shared_task
 from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
 from services.ledger import service as ledger
 from services.ledger.models import ProcessedEvent
-from shared.consumer import consumer
+from shared.consumer import RETRY_POLICY, consumer
+from shared.service import service
 
 log = logging.getLogger(__name__)
 
@@ -20,3 +24,9 @@ def on_adhesion_validated(session, data: dict) -> None:
     log.info("ledger %s %s v%s: proposing the adhesion entry", data["cooperative"]["number"], data["year"],
              data["version"])
     ledger.propose_adhesion_entry(session, data)
+
+
+@shared_task(name="ledger.send_crf_reminders", **RETRY_POLICY)
+def send_crf_reminders() -> int:
+    """Celery beat's tick: every department's CRF reminder date reached is sent, once."""
+    return len(ledger.send_due_crf_rounds(service(), datetime.now(ZoneInfo("Europe/Paris")).date()))

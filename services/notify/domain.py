@@ -21,8 +21,13 @@ DEBIT_NOTICE = "direct_debit_notice"
 DEBIT_RETURNED = "direct_debit_returned"
 DEBIT_RETURNED_STAFF = "direct_debit_returned_staff"
 DEBIT_KINDS = (DEBIT_NOTICE, DEBIT_RETURNED, DEBIT_RETURNED_STAFF)
+# the compte rendu financier (docs/ledger.md#6)
+CRF_ACK = "crf_ack"
+CRF_RETURNED = "crf_returned"
+CRF_REMINDER = "crf_reminder"
+CRF_KINDS = (CRF_ACK, CRF_RETURNED, CRF_REMINDER)
 KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, INVITATION, PASSWORD_RESET,
-         *DEBIT_KINDS)
+         *DEBIT_KINDS, *CRF_KINDS)
 LINK_KINDS = (INVITATION, PASSWORD_RESET)
 
 KIND_OF_EVENT = {
@@ -35,6 +40,9 @@ KIND_OF_EVENT = {
     "payment.direct_debit_notified": DEBIT_NOTICE,
     "payment.direct_debit_returned": DEBIT_RETURNED,
     "payment.direct_debit_return_for_staff": DEBIT_RETURNED_STAFF,
+    "ledger.crf_submitted": CRF_ACK,
+    "ledger.crf_returned": CRF_RETURNED,
+    "ledger.crf_reminder_due": CRF_REMINDER,
 }
 
 QUEUED = "queued"
@@ -49,7 +57,7 @@ BULK = "bulk"
 LANES = {SUBMISSION_ACK: TRANSACTIONAL, CORRECTION_REQUESTED: TRANSACTIONAL,
          VALIDATION_CONFIRMATION: TRANSACTIONAL, INVITATION: TRANSACTIONAL, PASSWORD_RESET: TRANSACTIONAL,
          RENEWAL_REMINDER: BULK, DEBIT_NOTICE: BULK, DEBIT_RETURNED: TRANSACTIONAL,
-         DEBIT_RETURNED_STAFF: TRANSACTIONAL}
+         DEBIT_RETURNED_STAFF: TRANSACTIONAL, CRF_ACK: TRANSACTIONAL, CRF_RETURNED: TRANSACTIONAL, CRF_REMINDER: BULK}
 # Emails whose message carries PDFs: sent again only with them (« Renvoyer » refuses one without).
 NEEDS_DOCUMENTS = (VALIDATION_CONFIRMATION,)
 
@@ -67,6 +75,9 @@ _PARTS = {
     DEBIT_NOTICE: ("debit-notice", "n"),  # the collection's nth email (payment's sequence)
     DEBIT_RETURNED: ("debit-returned", "n"),
     DEBIT_RETURNED_STAFF: ("debit-returned-staff", "n"),
+    CRF_ACK: ("crf", "s"),  # the nth submission of the exercise's CRF
+    CRF_RETURNED: ("crf-returned", "n"),
+    CRF_REMINDER: ("crf-reminder", "round"),
 }
 # kinds whose sequences are compared to find a stale event: acknowledgements and
 # correction requests share the adhesion's revision, confirmations have their versions
@@ -80,6 +91,7 @@ STREAMS = {
     DEBIT_NOTICE: (),  # every collection and amount is its own notice
     DEBIT_RETURNED: (),
     DEBIT_RETURNED_STAFF: (),
+    CRF_ACK: (), CRF_RETURNED: (), CRF_REMINDER: (),  # each its own email
 }
 
 # Transient SMTP failures are retried with the consumers' backoff (1, 2, 4 … 20 s, with
@@ -152,6 +164,8 @@ def email_for(event_type: str, data: dict) -> Email:
         return _link_email(kind, event_type, data)
     if kind in DEBIT_KINDS:
         return _debit_email(kind, event_type, data)
+    if kind in CRF_KINDS:
+        return _crf_email(kind, event_type, data)
     try:
         cooperative = data["cooperative"]
         number, year = cooperative["number"], data["year"]
@@ -229,6 +243,29 @@ def _debit_email(kind: str, event_type: str, data: dict) -> Email:
         raise InvalidEvent(f"{event_type}: no address for {kind} of {cooperative['number']}")
     return filed_email(kind, cooperative["number"], year, data["sequence"], cooperative=cooperative["number"],
                        department=department, to=to, context=context)
+
+
+def _crf_email(kind: str, event_type: str, data: dict) -> Email:
+    """The compte rendu financier's emails (``contracts/ledger.py``): acknowledgement,
+    return with the staff's message, reminder round."""
+    try:
+        cooperative = data["cooperative"]
+        number, year, to = cooperative["number"], data["year"], cooperative["email"]
+        sequence = data["round"] if kind == CRF_REMINDER else data["sequence"]
+        context = {"cooperative": cooperative, "department": data["department"], "year": year}
+        if kind == CRF_ACK:
+            context.update(result=data["result"], closing=data["closing"], late=data["late"])
+        elif kind == CRF_RETURNED:
+            context["message"] = data["message"]
+        else:
+            context["deadline_text"] = f"{data['deadline']:%d/%m/%Y}"
+        department = data["department"]["code"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
+    if not to:
+        raise InvalidEvent(f"{event_type}: cooperative {number} has no email address")
+    return filed_email(kind, number, year, sequence, cooperative=number, department=department, to=to,
+                       context=context)
 
 
 def pace(next_slots: dict[str, float], department: str, rate: float, now: float) -> float:

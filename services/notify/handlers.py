@@ -9,6 +9,7 @@ from celery import current_task, shared_task
 
 from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
+from contracts import ledger as ledger_events
 from contracts import payment as payment_events
 from services.notify import claims, smtp
 from services.notify import service as notify
@@ -75,6 +76,22 @@ def on_direct_debit_returned(event: Event) -> str:
 def on_direct_debit_return_for_staff(event: Event) -> str:
     """The same return told to the department's mailbox: whose payment was reversed, why."""
     return _deliver(on_direct_debit_return_for_staff.name, event)
+@consumer(ledger_events.CRF_SUBMITTED, retry_for=PASSING)
+def on_crf_submitted(event: Event) -> str:
+    """Acknowledge a compte rendu financier sent to the department (transactional lane)."""
+    return _deliver(on_crf_submitted.name, event)
+
+
+@consumer(ledger_events.CRF_RETURNED, retry_for=PASSING)
+def on_crf_returned(event: Event) -> str:
+    """Tell the school its CRF is returned, with the staff's message."""
+    return _deliver(on_crf_returned.name, event)
+
+
+@consumer(ledger_events.CRF_REMINDER_DUE, lane="notify_bulk", retry_for=PASSING)
+def on_crf_reminder_due(event: Event) -> str:
+    """Remind a school whose CRF is not sent: once per round (bulk lane, paced)."""
+    return _deliver(on_crf_reminder_due.name, event)
 
 
 def _deliver(consumer_name: str, event: Event) -> str:

@@ -25,6 +25,9 @@ KINDS = {
     "direct_debit_notice": ("Retkoop – Adhésion {year} : avis de prélèvement", ("amount", "collection_date", "rum", "ics")),
     "direct_debit_returned": ("Retkoop – Adhésion {year} : prélèvement rejeté", ("amount", "reason", "rum")),
     "direct_debit_returned_staff": ("Prélèvement rejeté : {school} ({number})", ("amount", "reason", "rum")),
+    "crf_ack": ("Retkoop : compte rendu financier {year} reçu", ("result", "closing")),
+    "crf_returned": ("Retkoop : compte rendu financier {year} à corriger", ("message",)),
+    "crf_reminder": ("Retkoop : envoyez votre compte rendu financier {year}", ("deadline_text",)),
 }
 COMMON_KEYS = ("cooperative", "department", "year")
 # a staff member's own link has no cooperative

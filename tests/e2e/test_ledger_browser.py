@@ -165,7 +165,7 @@ def test_green_frame_to_the_book(stack, new_page):
     staff.get_by_label("Numéro du compte (ex. 60680000)").fill("6068 0000")
     staff.get_by_label("Intitulé").fill("Achats de petit matériel")
     staff.get_by_role("button", name="Ajouter le compte").click()
-    expect(staff.locator("#code-error")).to_contain_text("3 à 10 chiffres")
+    expect(staff.locator("#code-error")).to_contain_text("7 à 10 chiffres")
     accessible(staff)
     staff.get_by_label("Numéro du compte (ex. 60680000)").fill("60680000")
     staff.get_by_role("button", name="Ajouter le compte").click()

@@ -105,8 +105,18 @@ def test_a_year_no_calendar_holds_is_a_400_on_every_ledger_call(ledger):
                                      "allocations": [{"category": "75800000", "amount": "1.00"}]}),
         ("get", f"{book}/adhesion-entry", None), ("post", f"{book}/adhesion-entry", {}),
         ("get", f"{book}/export.csv", None),
+        # the year's end (docs/ledger.md#6)
+        ("get", f"{book}/crf", None), ("get", f"{book}/crf.pdf", None), ("post", f"{book}/close", {}),
+        ("put", f"{book}/cash-count", {"date": "2025-08-31", "counted": {}}), ("post", f"{book}/crf/submit", None),
+        ("post", f"{book}/statement/confirm", {"pairs": [{"line": 1, "entry": "D01"}]}),
+        ("post", f"{book}/entries/D01/pointage", {"on": "2025-09-01"}), ("get", f"{book}/crf/statement", None),
     ]:
         response = getattr(http, method)(path, headers=school, json=body)
         assert response.status_code == 400, (method, path, response.status_code)
         assert "year" in response.json["fields"]
     assert http.get(f"/api/ledger/books/{NUMBER}/0001-0002", headers=school).status_code == 200
+    assert http.get(f"/api/ledger/books/{NUMBER}/0001-0002/crf", headers=school).status_code == 200
+    staff = bearer_for(Principal(login="admin", role="staff", department="38"))
+    assert http.get("/api/ledger/crf/0000-0001", headers=staff).status_code == 400
+    assert http.put("/api/ledger/settings", headers=staff, json={"crf_deadline": "01-15"}).status_code == 200
+    assert http.get("/api/ledger/crf/9998-9999", headers=staff).status_code == 200  # due in year 10000: capped
