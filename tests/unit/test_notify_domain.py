@@ -92,10 +92,11 @@ def test_gives_up_after_a_day():
     assert domain.gives_up(queued, queued + timedelta(hours=24))
 
 
-def test_only_reminder_rounds_and_direct_debit_notices_go_in_the_bulk_lane():
-    # a direct debit's pre-notification goes to every school of a collection date at once
+def test_only_rounds_and_direct_debit_notices_go_in_the_bulk_lane():
+    # a direct debit's pre-notification goes to every school of a collection date at once,
+    # a CRF reminder to every school of a round
     assert {kind for kind, lane in domain.LANES.items() if lane == domain.BULK} == {
-        "renewal_reminder", "direct_debit_notice"}
+        "renewal_reminder", "direct_debit_notice", "crf_reminder"}
     assert set(domain.LANES) == set(domain.KINDS)
 
 
