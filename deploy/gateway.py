@@ -10,6 +10,7 @@ ROUTES = (
     ("/verify/", "documents"),
     ("/api/notify/", "notify"),
     ("/api/ledger/", "ledger"),
+    ("/api/audit/", "audit"),
 )
 DEFAULT = "web"  # the pages for schools and staff (web/), every other path
 
@@ -35,6 +36,7 @@ class Gateway:
 
 def create_gateway(settings=None) -> Gateway:
     from services.adhesion.app import create_app as adhesion
+    from services.audit.app import create_app as audit
     from services.documents.app import create_app as documents
     from services.ledger.app import create_app as ledger
     from services.notify.app import create_app as notify
@@ -42,5 +44,5 @@ def create_gateway(settings=None) -> Gateway:
     from web.app import create_app as web
 
     factories = {"adhesion": adhesion, "payment": payment, "documents": documents, "notify": notify, "ledger": ledger,
-                 "web": web}
+                 "audit": audit, "web": web}
     return Gateway({name: factory(settings) for name, factory in factories.items()})

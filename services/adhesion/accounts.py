@@ -48,7 +48,8 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
             raise TooManyAttempts(refused)
         raise Unauthenticated(BAD_CREDENTIALS)
     token, principal = open_session(session_store(),
-                                    Principal(account.login, account.role, account.department, account.cooperative))
+                                    Principal(account.login, account.role, account.department, account.cooperative,
+                                              national=account.national))
     return {
         "token": token,
         "role": principal.role,

@@ -3,10 +3,12 @@ from pathlib import Path
 
 from services.ledger import handlers  # noqa: F401  (registers the Celery tasks)
 from services.ledger.api import blp
+from services.ledger.models import OutboxEvent
 from shared.service import ServiceDefinition
 
-# No outbox: the ledger consumes events and emits none. No seed: OCCE's chart of
+# Its outbox carries only its audit records (audit.recorded). No seed: OCCE's chart of
 # accounts is written by the first migration.
-SERVICE = ServiceDefinition("ledger", blueprints=(blp,), migrations=Path(__file__).resolve().parent / "migrations")
+SERVICE = ServiceDefinition("ledger", blueprints=(blp,), migrations=Path(__file__).resolve().parent / "migrations",
+                            outbox_model=OutboxEvent)
 create_app = SERVICE.create_app
 prepare = SERVICE.prepare

@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.columns import CooperativeYearMixin, cooperative_number, department_code, login_name, moment, money, row_id
 from shared.consumer import ProcessedEventMixin
+from shared.outbox import OutboxRowMixin
 
 
 class Base(DeclarativeBase):
@@ -101,3 +102,9 @@ class AdhesionProposal(CooperativeYearMixin, Base):
 
 class ProcessedEvent(ProcessedEventMixin, Base):
     __tablename__ = "processed_events"
+
+
+class OutboxEvent(OutboxRowMixin, Base):
+    """Its audit records (``audit.recorded``), written with the change they describe."""
+
+    __tablename__ = "outbox"
