@@ -14,7 +14,7 @@ from services.ledger import domain
 from services.ledger.models import AdhesionProposal, Allocation, Book, Category, Cooperative, Entry
 from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.service import ServiceContext
+from shared.service import ServiceContext, service
 
 ZERO = domain.ZERO
 STAFF_READ_ONLY = "Le cahier de comptes est tenu par l'école : le personnel de l'OCCE le consulte seulement."
@@ -142,6 +142,7 @@ def set_opening(ctx: ServiceContext, principal: Principal, number: str, year: st
     with ctx.database.session() as session:
         _may_write(session, principal, number)
         book = _book_for_write(session, number, year, principal.department)
+        ctx.audit(session, "ledger.opening_set", number, {"year": year, "bank": {"before": book.opening_bank, "after": bank}, "cash": {"before": book.opening_cash, "after": cash}})
         book.opening_bank, book.opening_cash, book.updated_at = bank, cash, now()
         session.flush()
         return _book_view(session, number, year, principal.department)
@@ -189,6 +190,7 @@ def _write(session: Session, book: Book, data: dict, principal: Principal, adhes
     session.add(entry)
     book.updated_at = now()
     session.flush()
+    service().audit(session, "ledger.entry_written", book.cooperative, {"year": book.year, "piece": entry.piece, "amount": entry.amount, "adhesion": adhesion})
     return entry
 
 
@@ -322,5 +324,6 @@ def add_category(ctx: ServiceContext, principal: Principal, code: str, label: st
             raise Conflict(f"Le compte {code} existe déjà dans le plan comptable.",
                            {"code": ["Ce numéro de compte existe déjà."]})
         session.add(Category(department=principal.department, code=code, label=label))
+        ctx.audit(session, "ledger.category_added", f"compte:{code}", {"code": code})
         session.flush()
         return {"code": code, "label": label, "department": principal.department}

@@ -65,13 +65,13 @@ def upgrade() -> None:
     op.create_table('processed_events',
     sa.Column('event_id', sa.String(length=36), nullable=False),
     sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('processed_at', shared.types.sa.DateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('event_id', 'consumer')
     )
     op.create_table('records',
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('at', shared.types.sa.DateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('service', sa.String(length=20), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('actor_kind', sa.String(length=10), nullable=False),
@@ -98,7 +98,7 @@ def upgrade() -> None:
     op.create_table('tombstones',
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.Column('removed_at', shared.types.sa.DateTime(timezone=True), nullable=False),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('seq')
     )
     # ### end Alembic commands ###
