@@ -38,6 +38,11 @@ class Department(Base):
     payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
     iban: Mapped[str] = mapped_column(String(34), default="", server_default="")
     bic: Mapped[str] = mapped_column(String(11), default="", server_default="")
+    # How long the department keeps sign-in records, email bodies and accounting records
+    # (docs/audit.md#retention): the daily retention run reads them.
+    retention_signin_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
+    retention_email_months: Mapped[int] = mapped_column(Integer, default=13, server_default="13")
+    retention_accounting_years: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
 
 class Account(Base):

@@ -519,3 +519,16 @@ class ScheduleItem(Schema):
 
 class ScheduleOut(Schema):
     items = fields.List(fields.Nested(ScheduleItem))
+
+
+class PersonalDataExport(Schema):
+    """Every service's tables about the cooperative's people: ``{service: {table: [rows]}}``."""
+
+    cooperative = fields.String()
+    generated_at = fields.DateTime()
+    services = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class ErasedOut(Schema):
+    cooperative = fields.String()
+    erased = fields.Boolean()

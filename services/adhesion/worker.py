@@ -14,4 +14,9 @@ app.conf.beat_schedule = {
         "task": "adhesion.send_scheduled_reminders",
         "schedule": float(os.environ.get("REMINDER_BEAT_SECONDS", "300")),
     },
+    # sign-in records, email bodies, accounting beyond each department's retention
+    "retention": {
+        "task": "adhesion.apply_retention",
+        "schedule": float(os.environ.get("RETENTION_BEAT_SECONDS", "86400")),
+    },
 }

@@ -5,10 +5,10 @@ from flask import Response, request
 from flask_smorest import Blueprint
 
 from services.audit import service as audit
-from services.audit.schemas import EventsQuery, PersonalDataOut, RecordPage, VerifyOut
-from shared.auth import current_principal, login_required, service_required
+from services.audit.schemas import EventsQuery, RecordPage, VerifyOut
+from shared.auth import current_principal, login_required
 from shared.csv_export import csv_bytes
-from shared.errors import checked_path
+from shared.personal_data import internal_route
 from shared.service import service
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Journal des actions")
@@ -46,10 +46,4 @@ def verify():
     return audit.verify(service(), current_principal())
 
 
-@blp.get("/internal/personal-data/<number>")
-@service_required
-@blp.response(200, PersonalDataOut)
-def personal_data(number):
-    """What the log holds by or about the cooperative (another service's credential)."""
-    checked_path(number)
-    return audit.personal_data(service(), number)
+internal_route(blp, audit.personal_data)  # GET …/internal/personal-data/<number>

@@ -41,7 +41,3 @@ class VerifyOut(Schema):
     records = fields.Integer()
     ok = fields.Boolean()
     first_bad = fields.Integer(allow_none=True, metadata={"description": "Number of the first record that fails"})
-
-
-class PersonalDataOut(Schema):
-    audit_records = fields.List(fields.Nested(RecordOut))

@@ -186,7 +186,7 @@ def personal_data(ctx: ServiceContext, number: str) -> dict:
     with ctx.database.session() as session:
         rows = session.scalars(select(AuditRecord).where(
             or_(AuditRecord.target == number, AuditRecord.actor == number)).order_by(AuditRecord.seq))
-        return {"audit_records": [{"seq": row.seq, **as_travelled(row)} for row in rows]}
+        return {"records": [{"seq": row.seq, **as_travelled(row)} for row in rows]}
 
 
 def details_text(details: dict) -> str:

@@ -6,6 +6,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from services.ledger import domain, export
+from services.ledger import personal_data as personal
 from services.ledger import service as ledger
 from services.ledger.schemas import (
     AdhesionEntryIn,
@@ -20,6 +21,7 @@ from services.ledger.schemas import (
 )
 from shared.auth import current_principal, login_required
 from shared.errors import ApiError, checked_path
+from shared.personal_data import internal_route
 from shared.service import service
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/ledger", description="Cahier de comptes de la coopérative")
@@ -103,3 +105,6 @@ def get_categories():
 def post_category(data):
     """Staff add an account to their department's chart."""
     return ledger.add_category(service(), current_principal(), data["code"], data["label"])
+
+
+internal_route(blp, personal.export)  # GET …/internal/personal-data/<number>

@@ -4,9 +4,11 @@ import logging
 from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
+from services.ledger import personal_data as personal
 from services.ledger import service as ledger
 from services.ledger.models import ProcessedEvent
 from shared.consumer import consumer
+from shared.service import service
 
 log = logging.getLogger(__name__)
 
@@ -20,3 +22,9 @@ def on_adhesion_validated(session, data: dict) -> None:
     log.info("ledger %s %s v%s: proposing the adhesion entry", data["cooperative"]["number"], data["year"],
              data["version"])
     ledger.propose_adhesion_entry(session, data)
+
+
+@consumer(adhesion_events.PERSONAL_DATA_ERASED, once=ProcessedEvent)
+def on_personal_data_erased(session, data: dict) -> None:
+    """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
+    personal.erase(service(), session, data["cooperative"])

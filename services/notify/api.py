@@ -2,10 +2,12 @@
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from services.notify import personal_data as personal
 from services.notify import service as notify
 from services.notify.schemas import MessageFilter, MessageList, ReminderProgress, RoundFilter
 from shared.auth import current_principal, staff_required
 from shared.errors import checked_path
+from shared.personal_data import internal_route
 from shared.service import service
 
 blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Emails envoyés")
@@ -29,3 +31,6 @@ def reminder_progress(filters, year):
     unless ``?round=``); emails not logged yet are still in the bulk lane's queue."""
     checked_path(year=year)
     return notify.reminder_progress(service(), current_principal(), year, filters.get("round"))
+
+
+internal_route(blp, personal.export)  # GET …/internal/personal-data/<number>

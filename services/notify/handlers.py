@@ -10,7 +10,9 @@ from celery import current_task
 from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
 from services.notify import claims, smtp
+from services.notify import personal_data as personal
 from services.notify import service as notify
+from services.notify.models import ProcessedEvent
 from shared.consumer import consumer
 from shared.events import Event
 from shared.service import service
@@ -66,3 +68,15 @@ def _attempt() -> int:
     """How many times this task ran before (0 when called outside a worker)."""
     task = current_task
     return (task.request.retries or 0) if task and task.request else 0
+
+
+@consumer(adhesion_events.PERSONAL_DATA_ERASED, once=ProcessedEvent)
+def on_personal_data_erased(session, data: dict) -> None:
+    """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
+    personal.erase(service(), session, data["cooperative"])
+
+
+@consumer(adhesion_events.RETENTION_DUE, once=ProcessedEvent)
+def on_retention_due(session, data: dict) -> None:
+    """The daily run: the bodies of the department's emails older than its retention go."""
+    personal.apply_retention(service(), session, data["department"], data["email_months"], data["day"])

@@ -6,9 +6,11 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
 from services.payment import domain
+from services.payment import personal_data as personal
 from services.payment.dues import find_due
 from services.payment.models import Due, ProcessedEvent
 from shared.consumer import consumer
+from shared.service import service
 
 
 # IntegrityError: two events of one new cooperative raced to create its due; the retry
@@ -51,3 +53,8 @@ def upsert_due(session, data: dict, amount_due: Decimal) -> Due:
     due.updated_at = datetime.now(timezone.utc)
     return due
 
+
+@consumer(adhesion_events.PERSONAL_DATA_ERASED, once=ProcessedEvent)
+def on_personal_data_erased(session, data: dict) -> None:
+    """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
+    personal.erase(service(), session, data["cooperative"])
