@@ -237,3 +237,43 @@ def test_a_real_worker_appends_what_the_relays_publish(tmp_path, pg_url, redis_u
     finally:
         shutdown(adhesion)
         shutdown(audit)
+
+
+def test_retention_removes_old_sign_in_records_and_the_chain_still_checks(system):
+    from datetime import date, datetime, timedelta, timezone
+
+    from contracts import adhesion as adhesion_events
+    from services.audit import service as audit_service
+    from services.audit.handlers import on_retention_due
+
+    audit = system["audit"]
+    old = (datetime.now(timezone.utc) - timedelta(days=500)).isoformat()
+
+    def record(action, at, department="38"):
+        return {"at": at, "service": "adhesion", "actor": "admin", "actor_kind": "staff", "department": department,
+                "action": action, "target": NUMBER, "details": {}, "address": ADDRESS, "request_id": "r" * 32}
+    database = audit.extensions["service"].database
+    with database.session() as session:
+        for i, (action, at, department) in enumerate([
+                ("auth.login", old, "38"), ("payment.recorded", old, "38"), ("auth.login_failed", old, "69"),
+                ("auth.login", old, "38"), ("auth.login", datetime.now(timezone.utc).isoformat(), "38")]):
+            audit_service.append(session, f"event-{i}", record(action, at, department))
+    envelope = adhesion_events.RETENTION_DUE.build({"department": "38", "signin_months": 12, "email_months": 13,
+                                                    "accounting_years": 10, "day": date.today()}).to_dict()
+    with audit.app_context():
+        assert on_retention_due.run(envelope) is True
+        assert on_retention_due.run(envelope) is False  # once per event
+    national = bearer_for(Principal("admin", "staff", "38", national=True))
+    with sessions_open(audit):
+        left = records(system, national)
+        assert [(i["seq"], i["action"]) for i in reversed(left)] == [
+            (2, "payment.recorded"), (3, "auth.login_failed"), (5, "auth.login"), (6, "retention.applied")]
+        applied = left[0]
+        assert (applied["actor"], applied["actor_kind"], applied["details"]["removed_sign_in_records"]) == (
+            "système", "system", 2)
+        assert call(audit, "get", "/api/audit/verify", national).json == {"records": 4, "ok": True, "first_bad": None}
+    # a recent sign-in record cannot go, even with a tombstone written for it (PostgreSQL: six months at least;
+    # SQLite: only retention's own tombstones exist, and none was written for it)
+    with pytest.raises(Exception, match="append-only"):
+        with database.session() as session:
+            session.execute(text("DELETE FROM records WHERE seq = 2"))
