@@ -114,16 +114,20 @@ def export_records(ctx: ServiceContext, principal: Principal, filters: dict) -> 
 
 
 def _links(session: Session):
+    """The records in order, by pages, as plain rows (no ORM objects: 100,000 of them)."""
+    columns = [getattr(AuditRecord, name) for name in ("seq", "prev_hash", "hash", *domain.FIELDS)]
     after = 0
     while True:
-        rows = list(session.scalars(select(AuditRecord).where(AuditRecord.seq > after)
-                                    .order_by(AuditRecord.seq).limit(BATCH)))
+        rows = session.execute(select(*columns).where(AuditRecord.seq > after)
+                               .order_by(AuditRecord.seq).limit(BATCH)).all()
         for row in rows:
-            yield domain.Link(row.seq, row.prev_hash, row.hash, as_travelled(row))
+            record = {name: getattr(row, name) for name in domain.FIELDS}
+            record["at"] = record["at"].isoformat()
+            record["details"] = json.loads(record["details"])
+            yield domain.Link(row.seq, row.prev_hash, row.hash, record)
         if len(rows) < BATCH:
             return
         after = rows[-1].seq
-        session.expunge_all()
 
 
 def _tombstones(session: Session):

@@ -66,7 +66,7 @@ def test_journal_history_and_personal_data_pages(stack, new_page):
     page.goto("/personnel/journal")
     expect(page.locator("h1")).to_have_text("Journal")
     page.get_by_label("Coopérative (numéro)").fill(NUMBER)
-    page.get_by_label("Action").select_option("payment.recorded")
+    page.get_by_label("Action", exact=True).select_option("payment.recorded")
     page.get_by_role("button", name="Filtrer").click()
     rows = page.locator("table.journal tbody tr")
     expect(rows).to_have_count(1)
