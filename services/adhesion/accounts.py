@@ -34,7 +34,7 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
     ok = account is not None and verify_password(password, account.password_hash)
     ok = ok and account.active  # a deactivated cooperative keeps its history, not its login
     with ctx.database.session() as session:
-        ctx.audit(session, "auth.login" if ok else "auth.login_failed", (account.cooperative or account.login) if account else "", {"login": account.login} if account else {"known": False}, actor=account.login if account else "", actor_kind=("staff" if account.role == "staff" else "school") if account else "anonymous", department=account.department if account else "")
+        ctx.audit(session, "auth.login" if ok else "auth.login_failed", (account.cooperative or account.login) if account else "", {"login": account.login} if account else {"known": False}, actor=account.login if account else "", actor_kind=(("national" if account.national else "staff") if account.role == "staff" else "school") if account else "anonymous", department=account.department if account else "")
         if ok:
             throttle.forget_pair(session, key, address)
         else:

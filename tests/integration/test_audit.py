@@ -277,3 +277,35 @@ def test_retention_removes_old_sign_in_records_and_the_chain_still_checks(system
     with pytest.raises(Exception, match="append-only"):
         with database.session() as session:
             session.execute(text("DELETE FROM records WHERE seq = 2"))
+
+
+def test_appends_at_once_never_fork_the_chain(system):
+    import threading
+
+    from contracts.audit import RECORDED
+    from services.audit import service as audit_service
+
+    audit = system["audit"]
+    ctx = audit.extensions["service"]
+    events = [RECORDED.load(RECORDED.build({**RECORDED.example, "target": f"03800{i:02d}X00"}).to_dict())
+              for i in range(40)]
+    errors = []
+
+    def append(chunk):
+        try:
+            for event in chunk:
+                audit_service.record_event(ctx, event)
+                audit_service.record_event(ctx, event)  # a duplicate delivered at once appends nothing
+        except Exception as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+    threads = [threading.Thread(target=append, args=(events[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    national = bearer_for(Principal("admin", "staff", "38", national=True))
+    with sessions_open(audit):
+        assert call(audit, "get", "/api/audit/verify", national).json == {"records": 40, "ok": True, "first_bad": None}
+    with ctx.database.session() as session:
+        assert session.execute(text("SELECT min(seq), max(seq), count(DISTINCT event_id) FROM records")).one() == (1, 40, 40)

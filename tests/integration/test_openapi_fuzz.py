@@ -24,7 +24,11 @@ NUMBER = "0382296P00"
 YEAR = "2025-2026"
 # These end the caller's own session: covered by tests/e2e/test_hardening.py, and fuzzed
 # here they would leave the rest of the run logged out.
-SKIPPED = {("POST", "/api/auth/logout"), ("POST", "/api/auth/password")}
+SKIPPED = {("POST", "/api/auth/logout"), ("POST", "/api/auth/password"),
+           # erases the cooperative the run signs in as (tests/integration/test_personal_data.py);
+           # the export calls the other services over HTTP, which this in-process run does not serve
+           ("POST", "/api/adhesion/cooperatives/{number}/erase"),
+           ("GET", "/api/adhesion/cooperatives/{number}/personal-data")}
 FACTORIES = {"adhesion": adhesion_app, "payment": payment_app, "documents": documents_app, "notify": notify_app}
 try:  # the ledger service, once it exists, is fuzzed the same way
     from services.ledger.app import create_app as ledger_app
@@ -32,6 +36,9 @@ try:  # the ledger service, once it exists, is fuzzed the same way
     FACTORIES["ledger"] = ledger_app
 except ImportError:
     pass
+from services.audit.app import create_app as audit_app  # noqa: E402
+
+FACTORIES["audit"] = audit_app
 
 
 @pytest.fixture(scope="module")
