@@ -309,3 +309,25 @@ def test_appends_at_once_never_fork_the_chain(system):
         assert call(audit, "get", "/api/audit/verify", national).json == {"records": 40, "ok": True, "first_bad": None}
     with ctx.database.session() as session:
         assert session.execute(text("SELECT min(seq), max(seq), count(DISTINCT event_id) FROM records")).one() == (1, 40, 40)
+
+
+def test_the_daily_run_sends_each_departments_periods_and_is_the_systems_action(system):
+    from datetime import datetime, timezone
+
+    from services.adhesion.campaign import local_day
+    from services.adhesion.handlers import apply_retention
+
+    adhesion = system["adhesion"]
+    staff = login(adhesion, "admin", "admin-password")
+    assert call(adhesion, "put", "/api/adhesion/departments/38", staff, json={"retention_signin_months": 3}).status_code == 422
+    changed = call(adhesion, "put", "/api/adhesion/departments/38", staff, json={"retention_signin_months": 6})
+    assert changed.status_code == 200 and changed.json["retention_signin_months"] == 6
+    with adhesion.app_context():
+        assert apply_retention.run() >= 1
+    due = outbox(adhesion, AdhesionOutbox, "department.retention_due")
+    assert {"department": "38", "signin_months": 6, "email_months": 13, "accounting_years": 10,
+            "day": local_day(datetime.now(timezone.utc)).isoformat()}.items() <= {k: v for k, v in due[0]["data"].items()}.items()
+    deliver_audit(system)
+    started = one(records(system, staff), "retention.started")
+    assert (started["actor"], started["actor_kind"], started["address"]) == ("système", "system", "")
+    assert one(records(system, staff), "department.changed")["details"] == {"fields": ["retention_signin_months"]}
