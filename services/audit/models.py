@@ -18,14 +18,16 @@ class Base(DeclarativeBase):
 class AuditRecord(Base):
     __tablename__ = "records"
     __table_args__ = (
-        # a department's listing, newest first, with or without one filter: each an index
-        Index("ix_records_department_seq", "department", "seq"),
-        Index("ix_records_department_target_seq", "department", "target", "seq"),
-        Index("ix_records_department_actor_seq", "department", "actor", "seq"),
-        Index("ix_records_department_action_seq", "department", "action", "seq"),
-        Index("ix_records_department_at", "department", "at"),
-        Index("ix_records_target_seq", "target", "seq"),
+        # a department's listing, newest first (at, then seq), with or without one filter:
+        # each an index whose order is the listing's, so a page reads its 100 rows and stops,
+        # September's as fast as this week's
+        Index("ix_records_department_at_seq", "department", "at", "seq"),
+        Index("ix_records_department_target_at", "department", "target", "at"),
+        Index("ix_records_department_actor_at", "department", "actor", "at"),
+        Index("ix_records_department_action_at", "department", "action", "at"),
+        Index("ix_records_target_at", "target", "at"),
         Index("ix_records_action_at", "action", "at"),
+        Index("ix_records_at_seq", "at", "seq"),
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)

@@ -4,7 +4,7 @@ records, answer for the personal data it holds."""
 import json
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.audit import RECORDED
@@ -92,14 +92,19 @@ def _filtered(principal: Principal, filters: dict):
 
 
 def list_records(ctx: ServiceContext, principal: Principal, filters: dict) -> dict:
-    """A page of the records the principal may read, newest first; ``next`` is the
-    ``before`` of the following page (keyset: as fast on page 200 as on page 1)."""
+    """A page of the records the principal may read, newest first (by ``at``, then the
+    chain's number); ``next`` is the ``before`` of the following page (keyset: as fast on
+    page 200 as on page 1). A ``before`` naming no record starts from the newest."""
     limit = min(filters.get("limit") or 100, MAX_PAGE)
     query = _filtered(principal, filters)
-    if filters.get("before"):
-        query = query.where(AuditRecord.seq < filters["before"])
     with ctx.database.session() as session:
-        rows = list(session.scalars(query.order_by(AuditRecord.seq.desc()).limit(limit + 1)))
+        if filters.get("before"):  # the keyset: what comes after that record in (at, seq) order
+            cursor = session.execute(select(AuditRecord.at, AuditRecord.seq).where(
+                AuditRecord.seq == filters["before"])).first()
+            if cursor is not None:
+                query = query.where(or_(AuditRecord.at < cursor.at,
+                                        and_(AuditRecord.at == cursor.at, AuditRecord.seq < cursor.seq)))
+        rows = list(session.scalars(query.order_by(AuditRecord.at.desc(), AuditRecord.seq.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [{"seq": row.seq, **as_travelled(row)} for row in rows],
@@ -108,7 +113,7 @@ def list_records(ctx: ServiceContext, principal: Principal, filters: dict) -> di
 
 def export_records(ctx: ServiceContext, principal: Principal, filters: dict) -> list[dict]:
     """Every record the filters select (at most MAX_CSV_ROWS), oldest first: the CSV file."""
-    query = _filtered(principal, filters).order_by(AuditRecord.seq).limit(MAX_CSV_ROWS)
+    query = _filtered(principal, filters).order_by(AuditRecord.at, AuditRecord.seq).limit(MAX_CSV_ROWS)
     with ctx.database.session() as session:
         return [{"seq": row.seq, **as_travelled(row)} for row in session.scalars(query)]
 
