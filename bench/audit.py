@@ -79,7 +79,7 @@ def seed(database, items) -> None:
 
 def explained(database, principal, filters) -> str:
     """What the database itself spends on the listing's query, and the index it takes."""
-    from sqlalchemy import and_, or_, select
+    from sqlalchemy import select, tuple_
 
     from services.audit.models import AuditRecord
 
@@ -88,8 +88,7 @@ def explained(database, principal, filters) -> str:
         with database.session() as session:
             cursor = session.execute(select(AuditRecord.at, AuditRecord.seq).where(
                 AuditRecord.seq == filters["before"])).first()
-        query = query.where(or_(AuditRecord.at < cursor.at, and_(AuditRecord.at == cursor.at,
-                                                                  AuditRecord.seq < cursor.seq)))
+        query = query.where(tuple_(AuditRecord.at, AuditRecord.seq) < tuple_(cursor.at, cursor.seq))
     query = query.order_by(AuditRecord.at.desc(), AuditRecord.seq.desc()).limit(101)
     compiled = query.compile(database.engine, compile_kwargs={"literal_binds": True})
     word = "EXPLAIN (ANALYZE, FORMAT JSON) " if database.is_postgresql else "EXPLAIN QUERY PLAN "

@@ -4,7 +4,7 @@ records, answer for the personal data it holds."""
 import json
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from contracts.audit import RECORDED
@@ -102,8 +102,7 @@ def list_records(ctx: ServiceContext, principal: Principal, filters: dict) -> di
             cursor = session.execute(select(AuditRecord.at, AuditRecord.seq).where(
                 AuditRecord.seq == filters["before"])).first()
             if cursor is not None:
-                query = query.where(or_(AuditRecord.at < cursor.at,
-                                        and_(AuditRecord.at == cursor.at, AuditRecord.seq < cursor.seq)))
+                query = query.where(tuple_(AuditRecord.at, AuditRecord.seq) < tuple_(cursor.at, cursor.seq))
         rows = list(session.scalars(query.order_by(AuditRecord.at.desc(), AuditRecord.seq.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

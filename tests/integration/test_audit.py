@@ -331,3 +331,22 @@ def test_the_daily_run_sends_each_departments_periods_and_is_the_systems_action(
     started = one(records(system, staff), "retention.started")
     assert (started["actor"], started["actor_kind"], started["address"]) == ("système", "system", "")
     assert one(records(system, staff), "department.changed")["details"] == {"fields": ["retention_signin_months"]}
+
+
+def test_pages_follow_one_another_without_gap_or_repeat(system):
+    adhesion, audit = system["adhesion"], system["audit"]
+    staff = login(adhesion, "admin", "admin-password")
+    for _ in range(4):
+        call(adhesion, "post", "/api/auth/login", json={"login": "admin", "password": "wrong"})
+    deliver_audit(system)
+    everything = [item["seq"] for item in records(system, staff)]
+    assert len(everything) == 5
+    seen, before = [], None
+    while True:
+        query = {"limit": 2, **({"before": before} if before else {})}
+        page = call(audit, "get", "/api/audit/events", staff, query_string=query).json
+        seen += [item["seq"] for item in page["items"]]
+        before = page["next"]
+        if before is None:
+            break
+    assert seen == everything
