@@ -99,3 +99,15 @@ def scrub_text(value: str | None, secrets: list[str]) -> str | None:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         value = value.replace(secret, ANONYMISED)
     return value
+
+
+def oldest_kept_year(day, years: int) -> str:
+    """The oldest school year accounting keeps on ``day``: the one holding the day ``years``
+    years before (kept whole), so every year before it has been over for at least that long."""
+    from shared import schoolyear
+
+    try:
+        cutoff = day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        cutoff = day.replace(year=day.year - years, day=28)
+    return schoolyear.of(cutoff)

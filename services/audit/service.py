@@ -18,6 +18,7 @@ BATCH = 5000
 HEAD = 1
 MAX_PAGE = 500
 MAX_CSV_ROWS = 100_000
+MINIMUM_KEPT = timedelta(days=184)  # the append-only trigger's six months, and a day
 
 
 def _head(session: Session, lock: bool = True) -> ChainHead:
@@ -160,6 +161,8 @@ def apply_retention(ctx: ServiceContext, session: Session, department: str, mont
     """Remove the department's sign-in records older than ``months`` (a tombstone keeps
     each one's number and hash, so the chain still checks), and record that it was done."""
     cutoff = datetime.combine(_months_before(day, months), time(), tzinfo=timezone.utc)
+    # never younger than the database lets go (the trigger keeps six months whatever is asked)
+    cutoff = min(cutoff, datetime.now(timezone.utc) - MINIMUM_KEPT)
     old = session.execute(select(AuditRecord.seq, AuditRecord.hash).where(
         AuditRecord.department == department, AuditRecord.action.in_(domain.SIGN_IN_ACTIONS),
         AuditRecord.at < cutoff)).all()

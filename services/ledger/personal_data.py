@@ -32,3 +32,24 @@ def erase(ctx: ServiceContext, session: Session, number: str) -> None:
         entry.label = label
     ctx.audit(session, "personal_data.erased", number, {"labels": changed},
               department=cooperative.department if cooperative is not None else "")
+
+
+def apply_retention(ctx: ServiceContext, session: Session, department: str, years: int, day) -> None:
+    """The department's books of exercises over for longer than ``years`` go, with their
+    entries, allocations and proposals (accounting is kept ten years by default)."""
+    from sqlalchemy import delete
+
+    from services.ledger.models import AdhesionProposal, Allocation
+    from shared.personal_data import oldest_kept_year
+
+    kept = oldest_kept_year(day, years)
+    books = select(Book.id).where(Book.department == department, Book.year < kept)
+    entries = select(Entry.id).where(Entry.book_id.in_(books))
+    proposals = session.execute(delete(AdhesionProposal).where(
+        AdhesionProposal.department == department, AdhesionProposal.year < kept)).rowcount
+    session.execute(delete(Allocation).where(Allocation.entry_id.in_(entries)))
+    removed_entries = session.execute(delete(Entry).where(Entry.book_id.in_(books))).rowcount
+    removed_books = session.execute(delete(Book).where(Book.department == department, Book.year < kept)).rowcount
+    ctx.audit(session, "retention.applied", f"departement:{department}",
+              {"books_removed": removed_books, "entries_removed": removed_entries, "proposals_removed": proposals,
+               "years_before": kept, "years": years}, department=department)

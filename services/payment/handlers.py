@@ -58,3 +58,9 @@ def upsert_due(session, data: dict, amount_due: Decimal) -> Due:
 def on_personal_data_erased(session, data: dict) -> None:
     """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
     personal.erase(service(), session, data["cooperative"])
+
+
+@consumer(adhesion_events.RETENTION_DUE, once=ProcessedEvent)
+def on_retention_due(session, data: dict) -> None:
+    """The daily run: accounting records older than the department's retention go."""
+    personal.apply_retention(service(), session, data["department"], data["accounting_years"], data["day"])

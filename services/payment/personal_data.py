@@ -54,3 +54,30 @@ def erase(ctx: ServiceContext, session: Session, number: str) -> None:
                                                          "statement_lines": len(lines), "payer_accounts": removed,
                                                          "outbox_rows": scrubbed},
               department=dues[0].department if dues else "")
+
+
+def apply_retention(ctx: ServiceContext, session: Session, department: str, years: int, day) -> None:
+    """The department's dues, payments and cheques of school years over for longer than
+    ``years``, and its bank statement lines booked before that year, go (accounting is
+    kept ten years by default); slips and statements left empty go with them."""
+    from services.payment.models import ChequeSlip, Statement
+    from shared import schoolyear
+    from shared.personal_data import oldest_kept_year
+
+    kept = oldest_kept_year(day, years)
+    first_kept_day = schoolyear.first_day(kept)
+    cheques = session.execute(delete(Cheque).where(Cheque.year < kept, Cheque.slip_id.in_(
+        select(ChequeSlip.id).where(ChequeSlip.department == department)))).rowcount
+    old = (Payment.department == department, Payment.year < kept)
+    session.execute(delete(Payment).where(*old, Payment.reverses_id.is_not(None)))  # reversals before originals
+    payments = session.execute(delete(Payment).where(*old)).rowcount
+    dues = session.execute(delete(Due).where(Due.department == department, Due.year < kept)).rowcount
+    lines = session.execute(delete(StatementLine).where(
+        StatementLine.department == department, StatementLine.booked_on < first_kept_day)).rowcount
+    session.execute(delete(ChequeSlip).where(ChequeSlip.department == department, ChequeSlip.status != "open",
+                                             ~ChequeSlip.id.in_(select(Cheque.slip_id))))
+    session.execute(delete(Statement).where(Statement.department == department, ~Statement.id.in_(
+        select(StatementLine.statement_id))))
+    ctx.audit(session, "retention.applied", f"departement:{department}",
+              {"payments_removed": payments, "cheques_removed": cheques, "dues_removed": dues,
+               "statement_lines_removed": lines, "years_before": kept, "years": years}, department=department)

@@ -170,3 +170,66 @@ def test_export_gathers_every_service_and_erasure_leaves_no_name(system):
     assert {service for action, service in by_action if action == "personal_data.erased"} == {
         "adhesion", "payment", "documents", "notify", "ledger"}
     assert len(by_action[("personal_data.exported", "adhesion")]) == 2
+
+
+def test_accounting_and_email_bodies_go_after_their_retention(system):
+    from datetime import date
+
+    from contracts import adhesion as adhesion_events
+
+    adhesion, payment, ledger = system["adhesion"], system["payment"], system["ledger"]
+    staff = login(adhesion, "admin", "admin-password")
+    assert call(adhesion, "post", "/api/adhesion/cooperatives", staff, json={
+        "number": NUMBER, "name": NAME, "town": "VIENNE", "email": EMAIL, "password": "ecole-secret"}).status_code == 201
+    school = login(adhesion, NUMBER, "ecole-secret")
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    assert call(adhesion, "put", url, school, json=GUIDE).status_code == 200
+    assert call(adhesion, "post", f"{url}/submit", school).status_code == 200
+    pump(system)
+    slip = call(payment, "post", "/api/payment/cheque-slips", staff, json={"account": ""}).json
+    assert call(payment, "post", f"/api/payment/cheque-slips/{slip['id']}/cheques", staff, json={
+        "cooperative": NUMBER, "year": YEAR, "amount": "439.25", "cheque_number": "1234567",
+        "drawer": DRAWER}).status_code == 201
+    pump(system)
+    assert call(adhesion, "patch", f"{url}/checklist", staff, json={"engagement_signed": True}).status_code == 200
+    assert call(adhesion, "post", f"{url}/validate", staff, json={}).status_code == 200
+    pump(system)
+    assert call(ledger, "post", f"/api/ledger/books/{NUMBER}/{YEAR}/adhesion-entry", school, json={
+        "date": "2025-09-25"}).status_code == 201
+
+    def run(day: date) -> None:
+        envelope = adhesion_events.RETENTION_DUE.build({"department": "38", "signin_months": 12, "email_months": 13,
+                                                        "accounting_years": 10, "day": day}).to_dict()
+        for task_name in subscribers()["department.retention_due"]:
+            app = system[queue_of(task_name)]
+            with app.app_context():
+                app.extensions["celery"].tasks[task_name].run(envelope)
+
+    def count(name, table):
+        with system[name].extensions["service"].database.session() as session:
+            return session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+    def bodies():
+        with system["notify"].extensions["service"].database.session() as session:
+            return session.execute(text("SELECT count(*) FROM messages WHERE length(raw) > 0")).scalar()
+    assert bodies() >= 2
+    run(date(2026, 9, 30))  # 13 months after nothing yet: every body is younger
+    assert bodies() >= 2 and count("ledger", "entries") == 1
+    run(date(2036, 8, 31))  # 2025-2026 ended ten years ago only tomorrow: kept
+    assert (count("payment", "payments"), count("payment", "cheques"), count("ledger", "entries")) == (1, 1, 1)
+    assert bodies() == 0  # the email log's bodies: 13 months are long past; the rows stay
+    assert count("notify", "messages") >= 2
+    run(date(2036, 9, 1))
+    assert (count("payment", "payments"), count("payment", "cheques"), count("payment", "dues")) == (0, 0, 0)
+    assert (count("ledger", "entries"), count("ledger", "books"), count("ledger", "adhesion_proposals")) == (0, 0, 0)
+    # the sign-in records are younger than the six months the log keeps whatever is asked
+    national = login(adhesion, "admin", "admin-password")
+    pump(system)
+    items = call(system["audit"], "get", "/api/audit/events", national, query_string={"limit": 500}).json["items"]
+    assert any(item["action"] == "auth.login" for item in items)
+    applied = {}
+    for item in items:  # newest first: the last run's
+        if item["action"] == "retention.applied":
+            applied.setdefault(item["service"], item)
+    assert {"payment", "ledger", "notify", "audit"} <= set(applied)
+    assert applied["payment"]["details"]["payments_removed"] == 1 and applied["payment"]["actor"] == "système"
