@@ -129,3 +129,35 @@ PASSWORD_RESET_REQUESTED = Contract(
     {**_LINK, "reason": "lockout", "reset_url": "http://127.0.0.1:8000/mot-de-passe/nouveau/q8Zs0yHn3m6Vb1Kx"},
     "a login was locked by failures, or a reset was asked (by its owner or by staff): email a single-use link",
 )
+
+
+class PersonalDataErased(Schema):
+    """The national admin erased a cooperative's people: every service replaces the names
+    and mailboxes it holds about them with « anonymisé », keeps amounts and codes."""
+
+    cooperative = fields.String(required=True)  # the number: an identifier, never erased
+    department = fields.String(required=True)
+    requested_by = fields.String(required=True)
+
+
+class RetentionDue(Schema):
+    """The daily run: what each service holds about the department longer than its
+    retention is removed (or its body blanked) by that service."""
+
+    department = fields.String(required=True)
+    signin_months = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    email_months = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    accounting_years = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    day = Day(required=True)
+
+
+PERSONAL_DATA_ERASED = Contract(
+    "cooperative.personal_data_erased", 1, PersonalDataErased,
+    {"cooperative": "0382296P00", "department": "38", "requested_by": "admin"},
+    "the national admin erased a cooperative's people: names and mailboxes become « anonymisé » everywhere",
+)
+RETENTION_DUE = Contract(
+    "department.retention_due", 1, RetentionDue,
+    {"department": "38", "signin_months": 12, "email_months": 13, "accounting_years": 10, "day": "2026-09-01"},
+    "the daily retention run: each service removes what it holds beyond the department's retention",
+)

@@ -11,6 +11,7 @@ ROUTES = (
     ("/api/notify/", "notify"),
     ("/api/ledger/", "ledger"),
     ("/metrics/", "adhesion"),  # every service answers /metrics for the whole install (docs/metrics.md)
+    ("/api/audit/", "audit"),
 )
 DEFAULT = "web"  # the pages for schools and staff (web/), every other path
 
@@ -36,6 +37,7 @@ class Gateway:
 
 def create_gateway(settings=None) -> Gateway:
     from services.adhesion.app import create_app as adhesion
+    from services.audit.app import create_app as audit
     from services.documents.app import create_app as documents
     from services.ledger.app import create_app as ledger
     from services.notify.app import create_app as notify
@@ -43,5 +45,5 @@ def create_gateway(settings=None) -> Gateway:
     from web.app import create_app as web
 
     factories = {"adhesion": adhesion, "payment": payment, "documents": documents, "notify": notify, "ledger": ledger,
-                 "web": web}
+                 "audit": audit, "web": web}
     return Gateway({name: factory(settings) for name, factory in factories.items()})

@@ -32,6 +32,7 @@ class Principal:
     department: str
     cooperative: str | None = None
     session: str | None = None  # the server-side session the token belongs to
+    national: bool = False  # the national administrator: every department (audit log, erasure)
 
     @property
     def is_staff(self) -> bool:
@@ -66,14 +67,15 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 def issue_token(secret_key: str, principal: Principal) -> str:
     return _serializer(secret_key).dumps(
         {"l": principal.login, "r": principal.role, "d": principal.department, "c": principal.cooperative,
-         "s": principal.session}
+         "s": principal.session, "n": principal.national}
     )
 
 
 def open_session(store, principal: Principal) -> tuple[str, Principal]:
     """A token for ``principal`` bound to a new server-side session: ``(token, principal)``."""
     session_id = store.open(principal.login, timedelta(seconds=TOKEN_MAX_AGE))
-    principal = Principal(principal.login, principal.role, principal.department, principal.cooperative, session_id)
+    principal = Principal(principal.login, principal.role, principal.department, principal.cooperative, session_id,
+                          principal.national)
     return issue_token(current_app.config["SECRET_KEY"], principal), principal
 
 
@@ -90,7 +92,7 @@ def read_token(secret_key: str, token: str) -> Principal:
     except BadSignature:
         raise ApiError(401, "Jeton d'authentification invalide.")
     return Principal(login=data["l"], role=data["r"], department=data["d"], cooperative=data["c"],
-                     session=data.get("s"))
+                     session=data.get("s"), national=bool(data.get("n")))
 
 
 def _service_serializer(secret_key: str) -> URLSafeTimedSerializer:

@@ -11,7 +11,7 @@ from flask import Flask, current_app, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from shared import db, errors, guard, metrics
+from shared import audit, db, errors, guard, metrics
 from shared.config import Settings, load
 from shared.db import Database
 from shared.errors import ServiceApi, is_outage, outage_response
@@ -83,6 +83,21 @@ class ServiceContext:
         if self.relay is not None:
             self.relay.poke()
 
+    def audit(self, session, action: str, target: str, details: dict | None = None, **who) -> None:
+        """One audit record of the change ``session`` is making (``shared.audit.record``),
+        published once that transaction commits; rolled back with it otherwise."""
+        from sqlalchemy import event
+
+        if self.relay is None:
+            raise RuntimeError(f"{self.name} has no outbox: it cannot record audit events")
+        audit.record(session, self.relay.model, self.name, action, target, details, **who)
+        if not session.info.get("audit_publish"):
+            session.info["audit_publish"] = True
+            event.listen(session, "after_commit", self._publish_after_commit, once=True)
+
+    def _publish_after_commit(self, _session) -> None:
+        self.publish()
+
 
 def create_service_app(name: str, outbox_model=None, settings: Settings | None = None) -> tuple[Flask, ServiceApi]:
     """The service's app, without I/O: its store is migrated by the start-up step first."""
@@ -103,6 +118,7 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
     )
     app.json.ensure_ascii = False
     guard.install(app)
+    audit.install(app)
     errors.install(app)
     metrics.install(app, name)
     if settings.trusted_proxies:  # behind the gateway: the client address comes from X-Forwarded-For

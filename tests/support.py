@@ -86,7 +86,8 @@ def bearer_for(principal) -> dict:
     _TEST_SESSIONS[session_id] = principal.login
     for app in _LIVE_APPS:
         _open(app, session_id, principal.login)
-    principal = Principal(principal.login, principal.role, principal.department, principal.cooperative, session_id)
+    principal = Principal(principal.login, principal.role, principal.department, principal.cooperative, session_id,
+                          principal.national)
     return {"Authorization": f"Bearer {issue_token('test-secret', principal)}"}
 
 

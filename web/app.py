@@ -69,11 +69,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.auth import bp as auth_bp
     from web.ledger import bp as ledger_bp
     from web.passwords import bp as passwords_bp
+    from web.privacy import bp as privacy_bp
     from web.school import bp as school_bp
     from web.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(passwords_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(school_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(ledger_bp)

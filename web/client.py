@@ -2,6 +2,7 @@
 import requests
 from flask import current_app, has_request_context, request
 
+from shared.audit import REQUEST_ID_HEADER, request_id
 from shared.auth import CLIENT_ADDRESS_HEADER, signed_client_address
 from web.security import session_token
 
@@ -21,12 +22,12 @@ class ApiFailure(Exception):
 
 
 def call(method: str, path: str, *, json=None, params=None, token: str | None = None, raw: bool = False,
-         data: bytes | None = None, content_type: str | None = None, files=None):
+         data: bytes | None = None, content_type: str | None = None, files=None, accept: str = "application/json"):
     """``call("get", "/api/adhesion/rates/2025-2026")`` → the decoded JSON answer.
 
     The token defaults to the session's. Errors raise ``ApiFailure`` carrying the
     service's French message; ``raw=True`` gives back the ``requests.Response`` itself."""
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": accept}
     if content_type:  # a body that is not JSON: the CSV file of the bulk import
         headers["Content-Type"] = content_type
     if token is None:
@@ -35,6 +36,7 @@ def call(method: str, path: str, *, json=None, params=None, token: str | None = 
         headers["Authorization"] = f"Bearer {token}"
     if has_request_context():
         headers[CLIENT_ADDRESS_HEADER] = signed_client_address(current_app.config["SECRET_KEY"], request.remote_addr or "")
+        headers[REQUEST_ID_HEADER] = request_id()  # the page's request: one id in every service's audit records
     url = current_app.config["API_BASE_URL"] + path
     try:
         # One connection per call: a kept-alive one that the server has just closed would make a

@@ -34,6 +34,7 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
     ok = account is not None and verify_password(password, account.password_hash)
     ok = ok and account.active  # a deactivated cooperative keeps its history, not its login
     with ctx.database.session() as session:
+        ctx.audit(session, "auth.login" if ok else "auth.login_failed", (account.cooperative or account.login) if account else "", {"login": account.login} if account else {"known": False}, actor=account.login if account else "", actor_kind=(("national" if account.national else "staff") if account.role == "staff" else "school") if account else "anonymous", department=account.department if account else "")
         if ok:
             throttle.forget_pair(session, key, address)
         else:
@@ -48,7 +49,8 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
             raise TooManyAttempts(refused)
         raise Unauthenticated(BAD_CREDENTIALS)
     token, principal = open_session(session_store(),
-                                    Principal(account.login, account.role, account.department, account.cooperative))
+                                    Principal(account.login, account.role, account.department, account.cooperative,
+                                              national=account.national))
     return {
         "token": token,
         "role": principal.role,
@@ -59,9 +61,11 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
     }
 
 
-def log_out(principal: Principal) -> None:
+def log_out(ctx: ServiceContext, principal: Principal) -> None:
     """The token (and the page session holding it) stops working at once."""
     session_store().close(principal.session)
+    with ctx.database.session() as session:
+        ctx.audit(session, "auth.logout", principal.cooperative or principal.login, {"login": principal.login})
 
 
 def change_password(ctx: ServiceContext, principal: Principal, current: str, new: str, address: str,
@@ -86,6 +90,7 @@ def change_password(ctx: ServiceContext, principal: Principal, current: str, new
             throttle.record_failure(session, key, address, now)
         else:
             session.get(Account, principal.login).password_hash = new_hash
+        ctx.audit(session, "auth.password_change_failed" if wrong else "auth.password_changed", principal.cooperative or principal.login, {"login": principal.login})
     if wrong:
         raise Invalid("Le mot de passe actuel est incorrect.", {"current": ["Mot de passe incorrect."]})
     # every device token dies with the old password; this browser gets one for the new

@@ -5,6 +5,7 @@ from datetime import date
 from flask_smorest import Blueprint
 
 from services.adhesion import onboarding, reminders
+from services.adhesion import personal_data as personal
 from services.adhesion import service as use_cases
 from services.adhesion.schemas import (
     AdhesionFilter,
@@ -17,6 +18,8 @@ from services.adhesion.schemas import (
     CooperativePage,
     CooperativeQuery,
     CorrectionIn,
+    ErasedOut,
+    PersonalDataExport,
     QuoteIn,
     QuoteOut,
     RateProposalSchema,
@@ -182,3 +185,23 @@ def reminder_reach(year):
 def send_reminders(year):
     checked_path(year=year)
     return reminders.send_reminders(service(), current_principal(), year)
+
+
+@blp.get("/cooperatives/<number>/personal-data")
+@login_required
+@blp.response(200, PersonalDataExport)
+def personal_data(number):
+    """Everything every service keeps about the cooperative's people, in one document (the
+    school itself, its department's staff, the national admin)."""
+    checked_path(number)
+    return personal.export(service(), current_principal(), number)
+
+
+@blp.post("/cooperatives/<number>/erase")
+@staff_required
+@blp.response(200, ErasedOut)
+def erase(number):
+    """Names and mailboxes become « anonymisé » in every service; amounts, codes and
+    accounting stay; the login stops working (national admin only)."""
+    checked_path(number)
+    return personal.erase(service(), current_principal(), number)

@@ -40,6 +40,7 @@ def create_department(ctx: ServiceContext, principal: Principal, data: dict) -> 
                 sender_name=data["sender_name"] or f"OCCE {data['number']}",
             )
             session.add(department)
+            ctx.audit(session, "department.created", f"departement:{data['number']}", {"department": data["number"]}, department=data["number"])
     except IntegrityError:  # created by a concurrent request
         raise taken
     return department
@@ -70,6 +71,7 @@ def update_department(ctx: ServiceContext, principal: Principal, code: str, data
         department = session.get(Department, code)
         if department is None:
             raise NotFound(f"Département {code} inconnu.")
+        ctx.audit(session, "department.changed", f"departement:{code}", {"fields": sorted(data)}, department=code)
         for name, value in data.items():
             if name == "iban":
                 value = value.replace(" ", "").upper()
@@ -92,6 +94,7 @@ def create_staff(ctx: ServiceContext, principal: Principal, data: dict) -> Accou
                 department=data["department"], email=data["email"], national=False, active=True,
             )
             session.add(account)
+            ctx.audit(session, "staff.created", f"compte:{account.login}", {"login": account.login}, department=data["department"])
     except IntegrityError:
         raise taken
     return account

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from celery import shared_task
 
 from contracts import payment as payment_events
-from services.adhesion import campaign, reminders
+from services.adhesion import campaign, personal_data, reminders
 from services.adhesion import service as use_cases
 from services.adhesion.models import ProcessedEvent
 from shared.consumer import RETRY_POLICY, consumer
@@ -28,3 +28,9 @@ def on_creditor_changed(session, data: dict) -> None:
 def send_scheduled_reminders() -> int:
     """Celery beat's tick: send every reminder round whose date has come, once."""
     return len(reminders.send_due_rounds(service(), campaign.local_day(datetime.now(timezone.utc))))
+
+
+@shared_task(name="adhesion.apply_retention", **RETRY_POLICY)
+def apply_retention() -> int:
+    """Celery beat's daily tick: every department's retention, applied by every service."""
+    return personal_data.retention_due(service(), campaign.local_day(datetime.now(timezone.utc)))

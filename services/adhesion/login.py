@@ -37,7 +37,7 @@ def login(credentials):
 @blp.response(204)
 def logout():
     """The token (and the page session holding it) stops working at once."""
-    accounts.log_out(current_principal())
+    accounts.log_out(service(), current_principal())
 
 
 @blp.post("/password")

@@ -41,6 +41,11 @@ class Department(Base):
     # the payment service told (payment.creditor_changed) that the department collects by
     # direct debit: the schools are offered « prélèvement » (docs/sepa.md)
     direct_debit_offered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How long the department keeps sign-in records, email bodies and accounting records
+    # (docs/audit.md#retention): the daily retention run reads them.
+    retention_signin_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
+    retention_email_months: Mapped[int] = mapped_column(Integer, default=13, server_default="13")
+    retention_accounting_years: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
 
 class Account(Base):

@@ -67,6 +67,7 @@ def import_cooperatives(ctx: ServiceContext, principal: Principal, body: bytes, 
             for cooperative in session.scalars(select(Cooperative).where(
                     Cooperative.number.in_([row.number for row in rows if row.number not in existing]))):
                 _invite(session, ctx, principal, cooperative, department, now)
+            ctx.audit(session, "cooperatives.imported", f"import:{principal.department}", {k: result[k] for k in ("created", "updated", "unchanged")} | {"numbers": [r["number"] for r in result["rows"] if r["action"] != "unchanged"]})
             if dry_run:
                 raise _DryRun()
     except _DryRun:
@@ -133,6 +134,7 @@ def update_cooperative(ctx: ServiceContext, principal: Principal, number: str, d
             if account is not None:
                 account.active = data["active"]  # no login while deactivated
         session.flush()
+        ctx.audit(session, "cooperative.changed", number, {"fields": sorted(k for k in data if k != "active"), **({"active": data["active"]} if "active" in data else {})})
         answer = _detail(session, cooperative)
     if data.get("active") is False:
         session_store().close_all(number)  # a school signed in now is signed out too

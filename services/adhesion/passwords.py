@@ -92,6 +92,7 @@ def request_reset(ctx: ServiceContext, login: str, address: str, now: datetime) 
         if recent >= MAX_REQUESTS_PER_HOUR:
             return
         issue_link(session, ctx.settings.public_base_url, account, "requested", now)
+        ctx.audit(session, "auth.reset_requested", account.cooperative or account.login, {"login": account.login}, department=account.department)
     ctx.publish()
 
 
@@ -113,6 +114,7 @@ def send_reset_by_staff(ctx: ServiceContext, account_login: str, now: datetime) 
     with ctx.database.session() as session:
         account = session.get(Account, account_login)
         sent = account is not None and issue_link(session, ctx.settings.public_base_url, account, "staff", now)
+        ctx.audit(session, "auth.reset_sent", account_login, {"login": account_login, "sent": bool(sent)})
     ctx.publish()
     return sent
 
@@ -133,6 +135,7 @@ def confirm(ctx: ServiceContext, token: str, password: str, now: datetime) -> st
         session.execute(update(PasswordReset).where(
             PasswordReset.login == link.login, PasswordReset.used_at.is_(None)).values(used_at=now))
         throttle.forget_login(session, login_names.fold(link.login))
+        ctx.audit(session, "auth.password_reset", account.cooperative or account.login, {"login": account.login}, actor=account.login, actor_kind="staff" if account.role == "staff" else "school", department=account.department)
         return link.login
 
 

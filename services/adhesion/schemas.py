@@ -369,6 +369,11 @@ class DepartmentSettingsIn(StrictSchema):
     payee = Text(validate=validate.Length(max=200))
     iban = fields.String(validate=validate.Length(max=34))
     bic = fields.String(validate=validate.Length(max=11))
+    # how long the department keeps them (docs/audit.md#5-retention): at least six months of
+    # sign-ins (the CNIL's shortest advice), a year of email bodies, the ten years of accounting
+    retention_signin_months = fields.Integer(strict=True, validate=validate.Range(6, 120))
+    retention_email_months = fields.Integer(strict=True, validate=validate.Range(12, 120))
+    retention_accounting_years = fields.Integer(strict=True, validate=validate.Range(10, 30))
 
     @validates("email")
     def email_or_empty(self, value, **kwargs):
@@ -392,6 +397,9 @@ class DepartmentOut(Schema):
     name = fields.String()
     insurer = fields.String()
     contract = fields.String(attribute="insurer_contract")
+    retention_signin_months = fields.Integer()
+    retention_email_months = fields.Integer()
+    retention_accounting_years = fields.Integer()
 
     class Meta:
         include = {name: fields.String() for name in DEPARTMENT_CONTACT}
@@ -598,3 +606,14 @@ class OperationsOut(Schema):
 class ResentOut(Schema):
     id = fields.Integer()
     status = fields.String()
+class PersonalDataExport(Schema):
+    """Every service's tables about the cooperative's people: ``{service: {table: [rows]}}``."""
+
+    cooperative = fields.String()
+    generated_at = fields.DateTime()
+    services = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class ErasedOut(Schema):
+    cooperative = fields.String()
+    erased = fields.Boolean()

@@ -88,6 +88,7 @@ def create_cooperative(ctx: ServiceContext, principal: Principal, data: dict) ->
                 login=data["number"], password_hash=hash_password(data["password"]), role="school",
                 department=principal.department, cooperative=data["number"],
             ))
+            ctx.audit(session, "cooperative.created", data["number"], {"department": principal.department})
     except IntegrityError:  # created by a concurrent request
         raise taken
     return cooperative
@@ -159,6 +160,7 @@ def set_rates(ctx: ServiceContext, principal: Principal, year: str, data: dict) 
         if card is None:
             card = RateCard(department=principal.department, year=year)
             session.add(card)
+        ctx.audit(session, "rates.changed", f"tarifs:{year}", {n: {"before": getattr(card, n), "after": v} for n, v in data.items()})
         for name, value in data.items():
             setattr(card, name, value)
     return card
@@ -254,6 +256,7 @@ def save_adhesion(ctx: ServiceContext, principal: Principal, number: str, year: 
         _touch(adhesion)
         session.flush()
         transition = domain.save(adhesion.status, before, amounts_for(adhesion, rates).total)
+        ctx.audit(session, "adhesion.saved", number, {"year": year, "total": {"before": before, "after": amounts_for(adhesion, rates).total}}, department=cooperative.department)
         _emit(session, transition, adhesion, cooperative, rates)
         answer = adhesion_answer(adhesion, cooperative, rates)
     ctx.publish()
@@ -273,6 +276,7 @@ def submit(ctx: ServiceContext, principal: Principal, number: str, year: str, to
                     "direct_debit": adhesion.pay_direct_debit}
         transition = domain.submit(adhesion.status, classes_of(adhesion), payment)
         if transition.events:
+            ctx.audit(session, "adhesion.submitted", number, {"year": year, "status": {"before": adhesion.status, "after": transition.status}})
             adhesion.status = transition.status
             adhesion.late = domain.is_late(rates, today)
             adhesion.submitted_at = datetime.now(timezone.utc)
@@ -288,6 +292,7 @@ def request_correction(ctx: ServiceContext, principal: Principal, number: str, y
     with ctx.database.session() as session:
         cooperative, adhesion, rates = _target(session, principal, number, year)
         transition = domain.request_correction(adhesion.status)
+        ctx.audit(session, "adhesion.correction_requested", number, {"year": year, "status": {"before": adhesion.status, "after": transition.status}}, department=cooperative.department)
         adhesion.status = transition.status
         adhesion.correction_message = message.strip()
         _touch(adhesion)
@@ -302,6 +307,7 @@ def update_checklist(ctx: ServiceContext, principal: Principal, number: str, yea
         raise Invalid("Rien à modifier.", {"engagement_signed": ["Indiquez engagement_signed ou change_form."]})
     with ctx.database.session() as session:
         cooperative, adhesion, rates = _target(session, principal, number, year)
+        ctx.audit(session, "adhesion.checklist_changed", number, {"year": year, **{n: {"before": getattr(adhesion, n), "after": v} for n, v in data.items()}}, department=cooperative.department)
         for name, value in data.items():
             setattr(adhesion, name, value)
         _touch(adhesion)
@@ -324,6 +330,7 @@ def validate(ctx: ServiceContext, principal: Principal, number: str, year: str, 
                 _touch(adhesion)
                 session.flush()
                 _emit(session, transition, adhesion, cooperative, rates)
+                ctx.audit(session, "adhesion.validated", number, {"year": year, "registration_code": adhesion.registration_code, "version": adhesion.validation_count, "amount_due": amount_due, "amount_paid": adhesion.amount_paid}, department=cooperative.department)
             answer = adhesion_answer(adhesion, cooperative, rates)
     except IntegrityError:  # the chosen code was taken by a concurrent validation
         raise Conflict("Ce code vient d'être attribué à une autre adhésion.", {"registration_code": ["Déjà attribué."]})
@@ -344,6 +351,7 @@ def _registration_code(session: Session, adhesion: Adhesion, year: str, wanted: 
 def reopen(ctx: ServiceContext, principal: Principal, number: str, year: str) -> dict:
     with ctx.database.session() as session:
         cooperative, adhesion, rates = _target(session, principal, number, year)
+        ctx.audit(session, "adhesion.reopened", number, {"year": year, "status": {"before": adhesion.status, "after": domain.reopen(adhesion.status).status}}, department=cooperative.department)
         adhesion.status = domain.reopen(adhesion.status).status
         _touch(adhesion)
         return adhesion_answer(adhesion, cooperative, rates)

@@ -23,4 +23,9 @@ app.conf.beat_schedule = {
         "task": "payment.expire_mandates",
         "schedule": 24 * 3600.0,
     },
+    # sign-in records, email bodies, accounting beyond each department's retention
+    "retention": {
+        "task": "adhesion.apply_retention",
+        "schedule": float(os.environ.get("RETENTION_BEAT_SECONDS", "86400")),
+    },
 }

@@ -5,12 +5,14 @@ from flask import send_file
 from flask_smorest import Blueprint
 
 from services.documents import domain
+from services.documents import personal_data as personal
 from services.documents import service as documents
 from services.documents.models import Document
 from services.documents.schemas import DocumentList
 from services.documents.storage import current_storage
 from shared.auth import current_principal, login_required, service_required, staff_required
 from shared.errors import checked_path
+from shared.personal_data import internal_route
 from shared.service import service
 
 blp = Blueprint("documents", __name__, url_prefix="/api/documents", description="Attestations et certificats")
@@ -74,3 +76,6 @@ def file_for_services(number):
                          download_name=domain.filename(row.kind, row.cooperative, row.year, row.version))
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+internal_route(blp, personal.export)  # GET …/internal/personal-data/<number>

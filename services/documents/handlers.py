@@ -1,6 +1,8 @@
 """The events the documents service consumes."""
 from contracts import adhesion as adhesion_events
+from services.documents import personal_data as personal
 from services.documents import service as documents
+from services.documents.models import ProcessedEvent
 from services.documents.storage import current_storage
 from shared.consumer import consumer
 from shared.events import Event
@@ -13,3 +15,9 @@ from shared.service import service
 def on_adhesion_validated(event: Event) -> bool:
     """Render, store and publish the documents of a validation, exactly once."""
     return documents.issue_validated(service(), current_storage(), event)
+
+
+@consumer(adhesion_events.PERSONAL_DATA_ERASED, once=ProcessedEvent)
+def on_personal_data_erased(session, data: dict) -> None:
+    """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
+    personal.erase(service(), session, data["cooperative"])

@@ -116,6 +116,7 @@ def reissue(ctx: ServiceContext, storage: Storage, principal: Principal, number:
     keys = _store(storage, data, pdfs)
     with ctx.database.session() as session:
         written = issuing.reissue(session, rows, pdfs, keys)
+        ctx.audit(session, "documents.reissued", number, {"year": year, "documents": [row.number for row in rows]}, department=rows[0].department)
     if not written:
         _discard_unrecorded(ctx, storage, keys)
         raise _none_issued(number, year)

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.ledger import chart, crf_pdf, domain, export, yearend
+from services.ledger import personal_data as personal
 from services.ledger import service as ledger
 from services.ledger.schemas import (
     AdhesionEntryIn,
@@ -43,6 +44,7 @@ from services.ledger.schemas import (
 )
 from shared.auth import current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
+from shared.personal_data import internal_route
 from shared.service import service
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/ledger", description="Cahier de comptes de la coopérative")
@@ -377,3 +379,6 @@ def put_settings(data):
                 raise ApiError(422, "Date invalide.", {field: [f"Le {value} n'existe pas chaque année."]}) from None
     month, day = (int(part) for part in data["crf_deadline"].split("-"))
     return ledger.set_settings(service(), current_principal(), month, day, data.get("crf_reminder_dates"))
+
+
+internal_route(blp, personal.export)  # GET …/internal/personal-data/<number>

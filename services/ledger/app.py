@@ -6,8 +6,9 @@ from services.ledger.api import blp
 from services.ledger.models import OutboxEvent
 from shared.service import ServiceDefinition
 
-# The outbox carries the CRF's events (submitted, returned, reminders). No seed: OCCE's
-# default chart of accounts is written by the migrations.
+# The outbox carries the CRF's events (submitted, returned, reminders) and its audit
+# records (audit.recorded). No seed: OCCE's default chart of accounts is written by the
+# migrations.
 SERVICE = ServiceDefinition("ledger", blueprints=(blp,), migrations=Path(__file__).resolve().parent / "migrations",
                             outbox_model=OutboxEvent)
 create_app = SERVICE.create_app

@@ -7,6 +7,7 @@ from celery import shared_task
 from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
+from services.ledger import personal_data as personal
 from services.ledger import service as ledger
 from services.ledger.models import ProcessedEvent
 from shared.consumer import RETRY_POLICY, consumer
@@ -30,3 +31,15 @@ def on_adhesion_validated(session, data: dict) -> None:
 def send_crf_reminders() -> int:
     """Celery beat's tick: every department's CRF reminder date reached is sent, once."""
     return len(ledger.send_due_crf_rounds(service(), datetime.now(ZoneInfo("Europe/Paris")).date()))
+
+
+@consumer(adhesion_events.PERSONAL_DATA_ERASED, once=ProcessedEvent)
+def on_personal_data_erased(session, data: dict) -> None:
+    """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
+    personal.erase(service(), session, data["cooperative"])
+
+
+@consumer(adhesion_events.RETENTION_DUE, once=ProcessedEvent)
+def on_retention_due(session, data: dict) -> None:
+    """The daily run: accounting records older than the department's retention go."""
+    personal.apply_retention(service(), session, data["department"], data["accounting_years"], data["day"])

@@ -192,4 +192,7 @@ class CrfReminderRound(Base):
 
 
 class OutboxEvent(OutboxRowMixin, Base):
+    """The CRF's events and its audit records (``audit.recorded``), written with the change
+    they describe."""
+
     __tablename__ = "outbox"

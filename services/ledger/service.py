@@ -33,7 +33,7 @@ from shared import outbox, schoolyear
 from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedType
 from shared.money import to_cents
-from shared.service import ServiceContext
+from shared.service import ServiceContext, service
 
 ZERO = domain.ZERO
 STAFF_READ_ONLY = "Le cahier de comptes est tenu par l'école : le personnel de l'OCCE le consulte seulement."
@@ -170,6 +170,7 @@ def set_opening(ctx: ServiceContext, principal: Principal, number: str, year: st
         _refuse_if_closed(book)
         if book.opening_carried:
             raise Conflict("Le report à nouveau vient de la clôture de l'exercice précédent : il ne se modifie pas.")
+        ctx.audit(session, "ledger.opening_set", number, {"year": year, "bank": {"before": book.opening_bank, "after": bank}, "cash": {"before": book.opening_cash, "after": cash}})
         book.opening_bank, book.opening_cash, book.updated_at = bank, cash, now()
         session.flush()
         return _book_view(session, number, year, principal.department)
@@ -219,6 +220,7 @@ def _write(session: Session, book: Book, data: dict, principal: Principal, adhes
     session.add(entry)
     book.updated_at = now()
     session.flush()
+    service().audit(session, "ledger.entry_written", book.cooperative, {"year": book.year, "piece": entry.piece, "amount": entry.amount, "adhesion": adhesion})
     return entry
 
 
@@ -398,6 +400,7 @@ def add_category(ctx: ServiceContext, principal: Principal, code: str, label: st
                            {"code": ["Ce numéro de compte existe déjà."]})
         row = Category(department=principal.department, code=code, label=label)
         session.add(row)
+        ctx.audit(session, "ledger.category_added", f"compte:{code}", {"code": code})
         session.flush()
         return _category_view(row)
 

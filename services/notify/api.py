@@ -2,10 +2,12 @@
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from services.notify import personal_data as personal
 from services.notify import service as notify
 from services.notify.schemas import FailedFilter, MessageFilter, MessageList, ReminderProgress, Resent, RoundFilter
 from shared.auth import current_principal, service_required, staff_or_service_required, staff_required
 from shared.errors import checked_path
+from shared.personal_data import internal_route
 from shared.service import service
 
 blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Emails envoyés")
@@ -48,3 +50,4 @@ def resend(message_id):
     """« Renvoyer »: a failed email queued again on the transactional lane, as it was
     composed (its Message-ID unchanged), and sent once."""
     return notify.resend(service(), current_principal(), message_id)
+internal_route(blp, personal.export)  # GET …/internal/personal-data/<number>

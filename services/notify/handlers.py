@@ -12,7 +12,9 @@ from contracts import documents as documents_events
 from contracts import ledger as ledger_events
 from contracts import payment as payment_events
 from services.notify import claims, smtp
+from services.notify import personal_data as personal
 from services.notify import service as notify
+from services.notify.models import ProcessedEvent
 from shared.consumer import RETRY_POLICY, consumer
 from shared.events import Event
 from shared.service import service
@@ -109,3 +111,13 @@ def _attempt() -> int:
 def send_logged(key: str) -> str:
     """« Renvoyer »: a logged email queued again by staff, sent as it was composed."""
     return notify.send_queued(service(), key)
+@consumer(adhesion_events.PERSONAL_DATA_ERASED, once=ProcessedEvent)
+def on_personal_data_erased(session, data: dict) -> None:
+    """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
+    personal.erase(service(), session, data["cooperative"])
+
+
+@consumer(adhesion_events.RETENTION_DUE, once=ProcessedEvent)
+def on_retention_due(session, data: dict) -> None:
+    """The daily run: the bodies of the department's emails older than its retention go."""
+    personal.apply_retention(service(), session, data["department"], data["email_months"], data["day"])

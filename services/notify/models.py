@@ -7,6 +7,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.columns import cooperative_number, department_code, moment, row_id, school_year
 from shared.consumer import ProcessedEventMixin
+from shared.outbox import OutboxRowMixin
 
 
 class Base(DeclarativeBase):
@@ -41,3 +42,9 @@ class Message(Base):
 
 class ProcessedEvent(ProcessedEventMixin, Base):
     __tablename__ = "processed_events"
+
+
+class OutboxEvent(OutboxRowMixin, Base):
+    """Its audit records (``audit.recorded``), written with the change they describe."""
+
+    __tablename__ = "outbox"

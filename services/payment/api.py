@@ -4,6 +4,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from services.payment import personal_data as personal
 from services.payment import reconciliation, slips
 from services.payment import service as use
 from services.payment.schemas import (
@@ -30,6 +31,7 @@ from services.payment.schemas import (
 )
 from shared.auth import current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
+from shared.personal_data import internal_route
 from shared.service import service
 
 blp = Blueprint("payment", __name__, url_prefix="/api/payment", description="Paiements, relevés et remises de chèques")
@@ -190,3 +192,6 @@ def slip_pdf(slip_id):
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+internal_route(blp, personal.export)  # GET …/internal/personal-data/<number>

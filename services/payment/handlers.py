@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts import adhesion as adhesion_events
 from services.payment import domain, sepa
+from services.payment import personal_data as personal
 from services.payment.dues import find_due
 from services.payment.models import Due, ProcessedEvent
 from shared.consumer import consumer
@@ -64,3 +65,13 @@ def upsert_due(session, data: dict, amount_due: Decimal) -> Due:
 def expire_mandates() -> int:
     """Beat, daily: mandates unused for 36 months expire (docs/sepa.md)."""
     return sepa.expire_mandates(service())
+@consumer(adhesion_events.PERSONAL_DATA_ERASED, once=ProcessedEvent)
+def on_personal_data_erased(session, data: dict) -> None:
+    """Names and mailboxes of the cooperative's people become « anonymisé » here too."""
+    personal.erase(service(), session, data["cooperative"])
+
+
+@consumer(adhesion_events.RETENTION_DUE, once=ProcessedEvent)
+def on_retention_due(session, data: dict) -> None:
+    """The daily run: accounting records older than the department's retention go."""
+    personal.apply_retention(service(), session, data["department"], data["accounting_years"], data["day"])

@@ -17,7 +17,7 @@ from services.payment.models import ChequeSlip, Due, PayerAccount, Payment, Stat
 from services.payment.service import ensure_department, record
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
-from shared.service import ServiceContext
+from shared.service import ServiceContext, service
 
 CONFIRMED, SUGGESTED, UNMATCHED, IGNORED = "confirmed", "suggested", "unmatched", "ignored"
 
@@ -33,6 +33,7 @@ def import_statement(ctx: ServiceContext, principal: Principal, data: bytes, fil
     try:
         with ctx.database.session() as session:
             answer = _store_statement(session, principal, parsed, filename)
+            ctx.audit(session, "statement.imported", f"releve:{answer['id']}", {"statement": answer["id"], "format": answer["format"], "lines": answer["lines"], "new_lines": answer["new_lines"]})
         ctx.publish()
         return answer
     except IntegrityError:  # the same lines stored meanwhile by another import: nothing of this one kept
@@ -211,6 +212,7 @@ def _confirm(session: Session, principal: Principal, line: StatementLine, alloca
             if line.payer_iban:
                 _remember_iban(session, line.department, line.payer_iban, allocation["cooperative"])
     line.status, line.decided_by, line.decided_at = CONFIRMED, principal.login, datetime.now(timezone.utc)
+    service().audit(session, "statement_line.confirmed", f"releve:{line.statement_id}", {"line": line.id, "amount": line.amount, "slip": slip_id})
 
 
 def _bank_slip(session: Session, principal: Principal, line: StatementLine, slip_id: int) -> None:
@@ -275,6 +277,7 @@ def set_aside(ctx: ServiceContext, principal: Principal, line_id: int, aside: bo
     """Leave a line aside (``ignored``) or bring it back to the lines to match."""
     with ctx.database.session() as session:
         line = _locked_line(session, principal, line_id)
+        ctx.audit(session, "statement_line.set_aside" if aside else "statement_line.brought_back", f"releve:{line.statement_id}", {"line": line.id, "status": {"before": line.status, "after": IGNORED if aside else UNMATCHED}})
         line.status = IGNORED if aside else UNMATCHED
         line.decided_by, line.decided_at = principal.login, datetime.now(timezone.utc)
         return _line_answer(session, line, _matcher(session, principal.department) if not aside else None)

@@ -13,7 +13,7 @@ from services.payment.dues import dues_state, find_due, payments_of
 from services.payment.models import Due, Payment
 from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.service import ServiceContext
+from shared.service import ServiceContext, service
 
 
 def ensure_department(principal: Principal, department: str) -> None:
@@ -76,6 +76,7 @@ def record(session: Session, principal: Principal, cooperative: str, year: str, 
     session.flush()
     state = dues_state(session, due)
     events.received(session, state)
+    service().audit(session, "payment.recorded", cooperative, {"payment": payment.id, "year": year, "amount": amount, "method": method, "statement_line": statement_line_id, "paid": {"before": state.amount_paid - amount, "after": state.amount_paid}}, department=due.department)
     return {"payment": payment, "dues": state.answer()}
 
 
@@ -104,6 +105,11 @@ def reverse_payment(ctx: ServiceContext, principal: Principal, payment_id: int, 
             raise NotFound("Paiement introuvable.")
         ensure_department(principal, original.department)
         answer = reverse(session, principal, original, reason, amount)
+        reversal, paid_after = answer["payment"], answer["dues"]["amount_paid"]
+        ctx.audit(session, "payment.reversed", original.cooperative,
+                  {"payment": reversal.id, "reverses": original.id, "year": original.year, "amount": reversal.amount,
+                   "paid": {"before": paid_after - reversal.amount, "after": paid_after}},
+                  department=original.department)
     ctx.publish()
     return answer
 

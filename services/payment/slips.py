@@ -34,6 +34,7 @@ def open_slip(ctx: ServiceContext, principal: Principal, account: str | None = N
                     created_by=principal.login, created_at=datetime.now(timezone.utc))
                 session.add(slip)
                 session.flush()
+                ctx.audit(session, "slip.opened", f"bordereau:{slip.number}", {"slip": slip.id})
             return {"id": slip.id, "number": slip.number, "status": slip.status, "account": slip.account,
                     "count": 0, "total": 0, "created_at": slip.created_at, "created_by": slip.created_by}
         except IntegrityError:
@@ -79,6 +80,7 @@ def close_slip(ctx: ServiceContext, principal: Principal, slip_id: int) -> dict:
         if not cheques_of(session, slip):
             raise Conflict("Un bordereau sans chèque ne se clôt pas.")
         slip.status, slip.closed_at = "closed", datetime.now(timezone.utc)
+        ctx.audit(session, "slip.closed", f"bordereau:{slip.number}", {"slip": slip.id, "status": {"before": "open", "after": "closed"}})
         return summary(session, slip)
 
 

@@ -27,7 +27,11 @@ YEAR = "2025-2026"
 SKIPPED = {("POST", "/api/auth/logout"), ("POST", "/api/auth/password"),
            # passed on to the notify service over HTTP, which is not served here (its 503 is the
            # right answer then): tests/e2e/test_operations_browser.py drives it on the whole system
-           ("POST", "/api/adhesion/operations/emails/{message_id}/resend")}
+           ("POST", "/api/adhesion/operations/emails/{message_id}/resend"),
+           # erases the cooperative the run signs in as (tests/integration/test_personal_data.py);
+           # the export calls the other services over HTTP, which this in-process run does not serve
+           ("POST", "/api/adhesion/cooperatives/{number}/erase"),
+           ("GET", "/api/adhesion/cooperatives/{number}/personal-data")}
 FACTORIES = {"adhesion": adhesion_app, "payment": payment_app, "documents": documents_app, "notify": notify_app}
 try:  # the ledger service, once it exists, is fuzzed the same way
     from services.ledger.app import create_app as ledger_app
@@ -35,6 +39,9 @@ try:  # the ledger service, once it exists, is fuzzed the same way
     FACTORIES["ledger"] = ledger_app
 except ImportError:
     pass
+from services.audit.app import create_app as audit_app  # noqa: E402
+
+FACTORIES["audit"] = audit_app
 
 
 @pytest.fixture(scope="module")

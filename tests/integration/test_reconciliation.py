@@ -213,7 +213,8 @@ def test_confirm_records_a_transfer_and_its_event_twice_is_409(app, client):
     assert (payment["method"], payment["received_on"], payment["amount"]) == ("transfer", "2025-09-12", "439.25")
     assert dues(client, MOULIN)["status"] == "paid"
     with app.extensions["service"].database.session() as session:
-        events = [json.loads(r.payload)["data"] for r in session.scalars(select(OutboxEvent))]
+        events = [json.loads(r.payload)["data"] for r in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "payment.received"))]
     assert events[-1]["status"] == "paid" and events[-1]["methods"] == ["transfer"]
     assert {"cooperative", "year", "amount_paid", "payments_count", "methods"} <= set(events[-1])
     again = client.post(f"/api/payment/statement-lines/{line['id']}/confirm", headers=STAFF, json=body)

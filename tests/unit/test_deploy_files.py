@@ -26,6 +26,7 @@ GATEWAY_ROUTES = {
     "/verify/": "documents:8000",
     "/api/notify/": "notify:8000",
     "/api/ledger/": "ledger:8000",
+    "/api/audit/": "audit:8000",
     "/": "web:8000",  # the pages (web/)
 }
 

@@ -14,8 +14,8 @@ SERVICES = service_names()
 QUERY_API = {"select", "insert", "update", "delete", "func", "or_", "and_", "Session", "text"}
 
 
-def test_the_five_services_are_found():
-    assert SERVICES == ["adhesion", "documents", "ledger", "notify", "payment"]
+def test_the_six_services_are_found():
+    assert SERVICES == ["adhesion", "audit", "documents", "ledger", "notify", "payment"]
 
 
 @pytest.mark.parametrize("name", SERVICES)

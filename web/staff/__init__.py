@@ -12,4 +12,4 @@ def department_short() -> str:
     return short_department(session.get("department"))
 
 
-from web.staff import adhesion, campaign, cooperatives, department, rates, settings, system  # noqa: E402,F401  (their routes join bp)
+from web.staff import adhesion, campaign, cooperatives, department, journal, rates, settings, system  # noqa: E402,F401  (their routes join bp)

@@ -8,6 +8,7 @@ from web.client import ApiFailure
 from web.formatting import CHANGE_FORM_LABELS, METHOD_LABELS, amount_input, decimal, eur
 from web.security import staff_required
 from web.staff import bp, department_short
+from web.staff.journal import ACTION_LABELS
 
 UNMET_LABELS = {
     "status": "l'adhésion n'est pas dans l'état «\u00a0saisie\u00a0» (envoyée par l'école)",
@@ -37,10 +38,27 @@ def detail(number: str, year: str, status: int = 200, **extra):
         year=year, adhesion=adhesion, rates=rates, dues=dues, payments=payments, documents=documents,
         lines=pages.amount_lines(adhesion, rates), heading=pages.coop_heading(adhesion["cooperative"]),
         payment_form=payment_form, methods=METHOD_LABELS, change_forms=CHANGE_FORM_LABELS,
-        department=department_short(), errors={}, unmet=[],
+        department=department_short(), errors={}, unmet=[], history=history_of(number, year),
+        history_labels=ACTION_LABELS,
     )
     context.update(extra)
     return render_template("staff/adhesion.html", **context), status
+
+
+# What the adhesion page's « Historique » shows: who recorded, reversed, validated, and when.
+HISTORY_ACTIONS = ("payment.recorded", "payment.reversed", "adhesion.submitted", "adhesion.correction_requested",
+                   "adhesion.validated", "adhesion.reopened", "documents.reissued")
+
+
+def history_of(number: str, year: str) -> list[dict]:
+    """The audit log's records about this cooperative and year (newest first); empty when
+    the log cannot be read now: the page stays usable."""
+    try:
+        page = client.get("/api/audit/events", params={"target": number, "limit": 200})
+    except ApiFailure:
+        return []
+    return [item for item in page["items"]
+            if item["action"] in HISTORY_ACTIONS and item["details"].get("year") in (year, None)]
 
 
 def forms_amount(value) -> str:

@@ -1,0 +1,235 @@
+"""Personal data (docs/audit.md#personal-data): the export gathers what every service
+holds about a cooperative's people over HTTP (through a real gateway server); the erasure
+reaches every service through ``cooperative.personal_data_erased`` and leaves none of the
+names and mailboxes in any table of any service, keeps amounts and the code
+d'enregistrement, and stops the login. The six apps' outboxes are pumped to their
+subscribers in-process; the mail goes to a real SMTP server; PostgreSQL and SQLite."""
+import importlib
+import json
+import threading
+
+import pytest
+from sqlalchemy import MetaData, select, text
+from werkzeug.serving import make_server
+
+from deploy.gateway import Gateway
+from deploy.redis_server import free_port
+from deploy.smtp_sink import MailSink
+from shared.events import queue_of, service_names, subscribers
+from shared.service import shutdown
+from tests.support import GUIDE, prepared_app, sessions_open, test_settings
+
+NUMBER = "0389999Z00"
+YEAR = "2025-2026"
+NAME = "Coopérative de l'école Séraphine Lumière"
+EMAIL = "ce.0389999z@ac-grenoble.fr"
+TEACHER = "Ophélie Tartempion"
+DRAWER = "Barnabé Quincampoix"
+SECRETS = (NAME, EMAIL, TEACHER, DRAWER)
+
+
+@pytest.fixture
+def system(tmp_path, database_url, redis_url):
+    port, smtp_port = free_port(), free_port()
+    sink = MailSink(tmp_path / "mail", port=smtp_port)
+    sink.start()
+    settings = test_settings(tmp_path, database_url, broker_url=redis_url, internal_api_url=f"http://127.0.0.1:{port}",
+                             smtp_host="127.0.0.1", smtp_port=smtp_port)
+    apps = {name: prepared_app(importlib.import_module(f"services.{name}.app").create_app, settings)
+            for name in service_names()}
+    server = make_server("127.0.0.1", port, Gateway({**apps, "web": apps["adhesion"]}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sessions_open(apps["payment"]):
+            yield apps
+    finally:
+        server.shutdown()
+        for app in apps.values():
+            shutdown(app)
+        sink.stop()
+
+
+def pump(apps) -> None:
+    """Deliver every outbox row to its subscribers' tasks, in their own apps, until no new
+    row appears (the broker's job, done in-process; a redelivery changes nothing)."""
+    done: set[str] = set()
+    while True:
+        pending = []
+        for app in apps.values():
+            relay = app.extensions["service"].relay
+            if relay is None:
+                continue
+            with app.extensions["service"].database.session() as session:
+                pending += [json.loads(row.payload) for row in session.scalars(select(relay.model).order_by(relay.model.id))
+                            if row.event_id not in done]
+        if not pending:
+            return
+        for envelope in pending:
+            done.add(envelope["event_id"])
+            for task_name in subscribers().get(envelope["type"], ()):
+                app = apps[queue_of(task_name).split("_")[0]]
+                with app.app_context():
+                    app.extensions["celery"].tasks[task_name].run(envelope)
+
+
+def call(app, method, path, headers=None, **kwargs):
+    return getattr(app.test_client(), method)(path, headers=headers or {}, **kwargs)
+
+
+def login(app, name, password):
+    response = call(app, "post", "/api/auth/login", json={"login": name, "password": password})
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['token']}"}
+
+
+def everything_stored(apps) -> str:
+    """Every row of every table of every service's store, as text."""
+    found = []
+    for name, app in apps.items():
+        database = app.extensions["service"].database
+        metadata = MetaData()
+        metadata.reflect(database.engine)
+        with database.engine.connect() as conn:
+            for table in metadata.sorted_tables:
+                for row in conn.execute(select(table)):
+                    found.append(f"{name}.{table.name}: " + " | ".join(
+                        value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+                        for value in row))
+    return "\n".join(found)
+
+
+def forms(secret: str) -> tuple[str, ...]:
+    """A value as a table may hold it: as typed, JSON-escaped, lower-cased (a mailbox)."""
+    return (secret, json.dumps(secret)[1:-1], secret.lower())
+
+
+def test_export_gathers_every_service_and_erasure_leaves_no_name(system):
+    adhesion, payment = system["adhesion"], system["payment"]
+    staff = login(adhesion, "admin", "admin-password")
+    assert call(adhesion, "post", "/api/adhesion/cooperatives", staff, json={
+        "number": NUMBER, "name": NAME, "town": "VIENNE", "email": EMAIL, "password": "ecole-secret"}).status_code == 201
+    school = login(adhesion, NUMBER, "ecole-secret")
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    body = {**GUIDE, "classes": [{**GUIDE["classes"][0], "teachers": TEACHER}]}
+    assert call(adhesion, "put", url, school, json=body).status_code == 200
+    assert call(adhesion, "post", f"{url}/submit", school).status_code == 200
+    pump(system)
+    slip = call(payment, "post", "/api/payment/cheque-slips", staff, json={"account": ""})
+    assert slip.status_code == 201, slip.json
+    cheque = call(payment, "post", f"/api/payment/cheque-slips/{slip.json['id']}/cheques", staff, json={
+        "cooperative": NUMBER, "year": YEAR, "amount": "439.25", "cheque_number": "1234567", "drawer": DRAWER})
+    assert cheque.status_code == 201, cheque.json
+    pump(system)
+    assert call(adhesion, "patch", f"{url}/checklist", staff, json={"engagement_signed": True}).status_code == 200
+    validated = call(adhesion, "post", f"{url}/validate", staff, json={})
+    assert validated.status_code == 200, validated.json
+    code = validated.json["registration_code"]
+    pump(system)
+
+    exported = call(adhesion, "get", f"/api/adhesion/cooperatives/{NUMBER}/personal-data", school)
+    assert exported.status_code == 200, exported.json
+    services = exported.json["services"]
+    assert set(services) == set(service_names())
+    for name in ("adhesion", "payment", "documents", "notify", "ledger"):
+        assert NAME in json.dumps(services[name], ensure_ascii=False), name
+    for name in ("adhesion", "payment", "notify"):
+        assert EMAIL in json.dumps(services[name], ensure_ascii=False), name
+    assert TEACHER in json.dumps(services["adhesion"], ensure_ascii=False)
+    assert DRAWER in json.dumps(services["payment"], ensure_ascii=False)
+    assert any(r["action"] == "adhesion.validated" for r in services["audit"]["records"])
+    other_school = {"Authorization": staff["Authorization"]}
+    assert call(adhesion, "get", f"/api/adhesion/cooperatives/{NUMBER}/personal-data", other_school).status_code == 200
+
+    assert call(adhesion, "post", f"/api/adhesion/cooperatives/{NUMBER}/erase", school).status_code == 403
+    erased = call(adhesion, "post", f"/api/adhesion/cooperatives/{NUMBER}/erase", staff)
+    assert erased.status_code == 200, erased.json
+    pump(system)
+
+    stored = everything_stored(system)
+    left = [(secret, line) for secret in SECRETS for form in forms(secret) for line in stored.splitlines()
+            if form in line]
+    assert left == []
+    assert "anonymisé" in stored
+    # amounts, the code d'enregistrement and the accounting stay
+    assert call(payment, "get", f"/api/payment/dues/{NUMBER}/{YEAR}", staff).json["amount_paid"] == "439.25"
+    with adhesion.extensions["service"].database.session() as session:
+        assert session.execute(text("SELECT registration_code FROM adhesions")).scalar() == code
+    with system["ledger"].extensions["service"].database.session() as session:
+        assert session.execute(text("SELECT amount FROM adhesion_proposals")).scalar() is not None
+    # the login stops: the open token and a new sign-in
+    assert call(adhesion, "get", url, school).status_code == 401
+    assert call(adhesion, "post", "/api/auth/login", json={"login": NUMBER, "password": "ecole-secret"}).status_code == 401
+    # the erasure and the export are audited, once each, as the national admin's
+    records = call(system["audit"], "get", "/api/audit/events", staff, query_string={"target": NUMBER}).json["items"]
+    by_action = {}
+    for record in records:
+        by_action.setdefault((record["action"], record["service"]), []).append(record)
+    assert len(by_action[("personal_data.erased", "adhesion")]) == 1
+    assert by_action[("personal_data.erased", "adhesion")][0]["actor"] == "admin"
+    assert {service for action, service in by_action if action == "personal_data.erased"} == {
+        "adhesion", "payment", "documents", "notify", "ledger"}
+    assert len(by_action[("personal_data.exported", "adhesion")]) == 2
+
+
+def test_accounting_and_email_bodies_go_after_their_retention(system):
+    from datetime import date
+
+    from contracts import adhesion as adhesion_events
+
+    adhesion, payment, ledger = system["adhesion"], system["payment"], system["ledger"]
+    staff = login(adhesion, "admin", "admin-password")
+    assert call(adhesion, "post", "/api/adhesion/cooperatives", staff, json={
+        "number": NUMBER, "name": NAME, "town": "VIENNE", "email": EMAIL, "password": "ecole-secret"}).status_code == 201
+    school = login(adhesion, NUMBER, "ecole-secret")
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    assert call(adhesion, "put", url, school, json=GUIDE).status_code == 200
+    assert call(adhesion, "post", f"{url}/submit", school).status_code == 200
+    pump(system)
+    slip = call(payment, "post", "/api/payment/cheque-slips", staff, json={"account": ""}).json
+    assert call(payment, "post", f"/api/payment/cheque-slips/{slip['id']}/cheques", staff, json={
+        "cooperative": NUMBER, "year": YEAR, "amount": "439.25", "cheque_number": "1234567",
+        "drawer": DRAWER}).status_code == 201
+    pump(system)
+    assert call(adhesion, "patch", f"{url}/checklist", staff, json={"engagement_signed": True}).status_code == 200
+    assert call(adhesion, "post", f"{url}/validate", staff, json={}).status_code == 200
+    pump(system)
+    assert call(ledger, "post", f"/api/ledger/books/{NUMBER}/{YEAR}/adhesion-entry", school, json={
+        "date": "2025-09-25"}).status_code == 201
+
+    def run(day: date) -> None:
+        envelope = adhesion_events.RETENTION_DUE.build({"department": "38", "signin_months": 12, "email_months": 13,
+                                                        "accounting_years": 10, "day": day}).to_dict()
+        for task_name in subscribers()["department.retention_due"]:
+            app = system[queue_of(task_name)]
+            with app.app_context():
+                app.extensions["celery"].tasks[task_name].run(envelope)
+
+    def count(name, table):
+        with system[name].extensions["service"].database.session() as session:
+            return session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+    def bodies():
+        with system["notify"].extensions["service"].database.session() as session:
+            return session.execute(text("SELECT count(*) FROM messages WHERE length(raw) > 0")).scalar()
+    assert bodies() >= 2
+    run(date(2026, 9, 30))  # 13 months after nothing yet: every body is younger
+    assert bodies() >= 2 and count("ledger", "entries") == 1
+    run(date(2036, 8, 31))  # 2025-2026 ended ten years ago only tomorrow: kept
+    assert (count("payment", "payments"), count("payment", "cheques"), count("ledger", "entries")) == (1, 1, 1)
+    assert bodies() == 0  # the email log's bodies: 13 months are long past; the rows stay
+    assert count("notify", "messages") >= 2
+    run(date(2036, 9, 1))
+    assert (count("payment", "payments"), count("payment", "cheques"), count("payment", "dues")) == (0, 0, 0)
+    assert (count("ledger", "entries"), count("ledger", "books"), count("ledger", "adhesion_proposals")) == (0, 0, 0)
+    # the sign-in records are younger than the six months the log keeps whatever is asked
+    national = login(adhesion, "admin", "admin-password")
+    pump(system)
+    items = call(system["audit"], "get", "/api/audit/events", national, query_string={"limit": 500}).json["items"]
+    assert any(item["action"] == "auth.login" for item in items)
+    applied = {}
+    for item in items:  # newest first: the last run's
+        if item["action"] == "retention.applied":
+            applied.setdefault(item["service"], item)
+    assert {"payment", "ledger", "notify", "audit"} <= set(applied)
+    assert applied["payment"]["details"]["payments_removed"] == 1 and applied["payment"]["actor"] == "système"
