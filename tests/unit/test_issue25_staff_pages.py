@@ -119,6 +119,7 @@ def adhesion_routes(app, adhesion=ADHESION, dues=None, payments=()):
             "attention": ""},
         ("get", "/api/payment/payments"): {"items": list(payments)},
         ("get", f"/api/documents/{NUMBER}/{YEAR}"): {"documents": []},
+        ("get", "/api/audit/events"): {"items": []},
     })
     return base
 
