@@ -42,7 +42,7 @@ MAIL_KIND_LABELS = {
     "invitation": "invitation",
     "password_reset": "lien de mot de passe",
 }
-MAIL_STATUS_LABELS = {"queued": "en attente", "sent": "envoyé", "failed": "échec"}
+MAIL_STATUS_LABELS = {"queued": "en attente", "sent": "envoyé", "failed": "échec", "skipped": "non envoyé"}
 
 
 def decimal(value) -> Decimal | None:

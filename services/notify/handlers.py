@@ -1,9 +1,10 @@
 """The events the notify service consumes: one email each, delivered by the service's
 ``deliver`` (service.py says how it is sent exactly once).
 
-Mail goes in two lanes: transactional tasks on queue ``notify``, reminder rounds on
-``notify_bulk`` (the queue is the task name before its first dot), each with its own
-worker process, so a round of 600 reminders never stands in front of a confirmation.
+Mail goes in two lanes: one-to-one mail on queue ``notify``, bulk sends (reminder rounds,
+the invitations of an import) on ``notify_bulk`` (the queue is the task name before its
+first dot), each with its own worker process, so 600 reminders or invitations never
+stand in front of a confirmation.
 """
 from celery import current_task
 
@@ -11,6 +12,7 @@ from contracts import adhesion as adhesion_events
 from contracts import documents as documents_events
 from services.notify import claims, smtp
 from services.notify import service as notify
+from services.notify.models import ProcessedEvent
 from shared.consumer import consumer
 from shared.events import Event
 from shared.service import service
@@ -45,9 +47,10 @@ def on_reminder_due(event: Event) -> str:
     return _deliver(on_reminder_due.name, event)
 
 
-@consumer(adhesion_events.INVITED, retry_for=PASSING)
+@consumer(adhesion_events.INVITED, lane="notify_bulk", retry_for=PASSING)
 def on_cooperative_invited(event: Event) -> str:
-    """« Votre accès à l'adhésion OCCE »: the new cooperative's link to choose its password."""
+    """« Votre accès à l'adhésion OCCE »: the new cooperative's link to choose its password.
+    Bulk lane: an import invites hundreds at once."""
     return _deliver(on_cooperative_invited.name, event)
 
 
@@ -55,6 +58,12 @@ def on_cooperative_invited(event: Event) -> str:
 def on_password_reset_requested(event: Event) -> str:
     """The single-use link to choose a new password."""
     return _deliver(on_password_reset_requested.name, event)
+
+
+@consumer(adhesion_events.COOPERATIVE_ACTIVE_CHANGED, once=ProcessedEvent)
+def on_cooperative_active_changed(session, data: dict) -> None:
+    """Remember who is deactivated: a reminder queued for them is not sent."""
+    notify.record_activity(session, data)
 
 
 def _deliver(consumer_name: str, event: Event) -> str:
