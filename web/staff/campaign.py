@@ -42,7 +42,7 @@ def chart_svg(stats: dict) -> bytes:
         truncate_label=-1, y_labels=_whole_steps(daily_top), range=(0, daily_top),
         secondary_range=(0, total_top),
         style=CHART_STYLE, width=900, height=420, x_label_rotation=0, show_minor_x_labels=False,
-        x_labels_major_every=5, legend_at_bottom=True, legend_at_bottom_columns=2, dots_size=2,
+        x_labels_major_every=max(5, len(days) // 12), legend_at_bottom=True, legend_at_bottom_columns=2, dots_size=2,
         js=[], disable_xml_declaration=False, explicit_size=False, include_x_axis=True,
         title=f"Campagne {stats['year']} : adhésions saisies et validées par jour",
     )
