@@ -87,7 +87,7 @@ def set_schedule(ctx: ServiceContext, principal: Principal, year: str, dates: li
         if past:
             shown = ", ".join(day.strftime("%d/%m/%Y") for day in past)
             raise Invalid(f"Date de relance passée ({shown}) : choisissez aujourd'hui ou plus tard, "
-                          "ou envoyez un rappel maintenant depuis la liste des adhésions.",
+                          "ou relancez maintenant avec « Envoyer un rappel par e-mail » sur la liste des adhésions.",
                           {"dates": [f"La date {shown} est passée."]})
         wanted = set(dates)
         for item in schedule_items(session, principal.department, year):
