@@ -231,12 +231,16 @@ _next_slots: dict[str, float] = {}  # department -> when this process may send i
 
 
 def _pace(ctx: ServiceContext, key: str) -> None:
-    """Wait for the department's next bulk slot (only for a message still to send)."""
+    """Wait for the department's next bulk slot (only for a message still to send: a
+    reminder no longer due is skipped here, without spending a slot)."""
     with ctx.database.session() as session:
-        row = session.execute(select(Message.department, Message.status).where(Message.key == key)).one_or_none()
-    if row is None or row.status != domain.QUEUED:
-        return
-    wait = domain.pace(_next_slots, row.department, ctx.settings.bulk_mail_rate, time.monotonic())
+        row = session.scalars(select(Message).where(Message.key == key).with_for_update()).one_or_none()
+        if row is not None and row.status == domain.QUEUED and row.kind == domain.RENEWAL_REMINDER:
+            _skip_reminder(session, row)
+        if row is None or row.status != domain.QUEUED:
+            return
+        department = row.department
+    wait = domain.pace(_next_slots, department, ctx.settings.bulk_mail_rate, time.monotonic())
     if wait > 0:
         time.sleep(wait)
 

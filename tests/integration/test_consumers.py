@@ -73,6 +73,10 @@ def test_consumer_accepts_the_contract_example(service_name, contract, task, tmp
         run_twice(service_name, contract, task, app, sink)
 
 
+# notify's consumers that keep a state and send nothing (who is deactivated)
+NO_EMAIL = {"notify.on_cooperative_active_changed"}
+
+
 def run_twice(service_name, contract, task, app, sink):
     try:
         envelope = contract.build(contract.example).to_dict()
@@ -81,6 +85,7 @@ def run_twice(service_name, contract, task, app, sink):
             again = task(envelope)  # the same event re-delivered
         assert first not in (None, False, "skipped"), f"{task.name} did nothing with the example"
         assert again in (False, first)  # False: already consumed; a status: the email's, unchanged
-        assert len(sink.messages()) == (1 if service_name == "notify" else 0)  # one email at most, never two
+        emails = 1 if service_name == "notify" and task.name not in NO_EMAIL else 0
+        assert len(sink.messages()) == emails  # one email at most, never two
     finally:
         shutdown(app)
