@@ -200,7 +200,10 @@ def test_correction_carries_the_staff_message(app, sink):
 def test_confirmation_with_the_pdfs_of_the_event(app, sink, insurance):
     assert deliver(app, on_documents_generated, generated(insurance=insurance)) == "sent"
     [mail] = sink.messages()
-    assert mail["Subject"] == "Votre adhésion et votre assurance 2025-2026 sont validées : École Élémentaire Jean Moulin (0382296P00)"
+    # a school without the insurance is not told its insurance is validated (issue 25)
+    validated = "Votre adhésion et votre assurance 2025-2026 sont validées" if insurance else \
+        "Votre adhésion 2025-2026 est validée"
+    assert mail["Subject"] == f"{validated} : École Élémentaire Jean Moulin (0382296P00)"
     assert mail["Message-ID"] == f"<validation-{NUMBER}-{YEAR}-v1@retkoop.local>"
     assert "26/0001 A" in mail.get_body(("plain",)).get_content()
     attachments = {part.get_filename(): part.get_content() for part in mail.iter_attachments()}
