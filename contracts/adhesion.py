@@ -66,6 +66,20 @@ class ReminderDue(Schema):
     department = fields.Nested(DepartmentRef, required=True)
     year = Year()
     round = fields.Integer(required=True, strict=True)
+    # added in issue 25 (absent from events written before): how many the round reminds
+    # (the progress staff follow counts what is still queued against it) and the
+    # department's own renewal window, which the reminder quotes
+    round_size = fields.Integer(strict=True, load_default=None)
+    renewal_opens = Day(load_default=None)
+    renewal_closes = Day(load_default=None)
+
+
+class ActiveChanged(Schema):
+    """Staff deactivated a cooperative (no login, no reminder) or activated it again."""
+
+    cooperative = fields.Nested(CooperativeRef, required=True)
+    active = fields.Boolean(required=True)
+    changed_at = Moment()  # the newest change wins at the consumer
 
 
 class _PasswordLink(Schema):
@@ -97,7 +111,9 @@ _ABOUT = {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, 
 
 SUBMITTED = Contract(
     "adhesion.submitted", 1, Submitted,
-    {**_ABOUT, "amount_due": "439.25", "amounts": AMOUNTS_EXAMPLE, "totals": TOTALS_EXAMPLE, "insurance": True,
+    {**_ABOUT, "department": {**DEPARTMENT_EXAMPLE, "payee": "OCCE 38", "iban": "FR7630006000011234567890189",
+                              "bic": "AGRIFRPP"},
+     "amount_due": "439.25", "amounts": AMOUNTS_EXAMPLE, "totals": TOTALS_EXAMPLE, "insurance": True,
      "payment": {"transfer": False, "cheque": True, "other": False, "direct_debit": False}, "late": False},
     "a school sent its adhesion, or changed the amount of a sent one",
 )
@@ -115,7 +131,8 @@ VALIDATED = Contract(
 )
 REMINDER_DUE = Contract(
     "adhesion.reminder_due", 1, ReminderDue,
-    {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026", "round": 1},
+    {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026", "round": 1,
+     "round_size": 412, "renewal_opens": "2025-09-01", "renewal_closes": "2025-10-15"},
     "a cooperative has not renewed: one reminder per round",
 )
 
@@ -160,4 +177,9 @@ RETENTION_DUE = Contract(
     "department.retention_due", 1, RetentionDue,
     {"department": "38", "signin_months": 12, "email_months": 13, "accounting_years": 10, "day": "2026-09-01"},
     "the daily retention run: each service removes what it holds beyond the department's retention",
+)
+COOPERATIVE_ACTIVE_CHANGED = Contract(
+    "cooperative.active_changed", 1, ActiveChanged,
+    {"cooperative": COOPERATIVE_EXAMPLE, "active": False, "changed_at": "2025-09-20T08:30:00+00:00"},
+    "staff deactivated a cooperative, or activated it again: a reminder queued for it is not sent while inactive",
 )

@@ -76,6 +76,10 @@ class DepartmentRef(Schema):
     address = fields.String()
     phone = fields.String()
     email = fields.String()
+    # how schools pay it (adhesion.submitted carries them: the « saisie reçue » says how to pay)
+    payee = fields.String()
+    iban = fields.String()
+    bic = fields.String()
 
 
 # The parts of an adhesion's figures, in the order its events and its API give them.

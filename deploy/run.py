@@ -65,6 +65,40 @@ def metrics_folder(settings) -> str:
     return str(path)
 
 
+DEFAULT_SINK_PORT = 8025
+
+
+class SinkPortTaken(Exception):
+    """SMTP_SINK_PORT names a port another program listens on."""
+
+
+def _free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def sink_port(env: dict) -> int:
+    """Where the local SMTP sink listens: SMTP_SINK_PORT when set (taken: SinkPortTaken,
+    said in French at start), else 8025, else a free port (a second `make run` on one
+    machine, or another program on 8025, never collides). The workers are given it."""
+    host = env.get("SMTP_SINK_HOST", "127.0.0.1")
+    wanted = env.get("SMTP_SINK_PORT")
+    if wanted:
+        if not _free(int(wanted), host):
+            raise SinkPortTaken(f"Le port SMTP_SINK_PORT={wanted} est déjà pris sur {host} : choisissez-en un autre "
+                                "(ou laissez SMTP_SINK_PORT vide pour un port libre).")
+        return int(wanted)
+    if _free(DEFAULT_SINK_PORT, host):
+        return DEFAULT_SINK_PORT
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def commands(settings) -> dict[str, list[str]]:
     python = sys.executable
     procs = {}
@@ -135,6 +169,16 @@ def main() -> int:
     prepare(settings)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(settings.data_dir),
            "PROMETHEUS_MULTIPROC_DIR": metrics_folder(settings)}
+    mail = ""
+    if not os.environ.get("SMTP_HOST"):
+        try:
+            env["SMTP_SINK_PORT"] = str(sink_port(env))
+        except SinkPortTaken as exc:
+            print(exc, file=sys.stderr, flush=True)
+            return 2
+        if not os.environ.get("SMTP_PORT"):
+            env["SMTP_PORT"] = env["SMTP_SINK_PORT"]
+        mail = f"; e-mails : {settings.data_dir / 'mail'} (SMTP 127.0.0.1:{env['SMTP_SINK_PORT']})"
     children: dict[str, subprocess.Popen] = {}
     stopping = False
 
@@ -159,7 +203,7 @@ def main() -> int:
         launch(name)
     _wait_until_serving(settings.port, children, lambda: stopping)
     print(f"Retkoop adhésion : http://127.0.0.1:{settings.port}  (données : {settings.data_dir}; "
-          f"Ctrl-C pour tout arrêter)", flush=True)
+          f"Ctrl-C pour tout arrêter){mail}", flush=True)
     if not os.environ.get("ADMIN_PASSWORD"):
         print(framed_admin_line(settings), flush=True)
     code = 0

@@ -17,6 +17,19 @@ def prepare(settings=None, only: tuple[str, ...] | None = None) -> None:
     sessions = SessionStore(settings.database_url_for(STORE))  # the platform's, beside the services'
     sessions.create()
     sessions.dispose()
+    broker_tables(settings.broker_url)
+
+
+def broker_tables(broker_url: str) -> None:
+    """The SQL broker's tables (the embedded run's ``sqla+sqlite`` broker), made once here:
+    kombu makes them on each process's first connection, and the dozen processes of
+    `make run` starting at once raced to it (« table kombu_queue already exists »)."""
+    if not broker_url.startswith("sqla+"):
+        return
+    from kombu import Connection
+
+    with Connection(broker_url) as connection:
+        connection.default_channel.session.close()
 
 
 if __name__ == "__main__":

@@ -2,10 +2,19 @@
 
 Celery's ``-A module`` takes the module's ``app`` (then ``celery``) attribute, so a
 worker module exposes the Celery app under that name, not the Flask one."""
+import warnings
+
+from celery.exceptions import SecurityWarning
 from celery.signals import worker_process_init
 
 from shared import liveness, metrics
 from shared.events import queues_of
+
+# A worker started as root (`make run` on a fresh machine or in a container) gets Celery's
+# « superuser privileges » warning at each start. Its risk is a task message unpickled with
+# root's rights; these workers accept JSON only (shared.celery_app), never pickle, so the
+# warning says nothing here (issue 25: warnings at start that nobody can act on).
+warnings.filterwarnings("ignore", category=SecurityWarning)
 
 
 def worker_apps(create_app):

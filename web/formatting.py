@@ -45,7 +45,7 @@ MAIL_KIND_LABELS = {
     "crf_returned": "compte rendu financier renvoyé",
     "crf_reminder": "relance du compte rendu financier",
 }
-MAIL_STATUS_LABELS = {"queued": "en attente", "sent": "envoyé", "failed": "échec"}
+MAIL_STATUS_LABELS = {"queued": "en attente", "sent": "envoyé", "failed": "échec", "skipped": "non envoyé"}
 
 
 def decimal(value) -> Decimal | None:

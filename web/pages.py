@@ -1,12 +1,15 @@
 """What school and staff pages share: loading an adhesion, its amount lines, its PDFs."""
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Response, abort
 
 from shared.identifiers import is_valid_number, is_valid_year
+from shared.names import cooperative_label
+from shared.payment_reference import format_iban, format_reference, payment_reference
 from web import client
 from web.client import ApiFailure
-from web.formatting import decimal, eur, fee
+from web.formatting import FRANCE, decimal, eur, fee
 
 KINDS = ("attestation", "certificate")
 KIND_LABELS = {"attestation": "Attestation d'adhésion", "certificate": "Certificat d'assurance"}
@@ -24,6 +27,17 @@ def adhesion_path(number: str, year: str, action: str = "") -> str:
 
 def load_rates(year: str) -> dict | None:
     return client.get_or_none(f"/api/adhesion/rates/{year}")
+
+
+def late_after(rates: dict | None, today: date | None = None) -> str | None:
+    """« 15/10/2025 » when the year's renewal window has closed (a school sending now is
+    late, and is told so before it sends); None while it is open."""
+    try:
+        closes = date.fromisoformat(rates["renewal_closes"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    today = today or datetime.now(FRANCE).date()
+    return closes.strftime("%d/%m/%Y") if today > closes else None
 
 
 def documents_of(number: str, year: str, href) -> list[dict]:
@@ -106,10 +120,7 @@ def row_total(row: dict) -> str:
 
 def coop_heading(cooperative: dict) -> str:
     """« Adhésion de la Coopérative Scolaire de l'École …, à VIENNE. »"""
-    name = cooperative["name"].strip()
-    if not name.casefold().startswith("coopérative"):
-        name = f"Coopérative Scolaire {name}"
-    return f"Adhésion de la {name}, à {cooperative['town']}."
+    return f"Adhésion de la {cooperative_label(cooperative['name'])}, à {cooperative['town']}."
 
 
 def amount_input_or_blank(value) -> str:
@@ -150,6 +161,12 @@ def estimated(saved: dict, state: dict, number: str, year: str) -> dict | None:
 WAYS = ("transfer", "cheque", "other", "direct_debit")
 
 
+def payment_reference_of(adhesion: dict) -> str:
+    """« RF37 2603 8229 6P00 »: deterministic (number and year), so shown at once after
+    sending, not once the payment service has the dues (issue 25)."""
+    return format_reference(payment_reference(adhesion["cooperative"]["number"], adhesion["year"]))
+
+
 def next_steps(adhesion: dict, dues: dict | None, answered: bool, mandate: dict | None = None) -> dict:
     """« Et maintenant ? »: the amount, each chosen way to pay with its instructions, the
     engagement du mandataire, and the state of each item as the services know it.
@@ -162,18 +179,18 @@ def next_steps(adhesion: dict, dues: dict | None, answered: bool, mandate: dict 
     if dues is not None:
         payment = {"status": dues["status"], "paid": eur(dues["amount_paid"]), "due": eur(dues["amount_due"]),
                    "balance": eur(dues["balance"])}
-        reference = dues.get("reference_display") or dues.get("reference")
     elif answered:  # payment holds no dues yet, and it records a payment only against known dues
-        payment, reference = {"status": "unpaid"}, None
+        payment = {"status": "unpaid"}
     else:  # payment cannot be reached: no status of ours, the adhesion's own figures
         payment = {"status": None, "paid": eur(checklist["amount_paid"]), "due": eur(checklist["amount_due"]),
                    "received": bool(checklist["payment_received"])}
-        reference = None
+    reference = payment_reference_of(adhesion)
     return {
         "amount": eur(adhesion["amounts"]["total"]),
         "ways": chosen,
         "department": department,
         "payee": department.get("payee") or department.get("name") or "",
+        "iban": format_iban(department.get("iban") or ""),
         "reference": reference,
         "payment": payment,
         "engagement_received": bool(checklist["engagement_signed"]),

@@ -132,7 +132,8 @@ def render_form(year: str, saved: dict, state: dict | None = None, errors: dict 
         heading=pages.coop_heading(saved["cooperative"]), focus=focus, ledger_entry=ledger_entry,
         summary=forms.error_summary(errors or {}, state["rows"]),
         goods_hint=pages.premium_hint(rates, "goods"), instruments_hint=pages.premium_hint(rates, "instruments"),
-        reference=(dues or {}).get("reference_display"),
+        reference=pages.payment_reference_of(saved) if saved["status"] != "draft" else None,
+        late_after=pages.late_after(rates) if saved["status"] == "draft" else None,
     )
 
 

@@ -88,7 +88,7 @@ def stats(ctx: ServiceContext, principal: Principal, year: str) -> dict:
                 validated_on[local_day(adhesion.validated_at)] += 1
         reminders = schedule_items(session, principal.department, year)
     daily, submitted_total, validated_total = [], 0, 0
-    for day in domain.renewal_days(year, card.renewal_opens, card.renewal_closes):
+    for day in domain.campaign_days(year, card.renewal_opens, card.renewal_closes, [*submitted_on, *validated_on]):
         submitted_total += submitted_on[day]
         validated_total += validated_on[day]
         daily.append({"date": day, "submitted": submitted_on[day], "validated": validated_on[day],

@@ -167,6 +167,18 @@ def renewal_days(year: str, opens: date, closes: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def campaign_days(year: str, opens: date, closes: date, active_days) -> list[date]:
+    """The days the campaign's chart covers: the renewal window, stretched to every day
+    of the year with a submission or a validation (issue 25: validations after the window
+    closed left the chart flat), within the year's bounds."""
+    try:
+        earliest, latest = renewal_bounds(year)
+    except ValueError:
+        return []
+    active = [day for day in active_days if day is not None and earliest <= day <= latest]
+    return renewal_days(year, min([opens, *active]), max([closes, *active]))
+
+
 def class_key(name: str) -> str:
     """What makes two class names the same: case, surrounding spaces and the Unicode
     form (``École`` precomposed or ``E`` + combining accent) do not count."""

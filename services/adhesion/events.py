@@ -4,8 +4,8 @@ from sqlalchemy.orm import Session
 
 from contracts import adhesion as contracts
 from services.adhesion import domain
-from services.adhesion.answers import cooperative_data, department_data, vars_of
-from services.adhesion.models import Adhesion, Cooperative, Department, OutboxEvent
+from services.adhesion.answers import cooperative_data, department_contact, department_data, vars_of
+from services.adhesion.models import Adhesion, Cooperative, Department, OutboxEvent, RateCard
 from services.adhesion.repository import amounts_for, totals_for
 from shared import outbox
 from shared.money import money_text
@@ -28,6 +28,8 @@ def submitted(session: Session, adhesion: Adhesion, cooperative: Cooperative, ra
     totals, amounts = totals_for(adhesion), amounts_for(adhesion, rates)
     outbox.record(session, OutboxEvent, contracts.SUBMITTED, {
         **_common(session, adhesion, cooperative),
+        # with how to pay it: the acknowledgement carries the payee, IBAN and BIC
+        "department": department_contact(session.get(Department, cooperative.department)),
         "amount_due": money_text(amounts.total),
         "amounts": _money(amounts),
         "totals": vars_of(totals),
@@ -63,11 +65,25 @@ def validated(session: Session, adhesion: Adhesion, cooperative: Cooperative, ra
     })
 
 
-def reminder_due(session: Session, cooperative: Cooperative, year: str, round_: int) -> None:
-    """Remind a cooperative not renewed for ``year`` (no adhesion, or a draft never sent)."""
+def reminder_due(session: Session, cooperative: Cooperative, year: str, round_: int, card: RateCard,
+                 round_size: int) -> None:
+    """Remind a cooperative not renewed for ``year`` (no adhesion, or a draft never sent),
+    with the department's own renewal window and how many the round reminds."""
     outbox.record(session, OutboxEvent, contracts.REMINDER_DUE, {
         "cooperative": cooperative_data(cooperative),
         "department": department_data(session.get(Department, cooperative.department)),
         "year": year,
         "round": round_,
+        "round_size": round_size,
+        "renewal_opens": card.renewal_opens.isoformat(),
+        "renewal_closes": card.renewal_closes.isoformat(),
+    })
+
+
+def active_changed(session: Session, cooperative: Cooperative, changed_at) -> None:
+    """A cooperative deactivated or activated again (a reminder already queued for it reads this)."""
+    outbox.record(session, OutboxEvent, contracts.COOPERATIVE_ACTIVE_CHANGED, {
+        "cooperative": cooperative_data(cooperative),
+        "active": cooperative.active,
+        "changed_at": changed_at.isoformat(),
     })

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.adhesion import campaign, domain, importing, passwords
+from services.adhesion import campaign, domain, events, importing, passwords
 from services.adhesion.departments import is_national
 from services.adhesion.models import Account, Adhesion, Cooperative, CooperativeChange, Department, RateCard
 from services.adhesion.repository import rates_of
@@ -133,9 +133,11 @@ def update_cooperative(ctx: ServiceContext, principal: Principal, number: str, d
             account = session.get(Account, number)
             if account is not None:
                 account.active = data["active"]  # no login while deactivated
+            events.active_changed(session, cooperative, now)
         session.flush()
         ctx.audit(session, "cooperative.changed", number, {"fields": sorted(k for k in data if k != "active"), **({"active": data["active"]} if "active" in data else {})})
         answer = _detail(session, cooperative)
+    ctx.publish()
     if data.get("active") is False:
         session_store().close_all(number)  # a school signed in now is signed out too
     return answer

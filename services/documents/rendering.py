@@ -15,6 +15,7 @@ from qrcode.constants import ERROR_CORRECT_M
 
 from shared import pdf
 from shared.money import format_eur, to_cents
+from shared.names import cooperative_label
 
 ASSOCIATION_SUFFIX = "Office Central de la Coopération à l'École"
 
@@ -75,13 +76,6 @@ def insurance_period(year: str, start: date | None = None) -> str:
     payment came after 1 September."""
     first, second = _split_year(year)
     return f"du {french_date(start or date(first, 9, 1))} au 31 août {second}"
-
-
-def cooperative_label(name: str) -> str:
-    """Most names already begin with « Coopérative Scolaire »; never print it twice."""
-    if name.casefold().startswith(("coopérative scolaire", "cooperative scolaire")):
-        return name
-    return f"Coopérative Scolaire {name}"
 
 
 def _split_year(year: str) -> tuple[int, int]:

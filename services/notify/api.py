@@ -28,7 +28,8 @@ def list_messages(filters):
 @blp.response(200, ReminderProgress)
 def reminder_progress(filters, year):
     """The reminder emails of one round of the department, by status (the latest round
-    unless ``?round=``); emails not logged yet are still in the bulk lane's queue."""
+    unless ``?round=``); ``total`` is the round's size, and emails not logged yet (still in
+    the bulk lane's queue) count as ``queued``."""
     checked_path(year=year)
     return notify.reminder_progress(service(), current_principal(), year, filters.get("round"))
 

@@ -1,9 +1,10 @@
 """The events the notify service consumes: one email each, delivered by the service's
 ``deliver`` (service.py says how it is sent exactly once).
 
-Mail goes in two lanes: transactional tasks on queue ``notify``, reminder rounds on
-``notify_bulk`` (the queue is the task name before its first dot), each with its own
-worker process, so a round of 600 reminders never stands in front of a confirmation.
+Mail goes in two lanes: one-to-one mail on queue ``notify``, bulk sends (reminder rounds,
+the invitations of an import) on ``notify_bulk`` (the queue is the task name before its
+first dot), each with its own worker process, so 600 reminders or invitations never
+stand in front of a confirmation.
 """
 from celery import current_task, shared_task
 
@@ -49,9 +50,10 @@ def on_reminder_due(event: Event) -> str:
     return _deliver(on_reminder_due.name, event)
 
 
-@consumer(adhesion_events.INVITED, retry_for=PASSING)
+@consumer(adhesion_events.INVITED, lane="notify_bulk", retry_for=PASSING)
 def on_cooperative_invited(event: Event) -> str:
-    """« Votre accès à l'adhésion OCCE »: the new cooperative's link to choose its password."""
+    """« Votre accès à l'adhésion OCCE »: the new cooperative's link to choose its password.
+    Bulk lane: an import invites hundreds at once."""
     return _deliver(on_cooperative_invited.name, event)
 
 
@@ -78,6 +80,8 @@ def on_direct_debit_returned(event: Event) -> str:
 def on_direct_debit_return_for_staff(event: Event) -> str:
     """The same return told to the department's mailbox: whose payment was reversed, why."""
     return _deliver(on_direct_debit_return_for_staff.name, event)
+
+
 @consumer(ledger_events.CRF_SUBMITTED, retry_for=PASSING)
 def on_crf_submitted(event: Event) -> str:
     """Acknowledge a compte rendu financier sent to the department (transactional lane)."""
@@ -94,6 +98,12 @@ def on_crf_returned(event: Event) -> str:
 def on_crf_reminder_due(event: Event) -> str:
     """Remind a school whose CRF is not sent: once per round (bulk lane, paced)."""
     return _deliver(on_crf_reminder_due.name, event)
+
+
+@consumer(adhesion_events.COOPERATIVE_ACTIVE_CHANGED, once=ProcessedEvent)
+def on_cooperative_active_changed(session, data: dict) -> None:
+    """Remember who is deactivated: a reminder queued for them is not sent."""
+    notify.record_activity(session, data)
 
 
 def _deliver(consumer_name: str, event: Event) -> str:

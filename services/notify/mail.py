@@ -1,6 +1,8 @@
 """Composing the French emails of the notify service: pure, no network, no database."""
+import email.headerregistry
 import email.utils
 import re
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -8,6 +10,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from shared.money import format_eur
+from shared.names import cooperative_label
+from shared.payment_reference import format_iban, format_reference, payment_reference
 
 # kind -> (subject template, context keys the templates cannot do without)
 KINDS = {
@@ -29,6 +33,8 @@ KINDS = {
     "crf_returned": ("Retkoop : compte rendu financier {year} à corriger", ("message",)),
     "crf_reminder": ("Retkoop : envoyez votre compte rendu financier {year}", ("deadline_text",)),
 }
+# a school that did not take the insurance is not told its insurance is validated
+UNINSURED_VALIDATION_SUBJECT = "Votre adhésion {year} est validée : {school} ({number})"
 COMMON_KEYS = ("cooperative", "department", "year")
 # a staff member's own link has no cooperative
 WITHOUT_COOPERATIVE = {"password_reset"}
@@ -56,6 +62,27 @@ def _phone(number: str | None) -> str:
     return f"Tél. {number}" if number else ""
 
 
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+# where a school chooses a new password itself (web/passwords.py)
+LOST_PASSWORD_PATH = "/mot-de-passe/perdu"
+
+
+def _day(day: date) -> tuple[str, str]:
+    return ("1er" if day.day == 1 else str(day.day)), MONTHS[day.month - 1]
+
+
+def renewal_window(opens, closes) -> str:
+    """« le 1er et le 30 septembre », « le 1er septembre et le 15 octobre »: the department's
+    own window (the guide's September when an older event does not carry it)."""
+    opens = date.fromisoformat(str(opens)) if opens else date(2025, 9, 1)
+    closes = date.fromisoformat(str(closes)) if closes else date(2025, 9, 30)
+    (first, first_month), (last, last_month) = _day(opens), _day(closes)
+    if first_month == last_month:
+        return f"le {first} et le {last} {last_month}"
+    return f"le {first} {first_month} et le {last} {last_month}"
+
+
 def _nl2br(text: str) -> Markup:
     """Escape first, then keep the author's line breaks visible in HTML."""
     return Markup("<br>\n").join(escape(line) for line in str(text).splitlines())
@@ -72,6 +99,19 @@ _env = Environment(
 )
 _env.filters["eur"] = format_eur
 _env.filters["nl2br"] = _nl2br
+_env.filters["label"] = cooperative_label  # « Coopérative Scolaire … », never twice
+_env.filters["iban"] = format_iban
+
+
+def sender(mail_from: str, department: dict) -> str:
+    """The From of a department's email: its sender name (« OCCE du Rhône ») on the
+    install's address (MAIL_FROM's, the one the relay and SPF allow); MAIL_FROM as it is
+    when the department has no name yet."""
+    name = one_line(department.get("sender_name") or department.get("name") or "")
+    if not name:
+        return mail_from
+    _, address = email.utils.parseaddr(mail_from)
+    return email.headerregistry.Address(display_name=name, addr_spec=address).__str__() if address else mail_from
 
 
 def compose(
@@ -95,6 +135,8 @@ def compose(
 
     year = str(context["year"])
     cooperative = context["cooperative"] or {}  # a staff account's reset link has none
+    if kind == "validation_confirmation" and not context.get("insurance"):
+        subject_template = UNINSURED_VALIDATION_SUBJECT
     subject = subject_template.format(year=one_line(year), school=one_line(cooperative.get("name", "")),
                                       number=one_line(cooperative.get("number", "")))
     department = context["department"]
@@ -115,12 +157,18 @@ def compose(
         "year_text": year.replace("-", " - "),
     }
     values["public_base_url"] = (values["public_base_url"] or "").rstrip("/") or None
+    if kind == "submission_ack":  # how to pay: the reference is the payment service's own rule
+        values["reference"] = format_reference(payment_reference(str(cooperative["number"]), year))
+        values["payee"] = department.get("payee") or department.get("name") or values["occe"]
+        values["ways"] = [key for key in PAYMENT_MEANS if payment.get(key)] or list(PAYMENT_MEANS)
+    values["lost_password_url"] = values["public_base_url"] + LOST_PASSWORD_PATH if values["public_base_url"] else None
+    values["window"] = renewal_window(context.get("renewal_opens"), context.get("renewal_closes"))
     text = _env.get_template(f"{kind}.txt").render(values)
     html = _env.get_template(f"{kind}.html").render(values)
 
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = mail_from
+    message["From"] = sender(mail_from, department)
     message["To"] = to
     message["Date"] = email.utils.formatdate(localtime=True)
     message["Message-ID"] = message_id

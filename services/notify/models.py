@@ -2,7 +2,7 @@
 until it is sent) and the consumed events. The service emits no events: no outbox."""
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.columns import cooperative_number, department_code, moment, row_id, school_year
@@ -38,6 +38,19 @@ class Message(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = moment(index=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # a reminder: how many its round reminds, so the progress counts what is still in the
+    # broker's queue (not logged yet) as waiting
+    batch_total: Mapped[int | None] = mapped_column(Integer)
+
+
+class CooperativeActivity(Base):
+    """Whether a cooperative is active, as ``cooperative.active_changed`` last said: a
+    reminder queued for a deactivated one is not sent."""
+
+    __tablename__ = "cooperative_activity"
+    cooperative: Mapped[str] = cooperative_number(primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = moment()
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):

@@ -26,7 +26,8 @@ class MessageOut(Schema):
     to = fields.String(metadata={"description": "Recipient's address"})
     subject = fields.String(metadata={"description": "The email's subject"})
     kind = fields.String(metadata={"description": "What it is about: " + ", ".join(KINDS)})
-    status = fields.String(metadata={"description": "queued, sent or failed (given up)"})
+    status = fields.String(metadata={"description": "queued, sent, failed (given up) or skipped (a reminder "
+                                                    "no longer due when its turn came)"})
     attempts = fields.Integer(metadata={"description": "Delivery attempts made so far"})
     sent_at = fields.DateTime(allow_none=True, metadata={"description": "When the SMTP server accepted it"})
     message_id = fields.String(metadata={"description": "Its Message-ID header, stable across retries"})
@@ -53,9 +54,11 @@ class ReminderProgress(Schema):
 
     year = fields.String(metadata={"example": "2025-2026"})
     round = fields.Integer(allow_none=True, metadata={"description": "null: no round sent yet"})
-    queued = fields.Integer()
+    total = fields.Integer(metadata={"description": "the round's size (what its events say, or what is logged)"})
+    queued = fields.Integer(metadata={"description": "still to send, logged or still in the broker's queue"})
     sent = fields.Integer()
     failed = fields.Integer()
+    skipped = fields.Integer(metadata={"description": "no longer due when their turn came"})
 
 
 class RoundFilter(StrictSchema):

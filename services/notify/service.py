@@ -12,7 +12,9 @@ An email is delivered in two transactions:
 
 A confirmation's PDFs are fetched from the documents API before step 1 (the event only
 says where they are), and only when the email is not logged yet. Bulk mail (reminder
-rounds) is paced per department.
+rounds, invitations) is paced per department. A reminder is checked again when its turn
+comes, under its row lock: a school that sent its adhesion, was validated or deactivated
+since its round started, or was reminded within ``domain.REMINDER_GAP``, is skipped.
 """
 import dataclasses
 import logging
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import claims, domain, smtp
 from services.notify.mail import compose
-from services.notify.models import Message, ProcessedEvent
+from services.notify.models import CooperativeActivity, Message, ProcessedEvent
 from shared.auth import SERVICE, Principal, ensure_access
 from shared.config import Settings
 from shared.consumer import consume_once
@@ -115,6 +117,7 @@ def queue(session: Session, wanted: domain.Email, settings: Settings, failure: s
         created_at=datetime.now(timezone.utc),
         last_error=failure,
         raw=raw,
+        batch_total=wanted.batch_total,
     )
     try:
         with session.begin_nested():  # another event asking for the same email won the race
@@ -160,6 +163,8 @@ def send_queued(ctx: ServiceContext, key: str, paced: bool = False) -> str:
             return "skipped"
         if row.status != domain.QUEUED:
             return row.status
+        if row.kind == domain.RENEWAL_REMINDER and _skip_reminder(session, row):
+            return row.status
         row.attempts += 1
         try:
             smtp.mailer_for(smtp_settings(ctx.settings)).send(
@@ -195,16 +200,48 @@ def smtp_settings(settings: Settings) -> smtp.SmtpSettings:
     )
 
 
+def _skip_reminder(session: Session, row: Message) -> bool:
+    """Mark a queued reminder skipped when it is no longer due (its row is locked)."""
+    activity = session.get(CooperativeActivity, row.cooperative)
+    renewed = session.scalar(select(func.count()).where(
+        Message.cooperative == row.cooperative, Message.year == row.year,
+        Message.kind.in_(domain.RENEWED_KINDS))) > 0
+    last_reminded_at = session.scalar(select(func.max(Message.sent_at)).where(
+        Message.cooperative == row.cooperative, Message.year == row.year, Message.kind == domain.RENEWAL_REMINDER,
+        Message.status == domain.SENT, Message.id != row.id))
+    reason = domain.reminder_skip_reason(activity is not None and not activity.active, renewed, last_reminded_at,
+                                         datetime.now(timezone.utc))
+    if reason is None:
+        return False
+    row.status, row.last_error = domain.SKIPPED, reason
+    log.info("%s: %s", row.key, reason)
+    return True
+
+
+def record_activity(session: Session, data: dict) -> None:
+    """``cooperative.active_changed``: the newest change wins (events may come out of order)."""
+    number, changed_at = data["cooperative"]["number"], data["changed_at"]
+    row = session.get(CooperativeActivity, number, with_for_update=True)
+    if row is None:
+        session.add(CooperativeActivity(cooperative=number, active=data["active"], changed_at=changed_at))
+    elif row.changed_at <= changed_at:
+        row.active, row.changed_at = data["active"], changed_at
+
+
 _next_slots: dict[str, float] = {}  # department -> when this process may send its next bulk message
 
 
 def _pace(ctx: ServiceContext, key: str) -> None:
-    """Wait for the department's next bulk slot (only for a message still to send)."""
+    """Wait for the department's next bulk slot (only for a message still to send: a
+    reminder no longer due is skipped here, without spending a slot)."""
     with ctx.database.session() as session:
-        row = session.execute(select(Message.department, Message.status).where(Message.key == key)).one_or_none()
-    if row is None or row.status != domain.QUEUED:
-        return
-    wait = domain.pace(_next_slots, row.department, ctx.settings.bulk_mail_rate, time.monotonic())
+        row = session.scalars(select(Message).where(Message.key == key).with_for_update()).one_or_none()
+        if row is not None and row.status == domain.QUEUED and row.kind == domain.RENEWAL_REMINDER:
+            _skip_reminder(session, row)
+        if row is None or row.status != domain.QUEUED:
+            return
+        department = row.department
+    wait = domain.pace(_next_slots, department, ctx.settings.bulk_mail_rate, time.monotonic())
     if wait > 0:
         time.sleep(wait)
 
@@ -231,7 +268,9 @@ def list_messages(ctx: ServiceContext, principal: Principal, filters: dict) -> l
 
 def reminder_progress(ctx: ServiceContext, principal: Principal, year: str, round_: int | None) -> dict:
     """The reminder emails of one round of the department, counted by status (the latest
-    round unless ``round_``)."""
+    round unless ``round_``). ``total`` is the round's size as its events say; what is not
+    logged yet (still in the broker's queue) counts as ``queued``, so « 491 envoyés sur
+    491, 0 en attente » is never read while 700 wait (issue 25)."""
     reminders = (Message.kind == domain.RENEWAL_REMINDER, Message.department == principal.department,
                  Message.year == year)
     with ctx.database.session() as session:
@@ -239,7 +278,13 @@ def reminder_progress(ctx: ServiceContext, principal: Principal, year: str, roun
         counts = dict(session.execute(
             select(Message.status, func.count()).where(*reminders, Message.sequence == round_).group_by(Message.status)
         ).all()) if round_ else {}
-    return {"year": year, "round": round_, **{status: counts.get(status, 0) for status in domain.STATUSES}}
+        size = session.scalar(select(func.max(Message.batch_total)).where(
+            *reminders, Message.sequence == round_)) if round_ else None
+    counts = {status: counts.get(status, 0) for status in domain.STATUSES}
+    logged = sum(counts.values())
+    total = max(size or 0, logged)
+    counts[domain.QUEUED] += total - logged
+    return {"year": year, "round": round_, "total": total, **counts}
 
 
 # -- « Renvoyer » ---------------------------------------------------------------------------

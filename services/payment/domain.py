@@ -16,6 +16,9 @@ from rapidfuzz import fuzz
 from shared import schoolyear
 from shared.money import to_cents
 
+# the reference's rule lives in shared: the school's page and the email compute it too
+from shared.payment_reference import format_reference, is_payment_reference, payment_reference  # noqa: F401
+
 METHODS = ("cheque", "transfer", "direct_debit", "cash", "collect", "mairie", "sou_des_ecoles", "other")
 
 UNPAID = "unpaid"
@@ -82,30 +85,6 @@ def distinct_methods(methods: Iterable[str]) -> list[str]:
 def is_newer(incoming_revision: int, stored_revision: int | None) -> bool:
     """Events may arrive out of order: only a newer revision of the adhesion replaces the due."""
     return stored_revision is None or incoming_revision > stored_revision
-
-
-# --- The payment reference (docs/reconciliation.md#1-the-payment-reference) ----------------
-
-def payment_reference(number: str, year: str) -> str:
-    """ISO 11649 creditor reference: ``RF`` + 2 check digits + YY (the school year's second
-    year) + the cooperative number, e.g. ``RF37260382296P00`` for 0382296P00 in 2025-2026."""
-    from stdnum.iso7064 import mod_97_10
-
-    body = year[-2:] + number
-    return "RF" + mod_97_10.calc_check_digits(body + "RF") + body
-
-
-def is_payment_reference(text: str) -> bool:
-    from stdnum import iso11649
-
-    return iso11649.is_valid(text)
-
-
-def format_reference(reference: str) -> str:
-    """In groups of four, as it is printed for the school to copy: ``RF37 2603 8229 6P00``."""
-    from stdnum import iso11649
-
-    return iso11649.format(reference)
 
 
 # --- Matching bank credits to what cooperatives owe (docs/reconciliation.md#4-matching) ----

@@ -3,15 +3,18 @@ per cooperative not renewed (no adhesion, or a draft never sent) under a new rou
 sends one email per cooperative, year and round. SQLite and PostgreSQL, real Redis, a real
 SMTP sink."""
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
+from sqlalchemy import update
 
 from contracts import adhesion as adhesion_events
 from deploy.smtp_sink import MailSink
 from services.adhesion.models import Account, Department
 from services.notify.app import create_app as create_notify_app
 from services.notify.handlers import on_reminder_due
+from services.notify.models import Message
 from shared.auth import hash_password
 from shared.service import shutdown
 from tests.integration.test_adhesion_api import GUIDE, YEAR, outbox_rows
@@ -168,10 +171,16 @@ def test_same_reminder_twice_gives_one_email_and_a_new_round_another(notify_app,
     assert deliver(notify_app, reminder(1)) == "sent"
     assert len(sink.messages()) == 1 and len(rows(notify_app)) == 1
 
-    assert deliver(notify_app, reminder(2)) == "sent"
+    # a new round a moment later (rounds overlapping): not reminded twice within 20 hours
+    assert deliver(notify_app, reminder(2)) == "skipped"
+    assert len(sink.messages()) == 1
+    with notify_app.extensions["service"].database.session() as session:
+        session.execute(update(Message).values(sent_at=datetime.now(timezone.utc) - timedelta(hours=21)))
+    assert deliver(notify_app, reminder(3)) == "sent"
     messages = sink.messages()
     assert len(messages) == 2
     assert {m["Message-ID"] for m in messages} == {
-        f"<reminder-{NUMBER}-{YEAR}-round1@retkoop.local>", f"<reminder-{NUMBER}-{YEAR}-round2@retkoop.local>"}
-    assert [row.key for row in rows(notify_app)] == [
-        f"renewal_reminder:{NUMBER}:{YEAR}:round1", f"renewal_reminder:{NUMBER}:{YEAR}:round2"]
+        f"<reminder-{NUMBER}-{YEAR}-round1@retkoop.local>", f"<reminder-{NUMBER}-{YEAR}-round3@retkoop.local>"}
+    assert [(row.key, row.status) for row in rows(notify_app)] == [
+        (f"renewal_reminder:{NUMBER}:{YEAR}:round1", "sent"), (f"renewal_reminder:{NUMBER}:{YEAR}:round2", "skipped"),
+        (f"renewal_reminder:{NUMBER}:{YEAR}:round3", "sent")]

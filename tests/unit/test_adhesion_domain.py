@@ -175,3 +175,19 @@ def test_rates_carried_over_keep_the_window_a_year_later():
     proposal = domain.rates_carried_over(previous)
     assert proposal == {"fee_per_student": D("2.26"), "renewal_opens": date(2025, 2, 28),
                         "renewal_closes": date(2025, 10, 15)}
+
+
+def test_the_campaign_chart_covers_every_day_with_a_submission_or_a_validation():
+    """Issue 25: 7 adhesions validated after a window closing on 15/10 left the chart flat."""
+    from datetime import date
+
+    from services.adhesion.domain import campaign_days
+
+    opens, closes = date(2025, 9, 1), date(2025, 10, 15)
+    assert campaign_days("2025-2026", opens, closes, []) == campaign_days("2025-2026", opens, closes, [None])
+    days = campaign_days("2025-2026", opens, closes, [date(2025, 9, 3), date(2025, 11, 20), date(2025, 6, 30)])
+    assert (days[0], days[-1]) == (date(2025, 6, 30), date(2025, 11, 20))
+    assert len(days) == (date(2025, 11, 20) - date(2025, 6, 30)).days + 1
+    # a day outside the school year's bounds stretches nothing
+    days = campaign_days("2025-2026", opens, closes, [date(2026, 12, 3)])
+    assert (days[0], days[-1]) == (opens, closes)

@@ -83,4 +83,4 @@ def test_the_readme_lists_each_folder_once():
     folders = re.findall(r"^(\S+)", block, re.M)
     assert len(folders) == len(set(folders))
     services = {f"services/{name}" for name in service_names()}
-    assert services | {"contracts/", "shared/", "web/", "deploy/", "docs/", "tests/", "bench/"} == set(folders)
+    assert services | {"contracts/", "banking/", "shared/", "web/", "deploy/", "docs/", "tests/", "bench/"} == set(folders)

@@ -39,7 +39,7 @@ def test_headers_and_both_parts(kind):
     message = compose(kind, TO, make_context(), MESSAGE_ID, MAIL_FROM)
     assert message["Message-ID"] == MESSAGE_ID
     assert message["To"] == TO
-    assert message["From"] == MAIL_FROM
+    assert message["From"] == "OCCE de l'Isère <retkoop@occe.local>"  # the department's name, the install's address
     assert email.utils.parsedate_to_datetime(message["Date"]) is not None
     assert message.get_content_type() == "multipart/alternative"
     text, html = parts(message)
@@ -88,7 +88,7 @@ def test_headers_and_both_parts(kind):
             "renewal_reminder",
             "Retkoop – Renouvelez votre adhésion 2025-2026",
             [
-                "Chaque année entre le 1er et le 30 septembre, l'adhésion à l'OCCE 38 doit être renouvelée.",
+                "Cette année, l'adhésion à l'OCCE 38 se renouvelle entre le 1er et le 30 septembre.",
                 "identifiant",
                 "http://127.0.0.1:8000",
             ],
@@ -162,7 +162,7 @@ def test_submission_lists_every_chosen_payment_and_none_when_absent():
 def test_department_code_makes_the_occe_name():
     context = make_context(department={"code": "73", "name": "OCCE de la Savoie"})
     text, html = parts(compose("renewal_reminder", TO, context, MESSAGE_ID, MAIL_FROM))
-    assert "l'adhésion à l'OCCE 73 doit être renouvelée" in text
+    assert "l'adhésion à l'OCCE 73 se renouvelle" in text
     assert "OCCE 38" not in text and "OCCE 38" not in html
 
 
@@ -217,3 +217,61 @@ def test_missing_context_raises():
 def test_header_injection_is_refused():
     with pytest.raises(ValueError):
         compose("renewal_reminder", "a@b.fr\r\nBcc: victim@example.org", make_context(), MESSAGE_ID, MAIL_FROM)
+
+
+# --- issue 25: what teachers read -------------------------------------------------------------
+
+RHONE = {"code": "69", "name": "OCCE du Rhône", "sender_name": "OCCE du Rhône – Adhésions",
+         "payee": "OCCE 69", "iban": "FR7630006000011234567890189", "bic": "AGRIFRPP",
+         "address": "2 rue de la République, 69001 Lyon"}
+
+
+def test_the_reminder_quotes_the_departments_own_window_and_the_self_service_reset():
+    context = make_context(department=RHONE, renewal_opens="2025-09-01", renewal_closes="2025-10-15")
+    text, html = parts(compose("renewal_reminder", TO, context, MESSAGE_ID, MAIL_FROM))
+    for body in (text, html):
+        assert "entre le 1er septembre et le 15 octobre" in body
+        assert "30 septembre" not in body
+        assert "http://127.0.0.1:8000/mot-de-passe/perdu" in body
+        assert "perdus : contactez" not in body
+
+
+def test_each_email_comes_from_its_departments_sender():
+    for kind in KINDS:
+        message = compose(kind, TO, make_context(department=RHONE), MESSAGE_ID, MAIL_FROM)
+        [sender] = message["From"].addresses
+        assert (sender.display_name, sender.addr_spec) == ("OCCE du Rhône – Adhésions", "retkoop@occe.local"), kind
+    # a department without a sender name: its name; nothing at all: MAIL_FROM as it is
+    message = compose("submission_ack", TO, make_context(department={"code": "73", "name": ""}), MESSAGE_ID,
+                      MAIL_FROM)
+    assert message["From"] == MAIL_FROM
+
+
+def test_a_school_without_insurance_is_not_told_its_insurance_is_validated():
+    message = compose("validation_confirmation", TO, make_context(insurance=False), MESSAGE_ID, MAIL_FROM)
+    assert message["Subject"] == "Votre adhésion 2025-2026 est validée : École Élémentaire Jean Moulin (0382296P00)"
+    assert "assurance" not in message["Subject"]
+
+
+@pytest.mark.parametrize("name", ["Coopérative scolaire École Jean Moulin", "COOPERATIVE SCOLAIRE ECOLE JEAN MOULIN",
+                                  "Coop. scolaire École Jean Moulin", "  Coopérative   Scolaire École Jean Moulin"])
+def test_the_cooperative_is_never_named_twice(name):
+    context = make_context(cooperative={"number": "0382296P00", "name": name, "town": "VIENNE"})
+    for kind in KINDS:
+        text, html = parts(compose(kind, TO, context, MESSAGE_ID, MAIL_FROM))
+        for body in (text, html):
+            plain = " ".join(body.casefold().replace("é", "e").replace("<strong>", "").split())
+            assert "scolaire coop" not in plain, (kind, body)
+            assert " ".join(name.split()).casefold().replace("é", "e") in plain
+
+
+def test_the_submission_ack_says_how_to_pay_with_the_reference_and_the_iban_by_four():
+    context = make_context(department=RHONE, payment={"transfer": True, "cheque": True, "other": False})
+    text, html = parts(compose("submission_ack", TO, context, MESSAGE_ID, MAIL_FROM))
+    for body in (text, html):
+        assert "Comment payer" in body
+        assert "RF37 2603 8229 6P00" in body  # payment's own rule (shared.payment_reference)
+        assert "FR76 3000 6000 0112 3456 7890 189" in body and "BIC AGRIFRPP" in body.replace("<strong>", "").replace(
+            "</strong>", "")
+        assert "à l'ordre de" in body.replace("&#39;", "'")
+        assert "sou des écoles" not in body.split("Comment payer")[1]  # a way not chosen is not explained

@@ -92,11 +92,12 @@ def test_gives_up_after_a_day():
     assert domain.gives_up(queued, queued + timedelta(hours=24))
 
 
-def test_only_rounds_and_direct_debit_notices_go_in_the_bulk_lane():
-    # a direct debit's pre-notification goes to every school of a collection date at once,
-    # a CRF reminder to every school of a round
+def test_only_bulk_sends_go_in_the_bulk_lane():
+    # issue 25: an import's 595 invitations held a « saisie reçue » 4 min 44 s; a direct
+    # debit's pre-notification goes to every school of a collection date at once, a CRF
+    # reminder to every school of a round
     assert {kind for kind, lane in domain.LANES.items() if lane == domain.BULK} == {
-        "renewal_reminder", "direct_debit_notice", "crf_reminder"}
+        "renewal_reminder", "invitation", "direct_debit_notice", "crf_reminder"}
     assert set(domain.LANES) == set(domain.KINDS)
 
 
@@ -107,3 +108,12 @@ def test_bulk_pace_is_per_department():
     assert domain.pace(slots, "69", 2, 10.0) == 0.0  # another department is not held back by 38
     assert domain.pace(slots, "38", 2, 20.0) == 0.0  # an idle department starts again at once
     assert domain.pace({}, "38", 0, 10.0) == 0.0  # 0: not paced
+
+
+def test_a_reminder_is_skipped_when_no_longer_due():
+    now = datetime(2025, 9, 15, 10, tzinfo=timezone.utc)
+    assert domain.reminder_skip_reason(False, False, None, now) is None
+    assert "désactivée" in domain.reminder_skip_reason(True, False, None, now)
+    assert "adhésion a été envoyée" in domain.reminder_skip_reason(False, True, None, now)
+    assert "moins de 20 heures" in domain.reminder_skip_reason(False, False, now - timedelta(hours=19), now)
+    assert domain.reminder_skip_reason(False, False, now - timedelta(hours=21), now) is None

@@ -133,7 +133,8 @@ def test_next_steps_partial_payment_from_the_payment_service():
     adhesion = {"amounts": {"total": "439.25"}, "payment": {"transfer": False, "cheque": True, "other": False},
                 "checklist": {"amount_paid": "0.00", "amount_due": "439.25", "engagement_signed": False,
                               "change_form": "not_required"},
-                "late": True, "department": {"name": "OCCE de l'Isère", "payee": "OCCE 38"}}
+                "late": True, "department": {"name": "OCCE de l'Isère", "payee": "OCCE 38"},
+                "cooperative": {"number": "0380015E00"}, "year": "2025-2026"}
     dues = {"status": "partial", "amount_paid": "200.00", "amount_due": "439.25", "balance": "239.25",
             "reference_display": "RF80 2603 8001 5E00"}
     steps = pages.next_steps(adhesion, dues, True)
@@ -147,11 +148,11 @@ def test_next_steps_invent_no_payment_status(web):
     adhesion = {"amounts": {"total": "439.25"}, "payment": {"transfer": True, "cheque": False, "other": False},
                 "checklist": {"amount_paid": "200.00", "amount_due": "439.25", "payment_received": False,
                               "engagement_signed": False, "change_form": "not_required"},
-                "department": {"name": "OCCE de l'Isère"}}
+                "department": {"name": "OCCE de l'Isère"}, "cooperative": {"number": "0382296P00"}, "year": "2025-2026"}
     assert pages.next_steps(adhesion, None, True)["payment"] == {"status": "unpaid"}
     steps = pages.next_steps(adhesion, None, False)
     assert steps["payment"] == {"status": None, "paid": "200,00 €", "due": "439,25 €", "received": False}
-    assert steps["reference"] is None
+    assert steps["reference"] == "RF37 2603 8229 6P00"  # deterministic: known without the payment service
     app, _ = web
     with app.test_request_context():
         page = render_template("next_steps.html", steps=steps, adhesion={
@@ -186,3 +187,25 @@ def test_department_name_is_the_row_read_at_login_else_neutral():
         assert formatting.department_name("38") == "OCCE 38"
     assert formatting.department_name("38") == "OCCE 38"
     assert formatting.department_name(None) == "OCCE"
+
+
+def test_the_reference_is_there_at_once_before_payment_has_the_dues():
+    """Issue 25: right after sending, payment has no dues yet (404): the RF is computed with
+    the one rule (shared.payment_reference), not waited for."""
+    adhesion = {"amounts": {"total": "439.25"}, "payment": {"transfer": True, "cheque": False, "other": False},
+                "checklist": {"amount_paid": "0.00", "amount_due": "439.25", "payment_received": False,
+                              "engagement_signed": False, "change_form": "not_required"},
+                "department": {"name": "OCCE du Rhône", "iban": "FR7630006000011234567890189"},
+                "cooperative": {"number": "0382296P00"}, "year": "2025-2026"}
+    steps = pages.next_steps(adhesion, None, True)
+    assert steps["reference"] == "RF37 2603 8229 6P00"
+    assert steps["iban"] == "FR76 3000 6000 0112 3456 7890 189"
+
+
+def test_the_late_warning_only_once_the_window_has_closed():
+    from datetime import date
+
+    rates = {"renewal_opens": "2025-09-01", "renewal_closes": "2025-10-15"}
+    assert pages.late_after(rates, today=date(2025, 10, 15)) is None
+    assert pages.late_after(rates, today=date(2025, 10, 16)) == "15/10/2025"
+    assert pages.late_after(None, today=date(2025, 10, 16)) is None

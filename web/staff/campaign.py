@@ -1,6 +1,6 @@
 """« Campagne 2025-2026 »: the year's figures, a chart of the September days drawn on
 the server (SVG, readable without JavaScript), the CSV exports and the reminder dates."""
-from datetime import date
+from datetime import date, datetime
 
 import pygal
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -8,7 +8,7 @@ from pygal.style import Style
 
 from web import client, pages
 from web.client import ApiFailure
-from web.formatting import campaign_year, recent_years
+from web.formatting import FRANCE, campaign_year, recent_years
 from web.security import staff_required
 from web.staff import bp
 
@@ -30,7 +30,7 @@ def campaign(year):
     stats = client.get_or_none(f"/api/adhesion/stats/{year}")
     schedule = client.get(f"/api/adhesion/reminders/{year}/schedule")["items"] if stats else []
     return render_template("staff/campaign.html", year=year, years=recent_years(campaign_year()), stats=stats,
-                           schedule=schedule)
+                           schedule=schedule, today=datetime.now(FRANCE).date().isoformat())
 
 
 def chart_svg(stats: dict) -> bytes:
@@ -42,7 +42,7 @@ def chart_svg(stats: dict) -> bytes:
         truncate_label=-1, y_labels=_whole_steps(daily_top), range=(0, daily_top),
         secondary_range=(0, total_top),
         style=CHART_STYLE, width=900, height=420, x_label_rotation=0, show_minor_x_labels=False,
-        x_labels_major_every=5, legend_at_bottom=True, legend_at_bottom_columns=2, dots_size=2,
+        x_labels_major_every=max(5, len(days) // 12), legend_at_bottom=True, legend_at_bottom_columns=2, dots_size=2,
         js=[], disable_xml_declaration=False, explicit_size=False, include_x_axis=True,
         title=f"Campagne {stats['year']} : adhésions saisies et validées par jour",
     )
@@ -92,7 +92,7 @@ def reminder_dates(year):
     except ApiFailure as failure:
         if failure.status not in (400, 404, 422):
             raise
-        flash("Dates de relance invalides : " + failure.message, "error")
+        flash(failure.message if failure.status == 422 else "Dates de relance invalides : " + failure.message, "error")
     else:
         flash("Dates de relance enregistrées : chaque relance part une seule fois, le jour dit.", "success")
     return redirect(url_for("staff.campaign", year=year) + "#relances")

@@ -56,12 +56,15 @@ def adhesions():
 
 
 def reminder_progress(year: str, total: int | None) -> dict | None:
-    """The latest round's emails by status, with the round's size right after sending it."""
+    """The latest round's emails by status. Its size comes from the round's events; right
+    after sending, before notify has read any, from the answer of the round itself: what
+    is not sent, failed or skipped is waiting."""
     progress = client.get(f"/api/notify/reminders/{year}")
     if progress["round"] is None and not total:
         return None
-    logged = progress["queued"] + progress["sent"] + progress["failed"]
-    return {**progress, "total": max(total or 0, logged)}
+    size = max(total or 0, progress.get("total", 0))
+    done = progress["sent"] + progress["failed"] + progress.get("skipped", 0)
+    return {**progress, "total": size, "queued": size - done}
 
 
 @bp.post("/adhesions/<year>/rappel")
