@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from shared.payment_reference import format_reference, payment_reference
 from web import client as web_client
 from web.app import create_app
 from web.client import ApiFailure
@@ -232,7 +233,7 @@ VALIDATED = {**ADHESION, "status": "validated", "registration_code": "26/0012 A"
              "checklist": {**ADHESION["checklist"], "payment_received": False, "amount_paid": "0.00",
                            "engagement_signed": True}}
 REVERSED_DUES = {"amount_due": "52.71", "amount_paid": "0.00", "balance": "52.71", "status": "unpaid",
-                 "methods": ["cheque"], "validated": True, "reference_display": "RF12 2606 9229 6P00",
+                 "methods": ["cheque"], "validated": True, "reference_display": format_reference(payment_reference(NUMBER, YEAR)),
                  "attention": "Adhésion validée dont le paiement n'est plus complet (paiement annulé) : à régulariser."}
 
 
@@ -247,7 +248,7 @@ def test_the_school_sees_no_bravo_and_is_told_after_a_reversal(web):
     adhesion_routes(web, VALIDATED, REVERSED_DUES)
     page = signed_in(web, role="school", cooperative=NUMBER).get("/accueil").text
     assert "Bravo" not in page
-    assert "Un paiement a été annulé" in page and "Comment payer" in page and "RF12 2606 9229 6P00" in page
+    assert "Un paiement a été annulé" in page and "Comment payer" in page and format_reference(payment_reference(NUMBER, YEAR)) in page
     paid = {**VALIDATED, "checklist": {**VALIDATED["checklist"], "payment_received": True, "amount_paid": "52.71"}}
     adhesion_routes(web, paid)
     assert "Bravo" in signed_in(web, role="school", cooperative=NUMBER).get("/accueil").text
