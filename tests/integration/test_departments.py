@@ -100,6 +100,12 @@ def test_department_settings_belong_to_its_staff(client, staff):
     bad = client.put("/api/adhesion/departments/26", headers=drome, json={"iban": "FR7630006000011234567890188"})
     assert bad.status_code == 422 and "iban" in bad.json["fields"]
     assert client.get("/api/adhesion/departments/26", headers=drome).json["payee"] == "OCCE 26"
+    # a mailbox on an IDN domain is kept as SMTP takes it (its Reply-To), an empty one is "none"
+    idn = client.put("/api/adhesion/departments/26", headers=drome, json={"email": " Contact@OCCE-Drôme.fr "})
+    assert idn.status_code == 200, idn.json
+    assert client.get("/api/adhesion/departments/26", headers=drome).json["email"] == "Contact@xn--occe-drme-m7a.fr"
+    assert client.put("/api/adhesion/departments/26", headers=drome, json={"email": "a@b@c"}).status_code == 422
+    assert client.put("/api/adhesion/departments/26", headers=drome, json={"email": ""}).json["email"] == ""
 
 
 # --- bulk import --------------------------------------------------------------------------------
