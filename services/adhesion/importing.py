@@ -9,7 +9,6 @@ import io
 import re
 from dataclasses import dataclass
 
-from charset_normalizer import from_bytes
 from marshmallow import ValidationError
 
 from shared.fields import EmailAddress, one_line_problem
@@ -23,6 +22,7 @@ _email = EmailAddress()
 # the lines of the file as an editor and the csv module count them: U+2028, U+0085 and
 # the like are characters of a cell (refused in it), not ends of lines
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_BYTE_LINES = re.compile(rb"(\r\n|\r|\n)")
 
 
 class TooLarge(ValueError):
@@ -46,14 +46,24 @@ class Problem:
 
 
 def decode(body: bytes) -> str | None:
-    """UTF-8 when it is valid UTF-8 (a BOM dropped), else what charset-normalizer finds
-    between UTF-8 and cp1252 (French Excel's « CSV (séparateur : point-virgule) »)."""
+    """UTF-8 when the whole file is (a BOM dropped); otherwise line by line, each line
+    UTF-8 when it is valid UTF-8, else cp1252 (French Excel's « CSV (séparateur :
+    point-virgule) »): a file pasted together from both reads right on every line,
+    where one guess for the whole file garbles half of it. None when a line is neither."""
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(body, cp_isolation=["cp1252", "utf_8"]).best()
-    return str(best) if best is not None else None
+    parts = []
+    for part in _BYTE_LINES.split(body.removeprefix(b"\xef\xbb\xbf")):  # the line ends are ASCII in both encodings
+        try:
+            parts.append(part.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                parts.append(part.decode("cp1252"))
+            except UnicodeDecodeError:
+                return None
+    return "".join(parts)
 
 
 def parse(body: bytes) -> tuple[list[Row], list[Problem]]:

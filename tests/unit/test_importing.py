@@ -18,6 +18,19 @@ def test_semicolon_cp1252_with_accents():
     assert rows == [importing.Row(2, "0382296P00", "École Jean Moulin", "Saint-Égrève", "ce.0382296p@ac-grenoble.fr")]
 
 
+def test_a_file_of_utf8_and_cp1252_lines_reads_right_on_every_line():
+    """Lines pasted together from an Excel file (cp1252) and a UTF-8 one: each read in its
+    own encoding, the lines counted as an editor shows them."""
+    utf8 = "\ufeff" + HEADER + "\r\n0382296P00;École Jean Moulin;Saint-Égrève;ce.0382296p@ac-grenoble.fr\r\n"
+    cp1252 = "0381234A00;Coopérative « Les Prés »;Crémieu;ce.0381234a@ac-grenoble.fr\r\n"
+    again = "0385678B00;École Françoise Dolto;Échirolles;bad address\r\n"
+    rows, problems = importing.parse(utf8.encode() + cp1252.encode("cp1252") + again.encode())
+    assert [(row.line, row.name, row.town) for row in rows] == [
+        (2, "École Jean Moulin", "Saint-Égrève"), (3, "Coopérative « Les Prés »", "Crémieu")]
+    assert [(problem.line, problem.field) for problem in problems] == [(4, "email")]
+    assert importing.parse(HEADER.encode() + b"\r\n0381234A00;\x81;VIENNE;a@b.fr\r\n")[1][0].field == "file"
+
+
 def test_comma_utf8_with_bom_quotes_and_columns_in_any_order():
     body = ('\ufeffemail,number,name,town\n'
             'a@b.fr,0382296p00,"Coopérative ""Les Pré-Verts"", école",Vienne\n\n').encode("utf-8")
