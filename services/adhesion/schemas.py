@@ -388,7 +388,7 @@ class StaffOut(Schema):
     login = fields.String(metadata={"description": "The staff member's login"})
     role = fields.String(metadata={"description": "Always staff here"})
     department = department_field()
-    email = fields.String(metadata={"description": "Their own mailbox"})
+    email = fields.String(allow_none=True, metadata={"description": "Their own mailbox (none for the first account)"})
     national = fields.Boolean(metadata={"description": "True for the national administrator (the first account)"})
 
 
