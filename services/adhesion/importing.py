@@ -86,7 +86,7 @@ def parse(body: bytes) -> tuple[list[Row], list[Problem]]:
     position = {name: header.index(name) for name in COLUMNS}
     rows, problems, seen = [], [], {}
     previous_end = reader.line_num
-    for record in reader:
+    for record in _records(reader, problems):
         line, previous_end = previous_end + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue  # a blank line, as spreadsheets leave at the end
@@ -103,6 +103,19 @@ def parse(body: bytes) -> tuple[list[Row], list[Problem]]:
         if len(problems) == before:
             rows.append(Row(line=line, **values))
     return rows, problems
+
+
+def _records(reader, problems: list[Problem]):
+    """The reader's records until one it cannot read (a cell over the csv module's 128 KB,
+    a quote left open to the end): that line is named and the rest is not read."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(Problem(reader.line_num, "line", f"Ligne illisible ({exc})."))
+            return
 
 
 def _check(line: int, values: dict) -> list[Problem]:

@@ -97,3 +97,9 @@ def test_a_staff_members_reset_link_has_no_cooperative():
     wanted = domain.email_for("password_reset.requested", contracts.PASSWORD_RESET_REQUESTED.build(data).data)
     message = compose(wanted.kind, wanted.to, opened(wanted.context), wanted.message_id, "Retkoop <r@occe.local>")
     assert "marie.dupont" in message.get_body(("plain",)).get_content() and wanted.cooperative == ""
+
+
+def test_a_cell_the_csv_reader_cannot_hold_names_its_line():
+    body = f"{HEADER}\r\n0382296P00;École;VIENNE;a@b.fr\r\n0381234A00;{'x' * 200_000};VIENNE;a@b.fr\r\n".encode()
+    rows, problems = importing.parse(body)
+    assert [row.line for row in rows] == [2] and [(p.line, p.field) for p in problems] == [(3, "line")]
