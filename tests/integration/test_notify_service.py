@@ -2,6 +2,7 @@
 worker, a real aiosmtpd server (MailSink) to read the emails back, and the real documents
 app served over HTTP on a free port, which notify fetches the PDFs from (claim check)."""
 import asyncio
+import dataclasses
 import email.policy
 import hashlib
 import threading
@@ -28,7 +29,8 @@ from services.notify.handlers import on_adhesion_submitted, on_correction_reques
 from services.notify.models import Message, ProcessedEvent
 from shared.auth import Principal
 from shared.service import shutdown
-from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
+from tests.quiet import quiet
+from tests.support import Worker, bearer_for, env_for, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
@@ -148,11 +150,8 @@ def documents_api(settings):
 
 
 @pytest.fixture
-def app(settings, documents_api):
-    app = prepared_app(create_app, settings)
-    with sessions_open(app):
-        yield app
-    shutdown(app)
+def app(make_app, settings, documents_api):
+    return make_app(create_app, settings=settings)
 
 
 def deliver(app, task, envelope):
@@ -166,8 +165,7 @@ def rows(app) -> list[Message]:
 
 
 def log(app, headers=STAFF, **query):
-    with sessions_open(app):
-        response = app.test_client().get("/api/notify/messages", query_string=query, headers=headers)
+    response = app.test_client().get("/api/notify/messages", query_string=query, headers=headers)
     assert response.status_code == 200, response.json
     return response.json["items"]
 
@@ -223,7 +221,6 @@ def test_a_name_with_line_breaks_is_sent_on_one_line_and_what_cannot_be_composed
                                "École Jean Moulin Annexe Nord (0382296P00)")
     unsendable = {**COOPERATIVE, "email": TO + "\nBcc: someone@example.org"}
     assert deliver(app, on_documents_generated, generated(version=2, cooperative=unsendable)) == "failed"
-    time.sleep(0.5)
     assert len(sink.messages()) == 1
     [item] = [item for item in log(app) if item["status"] == "failed"]
     assert item["last_error"].startswith("Message impossible à composer")
@@ -234,7 +231,6 @@ def test_same_validation_twice_gives_one_email(app, sink):
     assert deliver(app, on_documents_generated, envelope) == "sent"
     assert deliver(app, on_documents_generated, envelope) == "sent"  # re-delivered
     assert deliver(app, on_documents_generated, generated()) == "sent"  # same validation, new event id
-    time.sleep(0.5)
     assert len(sink.messages()) == 1
     assert len(rows(app)) == 1 and rows(app)[0].attempts == 1
     # a re-validation after a reopen is a new version: one new email
@@ -259,7 +255,6 @@ def test_concurrent_deliveries_send_once(app, sink):
     for thread in threads:
         thread.join(60)
     assert errors == []
-    time.sleep(0.5)
     assert len(sink.messages()) == 1
     [row] = rows(app)
     assert (row.status, row.attempts) == ("sent", 1)
@@ -305,8 +300,15 @@ def worker_log_on_failure(worker):
         raise
 
 
+def short_visibility(settings):
+    """The worker's settings with a visibility timeout short enough to wait beyond: a
+    message a worker took and did not acknowledge would be handed out again by then."""
+    return dataclasses.replace(settings, broker_visibility_timeout=5)
+
+
 def test_smtp_down_then_up_with_a_real_worker(app, settings, sink):
     sink.stop()
+    settings = short_visibility(settings)
     with Worker("notify", env_for(settings)) as worker, worker_log_on_failure(worker):
         app.extensions["celery"].send_task("notify.on_documents_generated", args=[generated()], queue="notify")
 
@@ -320,7 +322,7 @@ def test_smtp_down_then_up_with_a_real_worker(app, settings, sink):
         sink.start()
         row = wait_for(lambda: rows(app)[0].status == "sent" and rows(app)[0], timeout=90,
                        what="the email to be sent once SMTP is back")
-        time.sleep(2)  # a duplicate would arrive right behind the first
+        quiet(settings, beyond_visibility=True, services=("notify",))  # no retry, no redelivery still to come
         assert len(sink.messages()) == 1
         assert row.attempts > 2 and row.sent_at is not None
         [item] = log(app, cooperative=NUMBER)
@@ -331,6 +333,7 @@ def test_documents_api_down_then_up_with_a_real_worker(app, settings, sink, docu
     """The PDFs are fetched over HTTP: while the documents API is unreachable the task is
     retried with backoff and nothing is logged; once it answers, one email, both PDFs."""
     documents_api.stop()
+    settings = short_visibility(settings)
     with Worker("notify", env_for(settings)) as worker, worker_log_on_failure(worker):
         app.extensions["celery"].send_task("notify.on_documents_generated", args=[generated()], queue="notify")
         wait_for(lambda: worker.log().count("DocumentsUnavailable") >= 2, timeout=60,
@@ -339,7 +342,7 @@ def test_documents_api_down_then_up_with_a_real_worker(app, settings, sink, docu
         documents_api.start()
         wait_for(lambda: rows(app) and rows(app)[0].status == "sent", timeout=90,
                  what="the email once the documents API is back")
-        time.sleep(2)  # a duplicate would arrive right behind the first
+        quiet(settings, beyond_visibility=True, services=("notify",))  # no retry, no redelivery still to come
     [mail] = sink.messages()
     assert sorted(part.get_content() for part in mail.iter_attachments()) == [ATTESTATION + b"v1", CERTIFICATE + b"v1"]
 
