@@ -10,7 +10,7 @@ phase reaches the handlers with real rows and the generated phase tries the shap
 
 Two profiles (docs/fuzz.md): ``make test`` runs the quick one (FUZZ_EXAMPLES=2 generated
 cases per operation and mode, each sent by every caller, derandomized so a failure
-replays: about 1,200 requests per store); ``FUZZ_EXAMPLES=350`` (about 100,000 requests
+replays: about 600 requests per store); ``FUZZ_EXAMPLES=350`` (about 100,000 requests
 per store) is the deep hunt."""
 import importlib
 import os
