@@ -1,8 +1,8 @@
 """One JSON error shape for every service: ``{"error", "message", "fields"}``."""
 from flask import jsonify
+from flask_smorest import Api
 from marshmallow import INCLUDE, Schema
 from marshmallow import fields as ma_fields
-from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared.identifiers import path_problems
