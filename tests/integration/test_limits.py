@@ -5,13 +5,15 @@ import json
 
 import pytest
 
-from services.adhesion.importing import MAX_BYTES, MAX_LINES
-from shared.service import MAX_BODY
 from tests.integration.test_adhesion_api import NUMBER, YEAR, school  # noqa: F401 (fixture)
 from tests.integration.test_departments import import_file, school_file
 from tests.support import GUIDE
 
 ADHESION = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+# the contract's figures, written out: a limit lowered in the code must fail here
+MAX_LINES = 5000
+MAX_BYTES = 2 * 1024 * 1024
+MAX_BODY = 256 * 1024
 
 
 def exactly(size: int, lines: int) -> bytes:
