@@ -10,8 +10,8 @@ phase reaches the handlers with real rows and the generated phase tries the shap
 
 Two profiles (docs/fuzz.md): ``make test`` runs the quick one (FUZZ_EXAMPLES=2 generated
 cases per operation and mode, each sent by every caller, derandomized so a failure
-replays: about 600 requests per store); ``FUZZ_EXAMPLES=350`` (about 100,000 requests
-per store) is the deep hunt."""
+replays: about 600 requests per store); ``FUZZ_EXAMPLES=175`` (about 100,000 requests
+in all) is the deep hunt."""
 import importlib
 import os
 
