@@ -84,7 +84,8 @@ class ActiveChanged(Schema):
 
 class _PasswordLink(Schema):
     """A single-use link to choose a password: only its token's hash is stored, the link
-    travels once, to the account's mailbox."""
+    travels once, to the account's mailbox, sealed on its way (v2: the outbox and the
+    broker never hold a live token in clear; ``shared.sealed`` opens it with SECRET_KEY)."""
 
     login = fields.String(required=True)
     to = fields.String(required=True)  # the account's mailbox: the cooperative's, or a staff member's own
@@ -97,16 +98,19 @@ class _PasswordLink(Schema):
 
 class PasswordResetRequested(_PasswordLink):
     reason = fields.String(required=True, validate=validate.OneOf(["lockout", "requested", "staff"]))
-    reset_url = fields.String(required=True)  # valid one hour
+    sealed_link = fields.String(required=True)  # the link (valid one hour), sealed
 
 
 class Invited(_PasswordLink):
-    invitation_url = fields.String(required=True)  # valid 14 days
+    sealed_link = fields.String(required=True)  # the link (valid 14 days), sealed
 
 
 _LINK = {"login": "0382296P00", "to": "ce.0382296p@ac-grenoble.fr", "cooperative": COOPERATIVE_EXAMPLE,
          "department": DEPARTMENT_EXAMPLE, "expires_at": "2025-09-15T09:30:00+00:00", "year": "2025-2026",
          "sequence": 1}
+# "http://127.0.0.1:8000/invitation/q8Zs0yHn3m6Vb1Kx" sealed with SECRET_KEY "example"
+_SEALED_EXAMPLE = ("gAAAAABrEXFeG-zM007pPfmReoh2MGJ2e1_MBFwAtQ86SBFUzu-EdJ1qwIgaVCXLiCYJeyrnlXd4LDXp7Mx1Rj56x75uGPb3"
+                   "MJHC1-j1k1V4T1waYiJJu9CD7jnPM2UuNZqvByX68PXBlpgRDrzklz2Kz_CeuYjaAQ==")
 _ABOUT = {"cooperative": COOPERATIVE_EXAMPLE, "department": DEPARTMENT_EXAMPLE, "year": "2025-2026", "revision": 3}
 
 SUBMITTED = Contract(
@@ -137,13 +141,13 @@ REMINDER_DUE = Contract(
 )
 
 INVITED = Contract(
-    "cooperative.invited", 1, Invited,
-    {**_LINK, "invitation_url": "http://127.0.0.1:8000/invitation/q8Zs0yHn3m6Vb1Kx"},
+    "cooperative.invited", 2, Invited,
+    {**_LINK, "sealed_link": _SEALED_EXAMPLE},
     "a cooperative was created by the bulk import: email it a single-use link to choose its password (14 days)",
 )
 PASSWORD_RESET_REQUESTED = Contract(
-    "password_reset.requested", 1, PasswordResetRequested,
-    {**_LINK, "reason": "lockout", "reset_url": "http://127.0.0.1:8000/mot-de-passe/nouveau/q8Zs0yHn3m6Vb1Kx"},
+    "password_reset.requested", 2, PasswordResetRequested,
+    {**_LINK, "reason": "lockout", "sealed_link": _SEALED_EXAMPLE},
     "a login was locked by failures, or a reset was asked (by its owner or by staff): email a single-use link",
 )
 

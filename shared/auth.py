@@ -48,10 +48,13 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, stored: str) -> bool:
     try:
         _, salt, digest = stored.split("$")
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, **_SCRYPT)
+        salt, expected = base64.b64decode(salt), base64.b64decode(digest)
     except (ValueError, TypeError):
+        # no password yet (an invitation not taken up): the cost of a real check, or the
+        # answer's time would tell pending invitations apart
+        burn_password_time(password)
         return False
+    actual = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
     return hmac.compare_digest(actual, expected)
 
 

@@ -1,6 +1,8 @@
 """One JSON error shape for every service: ``{"error", "message", "fields"}``."""
 from flask import jsonify
 from flask_smorest import Api
+from marshmallow import INCLUDE, Schema
+from marshmallow import fields as ma_fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared.identifiers import path_problems
@@ -152,7 +154,22 @@ def _fields_from(errors) -> dict:
     return errors or {}
 
 
+class ErrorOut(Schema):
+    """Every error answer, as the OpenAPI documents describe it (the ``default`` response
+    and each documented error status): more keys where a call says so (``unmet`` on a
+    refused validation)."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as additionalProperties: true
+
+    error = ma_fields.String(required=True, metadata={"description": "What went wrong, e.g. invalid, not_found"})
+    message = ma_fields.String(required=True, metadata={"description": "In French, for the person"})
+    fields = ma_fields.Dict(required=True, metadata={"description": "The bad fields and their messages"})
+
+
 class ServiceApi(Api):
+    ERROR_SCHEMA = ErrorOut
+
     def handle_http_exception(self, error):
         if not isinstance(error, HTTPException):
             error = InternalServerError()

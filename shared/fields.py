@@ -196,3 +196,12 @@ class EmailAddress(fields.String):
         except EmailNotValidError:
             raise ValidationError("Adresse e-mail invalide.")
         return checked.ascii_email
+
+
+class EmailAddressOrEmpty(EmailAddress):
+    """A mailbox that may be left empty (""): otherwise normalised as ``EmailAddress``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not value.strip(" "):
+            return ""
+        return super()._deserialize(value, attr, data, **kwargs)

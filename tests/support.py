@@ -64,49 +64,45 @@ def school_email(number: str) -> str:
 
 
 def prepared_app(create_app, settings: Settings):
-    """A service's app on a store the start-up step has migrated (and seeded), where the
-    sessions of the tokens the tests made with ``bearer_for`` are open."""
+    """A service's app on a store the start-up step has migrated (and seeded). A token
+    made with ``bearer_for`` opens its own session in the app it is sent to, so tests
+    share no registry of tokens or apps."""
     create_app.__self__.prepare(settings)  # the factory is its ServiceDefinition's
     app = create_app(settings)
-    for session_id, login in _TEST_SESSIONS.items():
-        _open(app, session_id, login)
+    app.before_request(_open_test_session)
     return app
 
 
-_TEST_SESSIONS: dict[str, str] = {}  # session id -> login, of the tokens tests made themselves
-_LIVE_APPS: list = []
+TEST_SESSION = "test-"  # the session ids of bearer_for tokens
 
 
 def bearer_for(principal) -> dict:
     """An Authorization header for ``principal`` without a login (services other than
-    adhesion have none): its session is opened in every app under ``sessions_open``."""
+    adhesion have none); its session opens in whichever test app it reaches."""
     from shared.auth import Principal, issue_token
 
-    session_id = f"test-{principal.login}"
-    _TEST_SESSIONS[session_id] = principal.login
-    for app in _LIVE_APPS:
-        _open(app, session_id, principal.login)
+    session_id = f"{TEST_SESSION}{principal.login}"
     principal = Principal(principal.login, principal.role, principal.department, principal.cooperative, session_id,
                           principal.national)
     return {"Authorization": f"Bearer {issue_token('test-secret', principal)}"}
 
 
-def _open(app, session_id: str, login: str) -> None:
+def _open_test_session() -> None:
     from datetime import timedelta
 
-    app.extensions["auth_sessions"].open(login, timedelta(hours=1), session_id=session_id)
+    from flask import current_app, request
 
+    from shared.auth import read_token
 
-@contextmanager
-def sessions_open(app):
-    """The sessions of every ``bearer_for`` token, open in this app's session store."""
-    for session_id, login in _TEST_SESSIONS.items():
-        _open(app, session_id, login)
-    _LIVE_APPS.append(app)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return
     try:
-        yield app
-    finally:
-        _LIVE_APPS.remove(app)
+        principal = read_token("test-secret", header.removeprefix("Bearer "))
+    except Exception:  # not a user's token of the tests: the app answers it as it would
+        return
+    if principal.session and principal.session.startswith(TEST_SESSION):
+        current_app.extensions["auth_sessions"].open(principal.login, timedelta(hours=1), session_id=principal.session)
 
 
 class Client:

@@ -41,7 +41,7 @@ def log_in(ctx: ServiceContext, login: str, password: str, devices: str | None, 
             throttle.record_failure(session, key, address, now)
             throttle.forget_expired(session, now)
             reset_sent = (account is not None and failures.login + 1 >= throttle.LOGIN_LIMIT
-                          and passwords.issue_lockout_link(session, ctx.settings.public_base_url, account, now))
+                          and passwords.issue_lockout_link(session, ctx.settings, account, now))
     if not ok:
         if reset_sent:
             ctx.publish()

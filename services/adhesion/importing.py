@@ -9,7 +9,6 @@ import io
 import re
 from dataclasses import dataclass
 
-from charset_normalizer import from_bytes
 from marshmallow import ValidationError
 
 from shared.fields import EmailAddress, one_line_problem
@@ -23,6 +22,7 @@ _email = EmailAddress()
 # the lines of the file as an editor and the csv module count them: U+2028, U+0085 and
 # the like are characters of a cell (refused in it), not ends of lines
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_BYTE_LINES = re.compile(rb"(\r\n|\r|\n)")
 
 
 class TooLarge(ValueError):
@@ -46,14 +46,24 @@ class Problem:
 
 
 def decode(body: bytes) -> str | None:
-    """UTF-8 when it is valid UTF-8 (a BOM dropped), else what charset-normalizer finds
-    between UTF-8 and cp1252 (French Excel's « CSV (séparateur : point-virgule) »)."""
+    """UTF-8 when the whole file is (a BOM dropped); otherwise line by line, each line
+    UTF-8 when it is valid UTF-8, else cp1252 (French Excel's « CSV (séparateur :
+    point-virgule) »): a file pasted together from both reads right on every line,
+    where one guess for the whole file garbles half of it. None when a line is neither."""
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(body, cp_isolation=["cp1252", "utf_8"]).best()
-    return str(best) if best is not None else None
+    parts = []
+    for part in _BYTE_LINES.split(body.removeprefix(b"\xef\xbb\xbf")):  # the line ends are ASCII in both encodings
+        try:
+            parts.append(part.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                parts.append(part.decode("cp1252"))
+            except UnicodeDecodeError:
+                return None
+    return "".join(parts)
 
 
 def parse(body: bytes) -> tuple[list[Row], list[Problem]]:
@@ -76,7 +86,7 @@ def parse(body: bytes) -> tuple[list[Row], list[Problem]]:
     position = {name: header.index(name) for name in COLUMNS}
     rows, problems, seen = [], [], {}
     previous_end = reader.line_num
-    for record in reader:
+    for record in _records(reader, problems):
         line, previous_end = previous_end + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue  # a blank line, as spreadsheets leave at the end
@@ -93,6 +103,19 @@ def parse(body: bytes) -> tuple[list[Row], list[Problem]]:
         if len(problems) == before:
             rows.append(Row(line=line, **values))
     return rows, problems
+
+
+def _records(reader, problems: list[Problem]):
+    """The reader's records until one it cannot read (a cell over the csv module's 128 KB,
+    a quote left open to the end): that line is named and the rest is not read."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(Problem(reader.line_num, "line", f"Ligne illisible ({exc})."))
+            return
 
 
 def _check(line: int, values: dict) -> list[Problem]:

@@ -2,7 +2,8 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, func
+from sqlalchemy import column as sa_column
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.columns import (
@@ -50,6 +51,8 @@ class Department(Base):
 
 class Account(Base):
     __tablename__ = "accounts"
+    # one account per login whatever its case (login_names.fold), whatever path writes it
+    __table_args__ = (Index("uq_accounts_login_folded", func.lower(sa_column("login")), unique=True),)
     login: Mapped[str] = login_name(primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(10))

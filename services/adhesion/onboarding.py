@@ -102,7 +102,7 @@ def _invite(session, ctx: ServiceContext, principal: Principal, cooperative: Coo
     account = Account(login=cooperative.number, password_hash=NO_PASSWORD, role="school",
                       department=principal.department, cooperative=cooperative.number, active=True)
     session.add(account)
-    passwords.issue_link(session, ctx.settings.public_base_url, account, "invitation", now, (cooperative, department))
+    passwords.issue_link(session, ctx.settings, account, "invitation", now, (cooperative, department))
 
 
 def _apply(session, cooperative: Cooperative, values: dict, by: str, now: datetime) -> list[str]:

@@ -2,7 +2,7 @@
 and the lost password, « Identifiant ou mot de passe perdus » (one hour).
 
 One mechanism for both: a random token goes once to the account's mailbox (in the
-event), only its SHA-256 is stored; confirming sets the password and spends every open
+event, sealed: shared/sealed.py), only its SHA-256 is stored; confirming sets the password and spends every open
 link of the login, so a used or older link is dead."""
 import hashlib
 import secrets
@@ -15,8 +15,9 @@ from contracts import adhesion as contracts
 from services.adhesion import login_names, throttle
 from services.adhesion.answers import cooperative_data, department_data
 from services.adhesion.models import Account, Cooperative, Department, OutboxEvent, PasswordReset
-from shared import outbox, schoolyear
+from shared import outbox, schoolyear, sealed
 from shared.auth import hash_password
+from shared.config import Settings
 from shared.errors import Malformed, TooManyAttempts
 from shared.service import ServiceContext
 
@@ -37,7 +38,7 @@ def mailbox(session: Session, account: Account) -> tuple[str, Cooperative | None
     return (cooperative.email if cooperative else account.email or ""), cooperative
 
 
-def issue_link(session: Session, public_base_url: str, account: Account, reason: str, now: datetime,
+def issue_link(session: Session, settings: Settings, account: Account, reason: str, now: datetime,
                known: tuple[Cooperative, Department] | None = None) -> bool:
     """Store a new link for ``account`` and write its email's event; False when the
     account has no mailbox (nothing to send). A bulk import passes the login's
@@ -64,12 +65,14 @@ def issue_link(session: Session, public_base_url: str, account: Account, reason:
         "year": schoolyear.of(now.date()),
         "sequence": sequence,
     }
+    # the outbox and the broker hold the link sealed: only notify opens it, to write the email
     if reason == "invitation":
-        outbox.record(session, OutboxEvent, contracts.INVITED,
-                      {**data, "invitation_url": f"{public_base_url}/invitation/{token}"})
+        link = sealed.seal(f"{settings.public_base_url}/invitation/{token}", settings.secret_key)
+        outbox.record(session, OutboxEvent, contracts.INVITED, {**data, "sealed_link": link})
     else:
+        link = sealed.seal(f"{settings.public_base_url}/mot-de-passe/nouveau/{token}", settings.secret_key)
         outbox.record(session, OutboxEvent, contracts.PASSWORD_RESET_REQUESTED,
-                      {**data, "reason": reason, "reset_url": f"{public_base_url}/mot-de-passe/nouveau/{token}"})
+                      {**data, "reason": reason, "sealed_link": link})
     return True
 
 
@@ -91,12 +94,12 @@ def request_reset(ctx: ServiceContext, login: str, address: str, now: datetime) 
             PasswordReset.created_at >= now - timedelta(hours=1)))
         if recent >= MAX_REQUESTS_PER_HOUR:
             return
-        issue_link(session, ctx.settings.public_base_url, account, "requested", now)
+        issue_link(session, ctx.settings, account, "requested", now)
         ctx.audit(session, "auth.reset_requested", account.cooperative or account.login, {"login": account.login}, department=account.department)
     ctx.publish()
 
 
-def issue_lockout_link(session: Session, public_base_url: str, account: Account, now: datetime) -> bool:
+def issue_lockout_link(session: Session, settings: Settings, account: Account, now: datetime) -> bool:
     """A school's login locked by the throttle: its mailbox gets a link, once per hour of
     lockout (staff accounts have no mailbox here). True when one was issued."""
     if account.cooperative is None:
@@ -106,14 +109,14 @@ def issue_lockout_link(session: Session, public_base_url: str, account: Account,
         PasswordReset.created_at >= now - throttle.LOGIN_WINDOW))
     if already:
         return False
-    issue_link(session, public_base_url, account, "lockout", now)
+    issue_link(session, settings, account, "lockout", now)
     return True
 
 
 def send_reset_by_staff(ctx: ServiceContext, account_login: str, now: datetime) -> bool:
     with ctx.database.session() as session:
         account = session.get(Account, account_login)
-        sent = account is not None and issue_link(session, ctx.settings.public_base_url, account, "staff", now)
+        sent = account is not None and issue_link(session, ctx.settings, account, "staff", now)
         ctx.audit(session, "auth.reset_sent", account_login, {"login": account_login, "sent": bool(sent)})
     ctx.publish()
     return sent

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from contracts.fields import AMOUNT_PARTS, COOPERATIVE_PARTS, TOTAL_PARTS
 from services.adhesion import domain
 from services.adhesion.domain import CHANGE_FORM_STATES, STATUSES
-from shared.fields import Code, Count, EmailAddress, Money, StrictBoolean, StrictSchema, Text
+from shared.fields import Code, Count, EmailAddress, EmailAddressOrEmpty, Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE, is_valid_year
 from shared.schemas import department_field, item_list, staff_login_field
 
@@ -365,7 +365,7 @@ class DepartmentSettingsIn(StrictSchema):
     sender_name = Text(validate=validate.Length(max=200))
     address = Text(validate=validate.Length(max=500))
     phone = Text(validate=validate.Length(max=50))
-    email = fields.String(validate=validate.Length(max=254))
+    email = EmailAddressOrEmpty()  # stored as SMTP takes it: an IDN domain in IDNA (Reply-To)
     payee = Text(validate=validate.Length(max=200))
     iban = fields.String(validate=validate.Length(max=34))
     bic = fields.String(validate=validate.Length(max=11))
@@ -374,11 +374,6 @@ class DepartmentSettingsIn(StrictSchema):
     retention_signin_months = fields.Integer(strict=True, validate=validate.Range(6, 120))
     retention_email_months = fields.Integer(strict=True, validate=validate.Range(12, 120))
     retention_accounting_years = fields.Integer(strict=True, validate=validate.Range(10, 30))
-
-    @validates("email")
-    def email_or_empty(self, value, **kwargs):
-        if value:
-            EmailAddress().deserialize(value)
 
     @validates("iban")
     def iban_valid(self, value, **kwargs):
@@ -420,7 +415,7 @@ class StaffOut(Schema):
     login = fields.String(metadata={"description": "The staff member's login"})
     role = fields.String(metadata={"description": "Always staff here"})
     department = department_field()
-    email = fields.String(metadata={"description": "Their own mailbox"})
+    email = fields.String(allow_none=True, metadata={"description": "Their own mailbox (none for the first account)"})
     national = fields.Boolean(metadata={"description": "True for the national administrator (the first account)"})
 
 

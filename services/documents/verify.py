@@ -18,6 +18,11 @@ def wants_json() -> bool:
 @blp.get("/<token>")
 @blp.response(200, VerifyOut)
 @blp.alt_response(404, schema=VerifyOut, description="Document inconnu ou remplacé : {\"valid\": false}")
+# a browser (the QR code) gets the page: both answers are documented
+@blp.doc(responses={status: {"description": description, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/VerifyOut"}},
+    "text/html": {"schema": {"type": "string"}}}}
+    for status, description in (("200", "Document valide"), ("404", "Document inconnu ou remplacé : {\"valid\": false}"))})
 def verify(token):
     document = documents.verification(service(), token)
     status = 200 if document else 404

@@ -225,7 +225,7 @@ def _link_email(kind: str, event_type: str, data: dict) -> Email:
         login, year, sequence, to = data["login"], data["year"], data["sequence"], data["to"]
         cooperative = data.get("cooperative")
         context = {"cooperative": cooperative, "department": data["department"], "year": year,
-                   "url": data["invitation_url"] if kind == INVITATION else data["reset_url"], "login": login,
+                   "sealed_link": data["sealed_link"], "login": login,
                    "reason": data.get("reason", "")}
         department = data["department"]["code"]
     except (KeyError, TypeError, ValueError) as exc:

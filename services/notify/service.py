@@ -15,6 +15,9 @@ says where they are), and only when the email is not logged yet. Bulk mail (remi
 rounds, invitations) is paced per department. A reminder is checked again when its turn
 comes, under its row lock: a school that sent its adhesion, was validated or deactivated
 since its round started, or was reminded within ``domain.REMINDER_GAP``, is skipped.
+
+A password link is opened (shared/sealed.py) only to compose its email; once the email is
+sent, or has failed for good, the log keeps a copy with the token taken out.
 """
 import dataclasses
 import logging
@@ -26,8 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.notify import claims, domain, smtp
-from services.notify.mail import compose
+from services.notify.mail import compose, redacted
 from services.notify.models import CooperativeActivity, Message, ProcessedEvent
+from shared import sealed
 from shared.auth import SERVICE, Principal, ensure_access
 from shared.config import Settings
 from shared.consumer import consume_once
@@ -127,10 +131,13 @@ def queue(session: Session, wanted: domain.Email, settings: Settings, failure: s
 
 
 def _compose(wanted: domain.Email, settings: Settings):
+    context = {**wanted.context, "public_base_url": settings.public_base_url}
+    if "sealed_link" in context:  # opened only here: the log holds it until sent, then a redacted copy
+        context["url"] = sealed.open_sealed(context.pop("sealed_link"), settings.secret_key)
     return compose(
         wanted.kind,
         wanted.to,
-        {**wanted.context, "public_base_url": settings.public_base_url},
+        context,
         wanted.message_id,
         settings.mail_from,
         wanted.attachments,
@@ -183,6 +190,8 @@ def send_queued(ctx: ServiceContext, key: str, paced: bool = False) -> str:
         else:
             row.status = domain.SENT
             row.sent_at = datetime.now(timezone.utc)
+        if row.status != domain.QUEUED and row.kind in domain.LINK_KINDS:
+            row.raw = redacted(row.raw)  # the live token leaves the log with its last attempt
         status = row.status
     if transient is not None:  # raised after the commit, so the attempt stays counted
         raise transient

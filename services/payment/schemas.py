@@ -59,10 +59,12 @@ class PaymentOut(Schema):
 
 
 class DuesOut(CooperativeYearOut):
-    amount_due = Money()
-    amount_paid = Money()
-    balance = Money()
-    status = fields.String(metadata={"enum": list(domain.STATUSES)})
+    # the contract's four keys (docs/http.md §4): required in the document, so an answer
+    # without one fails the response-schema check
+    amount_due = Money(required=True)
+    amount_paid = Money(required=True)
+    balance = Money(required=True)
+    status = fields.String(required=True, metadata={"enum": list(domain.STATUSES)})
     payments_count = fields.Integer()
     methods = fields.List(fields.String())
     reference = fields.String(metadata={"description": "ISO 11649 payment reference (RF…)"})

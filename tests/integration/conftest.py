@@ -1,5 +1,5 @@
-"""The adhesion service's app, its client and a staff token: the fixtures most
-integration tests start from (a module that tests another service defines its own)."""
+"""The integration modules' one app factory (``make_app``), and the adhesion app, its
+client and a staff token most tests start from."""
 import pytest
 
 from services.adhesion.app import create_app
@@ -8,10 +8,26 @@ from tests.support import Client, prepared_app, test_settings
 
 
 @pytest.fixture
-def app(tmp_path, database_url, redis_url):
-    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
-    yield app
-    shutdown(app)
+def make_app(tmp_path, redis_url):
+    """``make_app(create_app, database_url, **settings)``: a service's app on this test's
+    DATA_DIR (or ``data_dir``) and broker, or on the ``settings`` given, its store migrated
+    and seeded; every app made is shut down after the test."""
+    made = []
+
+    def make(factory=create_app, database_url=None, data_dir=None, settings=None, **overrides):
+        settings = settings or test_settings(data_dir or tmp_path, database_url, broker_url=redis_url, **overrides)
+        app = prepared_app(factory, settings)
+        made.append(app)
+        return app
+
+    yield make
+    for app in reversed(made):
+        shutdown(app)
+
+
+@pytest.fixture
+def app(make_app, database_url):
+    return make_app(create_app, database_url)
 
 
 @pytest.fixture

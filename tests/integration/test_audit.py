@@ -22,7 +22,7 @@ from services.payment.models import OutboxEvent as PaymentOutbox
 from shared.auth import Principal
 from shared.service import shutdown
 from tests.integration.test_departments import import_file, school_file
-from tests.support import GUIDE, Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
+from tests.support import GUIDE, Worker, bearer_for, env_for, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
@@ -36,8 +36,7 @@ def system(tmp_path, database_url, redis_url):
     settings = test_settings(tmp_path, database_url, broker_url=redis_url)
     apps = {name: prepared_app(factory, settings)
             for name, factory in (("adhesion", adhesion_app), ("payment", payment_app), ("audit", audit_app))}
-    with sessions_open(apps["audit"]), sessions_open(apps["payment"]):
-        yield apps
+    yield apps
     for app in apps.values():
         shutdown(app)
 
@@ -264,14 +263,13 @@ def test_retention_removes_old_sign_in_records_and_the_chain_still_checks(system
         assert on_retention_due.run(envelope) is True
         assert on_retention_due.run(envelope) is False  # once per event
     national = bearer_for(Principal("admin", "staff", "38", national=True))
-    with sessions_open(audit):
-        left = records(system, national)
-        assert [(i["seq"], i["action"]) for i in reversed(left)] == [
-            (2, "payment.recorded"), (3, "auth.login_failed"), (5, "auth.login"), (6, "retention.applied")]
-        applied = left[0]
-        assert (applied["actor"], applied["actor_kind"], applied["details"]["removed_sign_in_records"]) == (
-            "système", "system", 2)
-        assert call(audit, "get", "/api/audit/verify", national).json == {"records": 4, "ok": True, "first_bad": None}
+    left = records(system, national)
+    assert [(i["seq"], i["action"]) for i in reversed(left)] == [
+        (2, "payment.recorded"), (3, "auth.login_failed"), (5, "auth.login"), (6, "retention.applied")]
+    applied = left[0]
+    assert (applied["actor"], applied["actor_kind"], applied["details"]["removed_sign_in_records"]) == (
+        "système", "system", 2)
+    assert call(audit, "get", "/api/audit/verify", national).json == {"records": 4, "ok": True, "first_bad": None}
     # a recent sign-in record cannot go, even with a tombstone written for it (PostgreSQL: six months at least;
     # SQLite: only retention's own tombstones exist, and none was written for it)
     with pytest.raises(Exception, match="append-only"):
@@ -305,8 +303,7 @@ def test_appends_at_once_never_fork_the_chain(system):
         thread.join()
     assert errors == []
     national = bearer_for(Principal("admin", "staff", "38", national=True))
-    with sessions_open(audit):
-        assert call(audit, "get", "/api/audit/verify", national).json == {"records": 40, "ok": True, "first_bad": None}
+    assert call(audit, "get", "/api/audit/verify", national).json == {"records": 40, "ok": True, "first_bad": None}
     with ctx.database.session() as session:
         assert session.execute(text("SELECT min(seq), max(seq), count(DISTINCT event_id) FROM records")).one() == (1, 40, 40)
 

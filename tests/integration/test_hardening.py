@@ -276,3 +276,22 @@ def test_reset_requests_are_capped_per_address(client, app, staff):
     assert client.post("/api/auth/password-reset", json={"login": numbers[11]}, headers=_from("10.24.6.2")).status_code == 202
     assert len(resets(app)) == 11
     assert _login(client, numbers[0], "ecole-secret", "10.24.6.1").status_code == 200
+
+
+def test_a_pending_invitation_answers_in_the_time_of_a_real_account(client, staff, school):
+    """An invited school without a password yet is not told apart by the answer's time:
+    the same 401, within 20 % of a real account's wrong password (medians, interleaved)."""
+    import statistics
+    import time
+
+    from tests.integration.test_departments import import_file, number_of, school_file
+    assert import_file(client, staff, school_file(1)).status_code == 200
+    timings = {NUMBER: [], number_of(1): []}
+    for attempt in range(9):
+        for login in timings:
+            started = time.perf_counter()
+            answer = _login(client, login, "pas-le-bon", f"10.24.9.{attempt * 2 + len(timings[login])}")
+            timings[login].append(time.perf_counter() - started)
+            assert answer.status_code == 401
+    real, pending = (statistics.median(timings[login]) for login in timings)
+    assert 0.8 <= pending / real <= 1.2, (pending, real)

@@ -16,7 +16,7 @@ from services.ledger.yearend import DEFAULT_CHART
 from shared.auth import Principal
 from shared.service import shutdown
 from tests.quiet import quiet
-from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
+from tests.support import Worker, bearer_for, env_for, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -55,11 +55,8 @@ def validated(version=1, insurance=True, goods="0.00", goods_value="0.00", amoun
 
 
 @pytest.fixture
-def app(tmp_path, database_url, redis_url):
-    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
-    with sessions_open(app):
-        yield app
-    shutdown(app)
+def app(make_app, database_url):
+    return make_app(create_app, database_url)
 
 
 @pytest.fixture
@@ -334,8 +331,6 @@ def test_the_consumer_survives_its_worker_killed_mid_task(tmp_path, database_url
     app = prepared_app(create_app, settings)
     env = env_for(settings, TEST_CONSUME_DELAY_SECONDS="4")
     sender = Celery(broker=redis_url)
-    sessions = sessions_open(app)
-    sessions.__enter__()
     try:
         worker = Worker("ledger", env, app=SLOW_LEDGER).start()
         sender.send_task("ledger.on_adhesion_validated", args=[validated()], queue="ledger")
@@ -352,7 +347,6 @@ def test_the_consumer_survives_its_worker_killed_mid_task(tmp_path, database_url
         finally:
             second.stop()
     finally:
-        sessions.__exit__(None, None, None)
         sender.close()
         shutdown(app)
 

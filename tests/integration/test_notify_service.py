@@ -2,6 +2,7 @@
 worker, a real aiosmtpd server (MailSink) to read the emails back, and the real documents
 app served over HTTP on a free port, which notify fetches the PDFs from (claim check)."""
 import asyncio
+import dataclasses
 import email.policy
 import hashlib
 import threading
@@ -29,7 +30,8 @@ from services.notify.models import Message, ProcessedEvent
 from shared.auth import Principal
 from shared.events import queue_of, subscribers
 from shared.service import shutdown
-from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
+from tests.quiet import quiet
+from tests.support import Worker, bearer_for, env_for, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 YEAR = "2025-2026"
@@ -149,11 +151,8 @@ def documents_api(settings):
 
 
 @pytest.fixture
-def app(settings, documents_api):
-    app = prepared_app(create_app, settings)
-    with sessions_open(app):
-        yield app
-    shutdown(app)
+def app(make_app, settings, documents_api):
+    return make_app(create_app, settings=settings)
 
 
 def deliver(app, task, envelope):
@@ -167,8 +166,7 @@ def rows(app) -> list[Message]:
 
 
 def log(app, headers=STAFF, **query):
-    with sessions_open(app):
-        response = app.test_client().get("/api/notify/messages", query_string=query, headers=headers)
+    response = app.test_client().get("/api/notify/messages", query_string=query, headers=headers)
     assert response.status_code == 200, response.json
     return response.json["items"]
 
@@ -227,7 +225,6 @@ def test_a_name_with_line_breaks_is_sent_on_one_line_and_what_cannot_be_composed
                                "École Jean Moulin Annexe Nord (0382296P00)")
     unsendable = {**COOPERATIVE, "email": TO + "\nBcc: someone@example.org"}
     assert deliver(app, on_documents_generated, generated(version=2, cooperative=unsendable)) == "failed"
-    time.sleep(0.5)
     assert len(sink.messages()) == 1
     [item] = [item for item in log(app) if item["status"] == "failed"]
     assert item["last_error"].startswith("Message impossible à composer")
@@ -238,7 +235,6 @@ def test_same_validation_twice_gives_one_email(app, sink):
     assert deliver(app, on_documents_generated, envelope) == "sent"
     assert deliver(app, on_documents_generated, envelope) == "sent"  # re-delivered
     assert deliver(app, on_documents_generated, generated()) == "sent"  # same validation, new event id
-    time.sleep(0.5)
     assert len(sink.messages()) == 1
     assert len(rows(app)) == 1 and rows(app)[0].attempts == 1
     # a re-validation after a reopen is a new version: one new email
@@ -263,7 +259,6 @@ def test_concurrent_deliveries_send_once(app, sink):
     for thread in threads:
         thread.join(60)
     assert errors == []
-    time.sleep(0.5)
     assert len(sink.messages()) == 1
     [row] = rows(app)
     assert (row.status, row.attempts) == ("sent", 1)
@@ -309,8 +304,15 @@ def worker_log_on_failure(worker):
         raise
 
 
+def short_visibility(settings):
+    """The worker's settings with a visibility timeout short enough to wait beyond: a
+    message a worker took and did not acknowledge would be handed out again by then."""
+    return dataclasses.replace(settings, broker_visibility_timeout=5)
+
+
 def test_smtp_down_then_up_with_a_real_worker(app, settings, sink):
     sink.stop()
+    settings = short_visibility(settings)
     with Worker("notify", env_for(settings)) as worker, worker_log_on_failure(worker):
         app.extensions["celery"].send_task("notify.on_documents_generated", args=[generated()], queue="notify")
 
@@ -324,7 +326,7 @@ def test_smtp_down_then_up_with_a_real_worker(app, settings, sink):
         sink.start()
         row = wait_for(lambda: rows(app)[0].status == "sent" and rows(app)[0], timeout=90,
                        what="the email to be sent once SMTP is back")
-        time.sleep(2)  # a duplicate would arrive right behind the first
+        quiet(settings, beyond_visibility=True, services=("notify",))  # no retry, no redelivery still to come
         assert len(sink.messages()) == 1
         assert row.attempts > 2 and row.sent_at is not None
         [item] = log(app, cooperative=NUMBER)
@@ -335,6 +337,7 @@ def test_documents_api_down_then_up_with_a_real_worker(app, settings, sink, docu
     """The PDFs are fetched over HTTP: while the documents API is unreachable the task is
     retried with backoff and nothing is logged; once it answers, one email, both PDFs."""
     documents_api.stop()
+    settings = short_visibility(settings)
     with Worker("notify", env_for(settings)) as worker, worker_log_on_failure(worker):
         app.extensions["celery"].send_task("notify.on_documents_generated", args=[generated()], queue="notify")
         wait_for(lambda: worker.log().count("DocumentsUnavailable") >= 2, timeout=60,
@@ -343,7 +346,7 @@ def test_documents_api_down_then_up_with_a_real_worker(app, settings, sink, docu
         documents_api.start()
         wait_for(lambda: rows(app) and rows(app)[0].status == "sent", timeout=90,
                  what="the email once the documents API is back")
-        time.sleep(2)  # a duplicate would arrive right behind the first
+        quiet(settings, beyond_visibility=True, services=("notify",))  # no retry, no redelivery still to come
     [mail] = sink.messages()
     assert sorted(part.get_content() for part in mail.iter_attachments()) == [ATTESTATION + b"v1", CERTIFICATE + b"v1"]
 
@@ -507,23 +510,20 @@ def test_resend_a_failed_email_on_the_transactional_lane(tmp_path, database_url,
         [failed] = log(app)
         client = app.test_client()
         path = f"/api/notify/messages/{failed['id']}/resend"
-        with sessions_open(app):
-            assert client.post(path).status_code == 401
-            assert client.post(path, headers=SCHOOL).status_code == 403
-            assert client.post(path, headers=token(department="69")).status_code == 404
-            assert client.post("/api/notify/messages/999999/resend", headers=STAFF).status_code == 404
+        assert client.post(path).status_code == 401
+        assert client.post(path, headers=SCHOOL).status_code == 403
+        assert client.post(path, headers=token(department="69")).status_code == 404
+        assert client.post("/api/notify/messages/999999/resend", headers=STAFF).status_code == 404
         relay.refusing = False
         with Worker("notify", env_for(settings)) as worker, worker_log_on_failure(worker):
-            with sessions_open(app):
-                answer = client.post(path, headers=STAFF)
+            answer = client.post(path, headers=STAFF)
             assert answer.status_code == 200 and answer.json == {"id": failed["id"], "status": "queued"}
             sent = wait_for(lambda: [m for m in log(app) if m["status"] == "sent"], timeout=60, what="sent again")
             assert sent[0]["message_id"] == failed["message_id"]
             time.sleep(1)
             delivered = list((tmp_path / "relay").glob("*.eml"))
             assert len(delivered) == 1 and failed["message_id"] in delivered[0].read_text(errors="replace")
-            with sessions_open(app):
-                again = client.post(path, headers=STAFF)
+            again = client.post(path, headers=STAFF)
             assert again.status_code == 409 and again.json["error"] == "conflict"
     finally:
         shutdown(app)

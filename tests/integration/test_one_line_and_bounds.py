@@ -10,10 +10,9 @@ from sqlalchemy import update
 from services.adhesion.models import RateCard
 from services.ledger.app import create_app as create_ledger_app
 from shared.auth import Principal
-from shared.service import shutdown
 from tests.integration.test_adhesion_api import NUMBER, YEAR, create_cooperative
 from tests.integration.test_departments import import_file
-from tests.support import GUIDE, bearer_for, prepared_app, sessions_open, test_settings
+from tests.support import GUIDE, bearer_for
 
 # CR, LF, CRLF, the line and paragraph separators, NEL (C1), tab, another C1, a C0
 BREAKERS = ["\n", "\r", "\r\n", "\u2028", "\u2029", "\x85", "\t", "\x9b", "\x1e"]
@@ -87,11 +86,8 @@ def test_the_renewal_window_stays_within_its_school_year(client, app, staff):
 
 
 @pytest.fixture
-def ledger(tmp_path, database_url, redis_url):
-    app = prepared_app(create_ledger_app, test_settings(tmp_path / "ledger", database_url, broker_url=redis_url))
-    with sessions_open(app):
-        yield app
-    shutdown(app)
+def ledger(make_app, tmp_path, database_url):
+    return make_app(create_ledger_app, database_url, data_dir=tmp_path / "ledger")
 
 
 def test_a_year_no_calendar_holds_is_a_400_on_every_ledger_call(ledger):

@@ -13,7 +13,7 @@ from services.payment.handlers import on_adhesion_submitted
 from services.payment.models import Due, OutboxEvent, Payment, ProcessedEvent
 from shared.auth import Principal
 from shared.service import shutdown
-from tests.support import Worker, bearer_for, env_for, prepared_app, sessions_open, test_settings, wait_for
+from tests.support import Worker, bearer_for, env_for, prepared_app, test_settings, wait_for
 
 NUMBER = "0382296P00"
 OTHER = "0380001A00"
@@ -50,11 +50,8 @@ def submitted(revision=1, amount_due="439.25", number=NUMBER, department="38", y
 
 
 @pytest.fixture
-def app(tmp_path, database_url, redis_url):
-    app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
-    with sessions_open(app):
-        yield app
-    shutdown(app)
+def app(make_app, database_url):
+    return make_app(create_app, database_url)
 
 
 @pytest.fixture
@@ -244,8 +241,6 @@ def test_health_and_openapi(client):
 def test_real_worker_consumes_adhesion_submitted_from_redis(tmp_path, database_url, redis_url):
     settings = test_settings(tmp_path, database_url, broker_url=redis_url)
     app = prepared_app(create_app, settings)
-    sessions = sessions_open(app)
-    sessions.__enter__()
     try:
         client = app.test_client()
         envelope = submitted()
@@ -263,5 +258,4 @@ def test_real_worker_consumes_adhesion_submitted_from_redis(tmp_path, database_u
             wait_for(lambda: worker.log().count("succeeded") >= 2, what="both deliveries to be processed")
         assert count(app, Due) == 1 and count(app, ProcessedEvent) == 1
     finally:
-        sessions.__exit__(None, None, None)
         shutdown(app)

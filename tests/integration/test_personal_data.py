@@ -17,7 +17,7 @@ from deploy.redis_server import free_port
 from deploy.smtp_sink import MailSink
 from shared.events import queue_of, service_names, subscribers
 from shared.service import shutdown
-from tests.support import GUIDE, prepared_app, sessions_open, test_settings
+from tests.support import GUIDE, prepared_app, test_settings
 
 NUMBER = "0389999Z00"
 YEAR = "2025-2026"
@@ -41,8 +41,7 @@ def system(tmp_path, database_url, redis_url):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        with sessions_open(apps["payment"]):
-            yield apps
+        yield apps
     finally:
         server.shutdown()
         for app in apps.values():

@@ -20,7 +20,7 @@ from services.payment.models import Mandate, OutboxEvent
 from shared.auth import Principal
 from shared.service import shutdown
 from tests.statement_files import Movement, camt053, camt053_direct_debit_return
-from tests.support import bearer_for, prepared_app, sessions_open, test_settings
+from tests.support import bearer_for, prepared_app, test_settings
 
 YEAR = "2025-2026"
 A, B = "0385001D00", "0385002D00"
@@ -36,8 +36,7 @@ FIRST, SECOND, THIRD = (date.today() + timedelta(days=d) for d in (20, 50, 80))
 @pytest.fixture
 def app(tmp_path, database_url, redis_url):
     app = prepared_app(create_app, test_settings(tmp_path, database_url, broker_url=redis_url))
-    with sessions_open(app):
-        yield app
+    yield app
     shutdown(app)
 
 

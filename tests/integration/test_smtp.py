@@ -1,4 +1,5 @@
 """send() against real SMTP servers on localhost: the MailSink, a refusing aiosmtpd, a mute socket."""
+import email.policy
 import os
 import signal
 import socket
@@ -6,6 +7,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -124,13 +126,23 @@ class Refusing:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    def __init__(self):
+        self.accepted = []  # (recipients, bytes) of each message taken
+
     async def handle_DATA(self, server, session, envelope):
+        self.accepted.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
 
 @pytest.fixture
-def refusing_port():
-    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port(), server_hostname="refusing", ready_timeout=30)
+def refusing_relay():
+    return Refusing()
+
+
+@pytest.fixture
+def refusing_port(refusing_relay):
+    controller = Controller(refusing_relay, hostname="127.0.0.1", port=free_port(), server_hostname="refusing",
+                            ready_timeout=30)
     controller.start()
     yield controller.port
     controller.stop()
@@ -146,8 +158,12 @@ def test_4xx_recipient_is_transient(refusing_port):
         send(validation_mail(to="later@example.org"), settings_for(refusing_port))
 
 
-def test_accepted_recipient_passes(refusing_port):
-    send(validation_mail(to="ok@example.org"), settings_for(refusing_port))
+def test_accepted_recipient_passes(refusing_port, refusing_relay):
+    message = validation_mail(to="ok@example.org")
+    send(message, settings_for(refusing_port))  # neither error is raised
+    [(recipients, data)] = refusing_relay.accepted
+    assert recipients == ["ok@example.org"]
+    assert BytesParser(policy=email.policy.default).parsebytes(data)["Message-ID"] == message["Message-ID"]
 
 
 def test_module_runs_in_foreground_and_stops_on_sigterm(tmp_path):

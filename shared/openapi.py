@@ -1,0 +1,43 @@
+"""What the OpenAPI documents say of path parameters beyond what Flask's converters give
+(``{"type": "string", "minLength": 1}``): a cooperative number's and a school year's
+shape, and an example of each, so a generated request (schemathesis, a client generator)
+reaches the handler instead of stopping at a 400, and a reader sees what to send."""
+from apispec import BasePlugin
+from marshmallow import fields
+
+from shared.identifiers import NUMBER_RE
+
+EXAMPLE_NUMBER = "0382296P00"
+EXAMPLE_YEAR = "2025-2026"
+# by the parameter's name, as every service names them
+STRINGS = {
+    "number": {"pattern": "^" + NUMBER_RE.pattern.lstrip("^").removesuffix("\\Z") + "$", "example": EXAMPLE_NUMBER,
+               "description": "The cooperative's number (school UAI + account), capitals and digits"},
+    "year": {"pattern": "^[0-9]{4}-[0-9]{4}$", "example": EXAMPLE_YEAR,
+             "description": "School year, e.g. 2025-2026"},
+}
+
+
+class PathParameters(BasePlugin):
+    """An apispec plugin run after flask-smorest's, which has listed the path's parameters."""
+
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs):
+        for parameter in parameters or ():
+            if not isinstance(parameter, dict) or parameter.get("in") != "path":
+                continue
+            schema = parameter.setdefault("schema", {})
+            known = STRINGS.get(parameter["name"])
+            if known and schema.get("type") == "string":
+                schema["pattern"] = known["pattern"]
+                parameter.setdefault("example", known["example"])
+                parameter.setdefault("description", known["description"])
+            elif schema.get("type") == "integer":
+                parameter.setdefault("example", 1)
+
+
+def decimal_as_string(self, field, **kwargs) -> dict:
+    """A Decimal carried as a JSON string (``"395.50"``, shared.fields.Money and the
+    answers' amounts) is documented as the string it is, not as a number."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+    return {}
