@@ -91,6 +91,7 @@ def _open_test_session() -> None:
     from datetime import timedelta
 
     from flask import current_app, request
+    from sqlalchemy.exc import IntegrityError
 
     from shared.auth import read_token
 
@@ -102,7 +103,13 @@ def _open_test_session() -> None:
     except Exception:  # not a user's token of the tests: the app answers it as it would
         return
     if principal.session and principal.session.startswith(TEST_SESSION):
-        current_app.extensions["auth_sessions"].open(principal.login, timedelta(hours=1), session_id=principal.session)
+        sessions = current_app.extensions["auth_sessions"]
+        if sessions.is_open(principal.session, principal.login):
+            return
+        try:
+            sessions.open(principal.login, timedelta(hours=1), session_id=principal.session)
+        except IntegrityError:  # two requests of one token at once: the other opened it
+            pass
 
 
 class Client:

@@ -29,7 +29,8 @@ def submitted(session: Session, adhesion: Adhesion, cooperative: Cooperative, ra
     outbox.record(session, OutboxEvent, contracts.SUBMITTED, {
         **_common(session, adhesion, cooperative),
         # with how to pay it: the acknowledgement carries the payee, IBAN and BIC
-        "department": department_contact(session.get(Department, cooperative.department)),
+        "department": {key: value for key, value in department_contact(
+            session.get(Department, cooperative.department)).items() if key != "direct_debit"},
         "amount_due": money_text(amounts.total),
         "amounts": _money(amounts),
         "totals": vars_of(totals),
