@@ -29,6 +29,7 @@ from services.notify.handlers import on_adhesion_submitted, on_correction_reques
 from services.notify.models import Message, ProcessedEvent
 from shared.auth import Principal
 from shared.events import queue_of, subscribers
+from shared.sealed import seal
 from shared.service import shutdown
 from tests.quiet import quiet
 from tests.support import Worker, bearer_for, env_for, prepared_app, test_settings, wait_for
@@ -539,7 +540,7 @@ def invitation(index: int) -> dict:
     return adhesion_events.INVITED.build({
         "login": cooperative["number"], "to": cooperative["email"], "cooperative": cooperative,
         "department": DEPARTMENT, "expires_at": "2025-09-15T09:30:00+00:00", "year": YEAR, "sequence": 1,
-        "invitation_url": f"http://127.0.0.1:8000/invitation/token-{index}",
+        "sealed_link": seal(f"http://127.0.0.1:8000/invitation/token-{index}", "test-secret"),
     }).to_dict()
 
 

@@ -16,14 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
-    with op.batch_alter_table('adhesions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('pay_direct_debit', sa.Boolean(), server_default=sa.false(), nullable=False))
-
-    with op.batch_alter_table('departments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('direct_debit_offered', sa.Boolean(), server_default=sa.false(), nullable=False))
-
-    
+    # Plain ADD COLUMNs: a batch copy of departments on SQLite would drop a table the
+    # cooperatives' foreign keys point at, and fail on any install holding cooperatives.
+    op.add_column('adhesions', sa.Column('pay_direct_debit', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('departments',
+                  sa.Column('direct_debit_offered', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
