@@ -77,6 +77,8 @@ def erase(ctx: ServiceContext, session: Session, number: str) -> None:
         cheque.drawer = ANONYMISED if cheque.drawer else ""
     for line in lines:
         line.payer, line.payer_iban = ANONYMISED, ""
+    mandates, debtor = _erase_mandates(session, number)
+    known += [value for value in debtor if len(value) >= 3]  # a bank's return line may name the debtor
     names = [value for value in known if value and value != ANONYMISED]
     if names:  # any other line whose label or suggestions name them (a suggestion lists candidates)
         mentions = [column.contains(name) for name in names for column in
@@ -86,8 +88,7 @@ def erase(ctx: ServiceContext, session: Session, number: str) -> None:
             line.payer = scrub_text(line.payer, names)
             line.suggestions = scrub_text(line.suggestions, names)
     removed = session.execute(delete(PayerAccount).where(PayerAccount.cooperative == number)).rowcount
-    mandates, debtor = _erase_mandates(session, number)
-    scrubbed = scrub_outbox(session, OutboxEvent, names + [value for value in debtor if len(value) >= 3])
+    scrubbed = scrub_outbox(session, OutboxEvent, names)
     ctx.audit(session, "personal_data.erased", number, {"dues": len(dues), "cheques": len(cheques),
                                                          "statement_lines": len(lines), "payer_accounts": removed,
                                                          "sepa_mandates": mandates, "outbox_rows": scrubbed},
