@@ -1,7 +1,7 @@
 """What the payment service holds about a cooperative's people (the name and mailbox its
 events gave, cheque drawers, the payer of its bank credits, its SEPA mandates' debtor,
 IBAN and address) and their erasure: the amounts, references, RUMs, collections and dates
-stay (accounting, ten years); an IBAN keeps its last four characters (docs/audit.md#4)."""
+stay (accounting, ten years); an IBAN keeps its last four characters (docs/audit.md#4-personal-data)."""
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
