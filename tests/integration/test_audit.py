@@ -376,6 +376,7 @@ def deliver_every_audit(system) -> None:
 def test_the_years_end_sepa_and_a_move_leave_one_record_each(year_end_system):
     """Issues 20, 21 and 25's steps made by people: closing, the CRF received, a mandate
     activated, a batch exported (downloaded twice), a cooperative moved between departments."""
+    from services.ledger.handlers import on_adhesion_validated
     from tests.integration import test_ledger_year_end as year_end
     from tests.integration import test_sepa as sepa
 
@@ -390,14 +391,31 @@ def test_the_years_end_sepa_and_a_move_leave_one_record_each(year_end_system):
     moved = call(adhesion, "patch", f"/api/adhesion/cooperatives/{NUMBER}", national, json={"department": "69"})
     assert moved.status_code == 200, moved.json
 
+    # a small book closed, with its quitus and statement, submitted and received
     filed = "0380001A00"
-    year_end.file_a_crf(ledger, ledger.test_client(), filed)
-    assert ledger.test_client().put("/api/ledger/settings", headers=year_end.STAFF, json={
-        "crf_deadline": "10-15"}).status_code == 200
+    with ledger.app_context():
+        on_adhesion_validated.run(year_end.validated(number=filed))
+    books, school = ledger.test_client(), bearer_for(Principal(filed, "school", "38", filed))
+    book = f"/api/ledger/books/{filed}/{YEAR}"
+    year_end.post_entry(books, school, book, **year_end.income("Kermesse", "100.00", "70600008", "2026-06-20"))
+    year_end.post_entry(books, school, book, **year_end.expense("Livres", "40.00", "60220008", "2026-05-02"))
+    for piece in ("R01", "D01"):
+        assert books.post(f"{book}/entries/{piece}/pointage", headers=school, json={"on": "2026-06-25"}).status_code == 200
+    assert books.put(f"{book}/cash-count", headers=school, json={"date": "2026-08-31", "counted": {}}).status_code == 200
+    assert books.post(f"{book}/close", headers=school, json={"statement_balance": "60.00"}).status_code == 200
+    assert books.put(f"{book}/crf/quitus", headers=school, json={
+        "mandataire": {"name": "Aurélien Vasseur", "date": "2026-09-05"},
+        "verifiers": [{"name": "Gwendoline Marchetti", "quality": "parent", "date": "2026-09-05"},
+                      {"name": "Théophile Ravanel", "quality": "autre", "date": "2026-09-05"}]}).status_code == 200
+    assert books.put(f"{book}/crf/statement", headers=school, data=year_end.PNG).status_code == 200
+    assert books.post(f"{book}/crf/submit", headers=school).status_code == 200
+    assert books.post(f"{book}/crf/receive", headers=STAFF_38).status_code == 200
+    assert books.put("/api/ledger/settings", headers=STAFF_38, json={"crf_deadline": "10-15"}).status_code == 200
 
     client = payment.test_client()
     sepa.creditor_and_dates(client)
-    sepa.deliver(payment, sepa.submitted(sepa.A, "100.00"))
+    with payment.app_context():
+        on_adhesion_submitted.run(sepa.submitted(sepa.A, "100.00"))
     rum = sepa.active_mandate(client, sepa.A)
     sepa.export(client, sepa.FIRST)
     [batch] = sepa.call(client, "get", "/api/payment/sepa/batches").json["items"]
@@ -417,7 +435,7 @@ def test_the_years_end_sepa_and_a_move_leave_one_record_each(year_end_system):
                                  "result": "60.00"}
     received = one(items, "ledger.crf_received")
     assert (received["actor"], received["actor_kind"], received["target"], received["service"]) == (
-        "admin", "staff", filed, "ledger")
+        "compta38", "staff", filed, "ledger")
     assert received["details"] == {"year": YEAR, "status": {"before": "submitted", "after": "received"}}
     for action in ("ledger.cash_counted", "ledger.quitus_set", "ledger.statement_attached", "ledger.crf_submitted"):
         assert one(items, action)["target"] == filed
@@ -436,6 +454,7 @@ def test_the_years_end_sepa_and_a_move_leave_one_record_each(year_end_system):
         assert one(items, action)["actor"] == "admin"
     # no names, mailboxes or accounts in the details
     everything = json.dumps([i["details"] for i in items], ensure_ascii=False)
-    for secret in (sepa.IBAN_1, sepa.CREDITOR["iban"], f"Coopérative {sepa.A}", "Jean Moulin", "ce.0382296p"):
+    for secret in (sepa.IBAN_1, sepa.CREDITOR["iban"], f"Coopérative {sepa.A}", "Jean Moulin", "ce.0382296p",
+                   "Vasseur", "Marchetti", "Ravanel"):
         assert secret not in everything, secret
     assert call(system["audit"], "get", "/api/audit/verify", national).json["ok"] is True
