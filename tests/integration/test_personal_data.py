@@ -272,3 +272,30 @@ def test_accounting_and_email_bodies_go_after_their_retention(system):
             applied.setdefault(item["service"], item)
     assert {"payment", "ledger", "notify", "audit"} <= set(applied)
     assert applied["payment"]["details"]["payments_removed"] == 1 and applied["payment"]["actor"] == "système"
+
+
+def test_a_resend_from_the_status_page_is_audited_by_both_services(system):
+    """« Renvoyer » on « État du système »: the adhesion service records the national
+    administrator's request, the notify service (reached over HTTP) its own change."""
+    adhesion, notify = system["adhesion"], system["notify"]
+    staff = login(adhesion, "admin", "admin-password")
+    assert call(adhesion, "post", "/api/adhesion/cooperatives", staff, json={
+        "number": NUMBER, "name": NAME, "town": "VIENNE", "email": EMAIL, "password": "ecole-secret"}).status_code == 201
+    school = login(adhesion, NUMBER, "ecole-secret")
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    assert call(adhesion, "put", url, school, json=GUIDE).status_code == 200
+    assert call(adhesion, "post", f"{url}/submit", school).status_code == 200
+    pump(system)
+    with notify.extensions["service"].database.session() as session:  # the relay refused it for good
+        message = session.execute(text("SELECT id FROM messages WHERE kind != 'invitation' ORDER BY id")).scalar()
+        session.execute(text("UPDATE messages SET status = 'failed' WHERE id = :id"), {"id": message})
+    resent = call(adhesion, "post", f"/api/adhesion/operations/emails/{message}/resend", staff)
+    assert resent.status_code == 200, resent.json
+    pump(system)
+    records = call(system["audit"], "get", "/api/audit/events", staff, query_string={"action": "email.resent"}).json
+    by_service = {record["service"]: record for record in records["items"]}
+    assert len(records["items"]) == 2 and set(by_service) == {"adhesion", "notify"}
+    assert (by_service["adhesion"]["actor"], by_service["adhesion"]["actor_kind"]) == ("admin", "national")
+    assert (by_service["notify"]["actor"], by_service["notify"]["actor_kind"], by_service["notify"]["department"]) == (
+        "adhesion", "service", "38")
+    assert {record["target"] for record in records["items"]} == {f"email:{message}"}
