@@ -124,7 +124,7 @@ def update_cooperative(ctx: ServiceContext, principal: Principal, number: str, d
     with ctx.database.session() as session:
         cooperative = _own(session, principal, number)
         if data.get("department") and data["department"] != cooperative.department:
-            _move(session, principal, cooperative, data["department"], now)
+            _move(ctx, session, principal, cooperative, data["department"], now)
         _apply(session, cooperative, {k: data.get(k) for k in ("name", "town", "email")}, principal.login, now)
         if "active" in data and data["active"] != cooperative.active:
             session.add(CooperativeChange(cooperative=number, field="active", old=str(cooperative.active).lower(),
@@ -135,7 +135,9 @@ def update_cooperative(ctx: ServiceContext, principal: Principal, number: str, d
                 account.active = data["active"]  # no login while deactivated
             events.active_changed(session, cooperative, now)
         session.flush()
-        ctx.audit(session, "cooperative.changed", number, {"fields": sorted(k for k in data if k != "active"), **({"active": data["active"]} if "active" in data else {})})
+        fields = sorted(k for k in data if k not in ("active", "department"))  # a move has its own record
+        if fields or "active" in data or "department" not in data:
+            ctx.audit(session, "cooperative.changed", number, {"fields": fields, **({"active": data["active"]} if "active" in data else {})})
         answer = _detail(session, cooperative)
     ctx.publish()
     if data.get("active") is False:
@@ -165,7 +167,8 @@ def _own(session, principal: Principal, number: str) -> Cooperative:
     return cooperative
 
 
-def _move(session, principal: Principal, cooperative: Cooperative, department: str, now: datetime) -> None:
+def _move(ctx: ServiceContext, session, principal: Principal, cooperative: Cooperative, department: str,
+          now: datetime) -> None:
     """The national administrator moves a cooperative created in the wrong department, with
     its login. Only before any adhesion is sent: the other services keep the department of
     what was sent (dues, payments, documents, the book) and would disagree."""
@@ -181,6 +184,9 @@ def _move(session, principal: Principal, cooperative: Cooperative, department: s
                            "Adhésion déjà envoyée."]})
     session.add(CooperativeChange(cooperative=cooperative.number, field="department", old=cooperative.department,
                                   new=department, by=principal.login, at=now))
+    # filed under the department it joins: its staff see where it came from, and its history follows it
+    ctx.audit(session, "cooperative.moved", cooperative.number,
+              {"department": {"before": cooperative.department, "after": department}}, department=department)
     cooperative.department = department
     account = session.get(Account, cooperative.number)
     if account is not None:

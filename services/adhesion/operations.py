@@ -33,6 +33,10 @@ def status(ctx: ServiceContext, principal: Principal) -> dict:
 def resend(ctx: ServiceContext, principal: Principal, message_id: int) -> dict:
     ensure_national(ctx, principal)
     answer = _notify(ctx, "post", f"/api/notify/messages/{message_id}/resend")
+    # recorded once the notify service has queued it again (its own record names this
+    # service as the actor; this one names the person)
+    with ctx.database.session() as session:
+        ctx.audit(session, "email.resent", f"email:{message_id}", {"email_id": message_id, "via": "operations"})
     return {"id": answer.get("id", message_id), "status": answer.get("status", "queued")}
 
 

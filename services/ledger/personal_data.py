@@ -1,11 +1,14 @@
-"""What the ledger holds about a cooperative's people (its name, the labels its book's
-entries carry) and their erasure: every entry, amount and piece stays (accounting,
-ten years)."""
+"""What the ledger holds about a cooperative's people (its name and mailbox, the labels
+its book's entries carry, the quitus's mandataire and vérificateurs aux comptes, the
+staff's return message) and their erasure: every entry, amount, piece, closing and the
+attached statement stay (accounting, ten years)."""
+import json
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.ledger.models import Book, Cooperative, Entry
-from shared.personal_data import ANONYMISED, rows, scrub_text
+from services.ledger.models import Book, Cooperative, Entry, OutboxEvent
+from shared.personal_data import ANONYMISED, rows, scrub_outbox, scrub_text
 from shared.service import ServiceContext
 
 
@@ -13,24 +16,58 @@ def _entries(number: str):
     return select(Entry).join(Book, Book.id == Entry.book_id).where(Book.cooperative == number).order_by(Entry.id)
 
 
+def _books(number: str):
+    return select(Book).where(Book.cooperative == number).order_by(Book.year)
+
+
+def _quitus_names(book: Book) -> list[str]:
+    quitus = json.loads(book.quitus) if book.quitus else {}
+    return [person["name"] for person in [quitus.get("mandataire") or {}, *quitus.get("verifiers", [])]
+            if person.get("name")]
+
+
+def _book_row(book: Book) -> dict:
+    quitus = json.loads(book.quitus) if book.quitus else None
+    return {"year": book.year, "quitus": quitus, "crf_message": book.crf_message}
+
+
 def export(ctx: ServiceContext, number: str) -> dict:
     with ctx.database.session() as session:
         return {"cooperatives": rows(session, select(Cooperative).where(Cooperative.number == number),
-                                     ("number", "name", "department")),
-                "entries": rows(session, _entries(number), ("piece", "date", "label", "amount", "created_by"))}
+                                     ("number", "name", "email", "town", "department")),
+                "books": [_book_row(book) for book in session.scalars(_books(number))],
+                "entries": rows(session, _entries(number), ("piece", "date", "label", "payer", "amount",
+                                                            "created_by"))}
 
 
 def erase(ctx: ServiceContext, session: Session, number: str) -> None:
     cooperative = session.get(Cooperative, number)
-    known = [cooperative.name] if cooperative is not None and cooperative.name else []
+    known = [value for value in (cooperative.name, cooperative.email) if value] if cooperative is not None else []
     if cooperative is not None:
         cooperative.name = ANONYMISED
+        cooperative.email = ANONYMISED if cooperative.email else ""
+    quitus = 0
+    for book in session.scalars(_books(number)):
+        names = _quitus_names(book)
+        if names:  # the quitus keeps its dates and qualities: the CRF still shows it was given
+            given = json.loads(book.quitus)
+            for person in [given["mandataire"], *given["verifiers"]]:
+                person["name"] = ANONYMISED
+            book.quitus = json.dumps(given, ensure_ascii=False)
+            quitus += 1
+        known += names
+        if book.crf_message:
+            known.append(book.crf_message)
+            book.crf_message = ANONYMISED
+    # a name of one or two letters (« M. ») is replaced in its field, not searched in free text
+    known = [value for value in known if len(value.strip()) >= 3]
     changed = 0
     for entry in session.scalars(_entries(number)):
-        label = scrub_text(entry.label, known)
-        changed += label != entry.label
-        entry.label = label
-    ctx.audit(session, "personal_data.erased", number, {"labels": changed},
+        label, payer = scrub_text(entry.label, known), scrub_text(entry.payer, known)
+        changed += (label, payer) != (entry.label, entry.payer)
+        entry.label, entry.payer = label, payer
+    scrubbed = scrub_outbox(session, OutboxEvent, known)
+    ctx.audit(session, "personal_data.erased", number, {"labels": changed, "quitus": quitus, "outbox_rows": scrubbed},
               department=cooperative.department if cooperative is not None else "")
 
 

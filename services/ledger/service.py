@@ -444,6 +444,9 @@ def import_categories(ctx: ServiceContext, principal: Principal, body: bytes, dr
                 result[action] += 1
                 result["rows"].append({"line": row.line, "code": row.code, "label": row.label, "action": action})
             session.flush()
+            ctx.audit(session, "ledger.chart_imported", f"plan:{principal.department}", {
+                **{k: result[k] for k in ("created", "updated", "unchanged")},
+                "codes": [r["code"] for r in result["rows"] if r["action"] != "unchanged"]})
             if dry_run:
                 raise _DryRun()
     except _DryRun:
@@ -515,6 +518,8 @@ def point_entry(ctx: ServiceContext, principal: Principal, number: str, year: st
         if entry.account != domain.BANK:
             raise Invalid("Seules les opérations en banque se pointent sur le relevé.",
                           {"piece": ["Opération de caisse : elle se vérifie par l'arrêté de caisse."]})
+        ctx.audit(session, "ledger.entry_pointed", number, {"year": year, "piece": piece,
+                                                            "pointed_on": {"before": entry.pointed_on, "after": on}})
         entry.pointed_on = on
         book.updated_at = now()
         session.flush()
@@ -525,6 +530,8 @@ def unpoint_entry(ctx: ServiceContext, principal: Principal, number: str, year: 
     with ctx.database.session() as session:
         book = _open_book(session, principal, number, year)
         entry = _entry_by_piece(session, book, piece)
+        ctx.audit(session, "ledger.entry_unpointed", number, {"year": year, "piece": piece,
+                                                              "pointed_on": {"before": entry.pointed_on, "after": None}})
         entry.pointed_on = None
         for line in session.scalars(select(StatementLine).where(StatementLine.entry_id == entry.id)):
             line.entry_id = None  # the statement's line may pair again
@@ -564,6 +571,7 @@ def import_statement(ctx: ServiceContext, principal: Principal, number: str, yea
             book = _open_book(session, principal, number, year)
             known = {line.fingerprint: line for line in session.scalars(
                 select(StatementLine).where(StatementLine.book_id == book.id))}
+            before = len(known)
             lines = []
             for bank_line, fingerprint in zip(parsed.lines, parsed.fingerprints):
                 line = known.get(fingerprint)
@@ -575,6 +583,8 @@ def import_statement(ctx: ServiceContext, principal: Principal, number: str, yea
                     known[fingerprint] = line
                 lines.append(line)
             session.flush()
+            ctx.audit(session, "ledger.statement_imported", number, {
+                "year": year, "format": parsed.format, "lines": len(parsed.lines), "new_lines": len(known) - before})
             free = [line for line in dict.fromkeys(lines) if line.entry_id is None]
             entries = {e.piece: e for e in _unpointed_bank_entries(session, book)}
             pairs = yearend.propose_pairs((_line_to_pair(line) for line in free),
@@ -626,6 +636,8 @@ def confirm_pairs(ctx: ServiceContext, principal: Principal, number: str, year: 
             line.entry_id = entry.id
             entry.pointed_on = line.booked_on
         book.updated_at = now()
+        ctx.audit(session, "ledger.statement_confirmed", number, {
+            "year": year, "pointed": len(chosen), "pieces": [entry.piece for _, entry in chosen]})
         session.flush()
         return {"pointed": len(chosen)}
 
@@ -654,10 +666,14 @@ def count_cash(ctx: ServiceContext, principal: Principal, number: str, year: str
                       {"date": [f"Du {start:%d/%m/%Y} au {end:%d/%m/%Y}."]})
     with ctx.database.session() as session:
         book = _open_book(session, principal, number, year)
+        before = (book.cash_count_on, book.cash_count_total)
         book.cash_count_on = day
         book.cash_counted = json.dumps({f"{value:.2f}": count for value, count in sorted(counted.items(), reverse=True)
                                         if count})
         book.cash_count_total = yearend.counted_total(counted)
+        ctx.audit(session, "ledger.cash_counted", number, {
+            "year": year, "date": {"before": before[0], "after": day},
+            "total": {"before": before[1], "after": book.cash_count_total}})
         book.updated_at = now()
         session.flush()
         return _cash_count_view(session, book)
@@ -699,6 +715,9 @@ def close_book(ctx: ServiceContext, principal: Principal, number: str, year: str
         if book.crf_state == yearend.RETURNED:
             book.crf_state = None
         _carry_forward(session, book)
+        ctx.audit(session, "ledger.closed", number, {
+            "year": year, "statement_balance": book.statement_balance, "bank": book.closing_bank,
+            "cash": book.closing_cash, "result": book.result})
         session.flush()
         return {"bank": book.closing_bank, "cash": book.closing_cash, "result": book.result,
                 "closed_at": book.closed_at}
@@ -731,6 +750,8 @@ def reopen_book(ctx: ServiceContext, principal: Principal, number: str, year: st
         if book.crf_state == yearend.RECEIVED:
             raise Conflict("Le compte rendu financier est reçu : l'exercice ne peut plus être rouvert.")
         _refuse_if_next_closed(session, book)
+        ctx.audit(session, "ledger.reopened", number, {
+            "year": year, "crf_state": book.crf_state, "result": book.result})
         _reopen(book)
         session.flush()
         return _crf_view(session, book, number, year, date.today())
@@ -767,6 +788,10 @@ def set_quitus(ctx: ServiceContext, principal: Principal, number: str, year: str
         _may_write(session, principal, number)
         book = _book_for_write(session, number, year, principal.department)
         _refuse_once_sent(book)
+        # the names stay out of the log: which dates and qualities were given is enough
+        ctx.audit(session, "ledger.quitus_set", number, {
+            "year": year, "replaced": bool(book.quitus), "mandataire_date": data["mandataire"]["date"],
+            "verifiers": [{"quality": v["quality"], "date": v["date"]} for v in data["verifiers"]]})
         book.quitus = json.dumps({
             "mandataire": {"name": data["mandataire"]["name"], "date": data["mandataire"]["date"].isoformat()},
             "verifiers": [{"name": v["name"], "quality": v["quality"], "date": v["date"].isoformat()}
@@ -797,6 +822,8 @@ def attach_statement(ctx: ServiceContext, principal: Principal, number: str, yea
         row.media_type, row.size, row.sha256 = kind[0], len(data), hashlib.sha256(data).hexdigest()
         row.content, row.uploaded_at = data, now()
         session.add(row)
+        ctx.audit(session, "ledger.statement_attached", number, {
+            "year": year, "media_type": row.media_type, "size": row.size, "sha256": row.sha256})
         book.updated_at = now()
         session.flush()
         return {"media_type": row.media_type, "size": row.size, "sha256": row.sha256, "uploaded_at": row.uploaded_at}
@@ -918,6 +945,8 @@ def submit_crf(ctx: ServiceContext, principal: Principal, number: str, year: str
         book.crf_submissions += 1
         book.crf_message = ""
         late = today > _deadline(session, book.department, year)
+        ctx.audit(session, "ledger.crf_submitted", number, {
+            "year": year, "sequence": book.crf_submissions, "late": late, "result": book.result})
         outbox.record(session, OutboxEvent, ledger_events.CRF_SUBMITTED, {
             "cooperative": _cooperative_ref(session, number), "department": _department_ref(session, book.department),
             "year": year, "sequence": book.crf_submissions, "submitted_at": book.crf_submitted_at,
@@ -935,6 +964,8 @@ def receive_crf(ctx: ServiceContext, principal: Principal, number: str, year: st
         book = _find_book(session, number, year, lock=True)
         if book is None or book.crf_state not in (yearend.SUBMITTED, yearend.RECEIVED):
             raise Conflict("Le compte rendu financier n'est pas envoyé.")
+        ctx.audit(session, "ledger.crf_received", number, {
+            "year": year, "status": {"before": book.crf_state, "after": yearend.RECEIVED}})
         book.crf_state = yearend.RECEIVED
         session.flush()
         return _crf_view(session, book, number, year, today)
@@ -951,6 +982,9 @@ def return_crf(ctx: ServiceContext, principal: Principal, number: str, year: str
         if book.crf_state == yearend.RECEIVED:
             raise Conflict("Le compte rendu financier est reçu : il ne peut plus être renvoyé.")
         _refuse_if_next_closed(session, book)
+        # the message may name people: its length only
+        ctx.audit(session, "ledger.crf_returned", number, {
+            "year": year, "sequence": book.crf_returns + 1, "message_length": len(message)})
         _reopen(book)
         book.crf_state = yearend.RETURNED
         book.crf_message = message
@@ -1040,9 +1074,14 @@ def set_settings(ctx: ServiceContext, principal: Principal, month: int, day: int
     _may_staff(principal)
     with ctx.database.session() as session:
         row = _department_row(session, principal.department)
+        before = {"crf_deadline": f"{row.crf_deadline_month:02d}-{row.crf_deadline_day:02d}",
+                  "crf_reminder_dates": _reminder_dates(row)}
         row.crf_deadline_month, row.crf_deadline_day = month, day
         if reminder_dates is not None:
             row.crf_reminder_dates = json.dumps(sorted(set(reminder_dates)))
+        after = {"crf_deadline": f"{month:02d}-{day:02d}", "crf_reminder_dates": _reminder_dates(row)}
+        ctx.audit(session, "ledger.settings_changed", f"departement:{principal.department}",
+                  {key: {"before": before[key], "after": after[key]} for key in before if before[key] != after[key]})
         session.flush()
     return read_settings(ctx, principal)
 
@@ -1088,6 +1127,8 @@ def remind_crf(ctx: ServiceContext, principal: Principal, year: str, round_: int
     with ctx.database.session() as session:
         round_ = round_ or _next_round(session, principal.department, year)
         sent = _remind(session, principal.department, year, round_)
+        ctx.audit(session, "ledger.crf_reminders_sent", f"departement:{principal.department}",
+                  {"year": year, "round": round_, "sent": sent})
     ctx.publish()
     return {"round": round_, "sent": sent}
 

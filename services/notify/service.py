@@ -326,6 +326,9 @@ def resend(ctx: ServiceContext, principal: Principal, message_id: int) -> dict:
         row.status = domain.QUEUED
         row.attempts = 0
         row.created_at = datetime.now(timezone.utc)  # the retry window starts again
+        ctx.audit(session, "email.resent", f"email:{row.id}", {
+            "email_id": row.id, "cooperative": row.cooperative, "kind": row.kind,
+            "status": {"before": domain.FAILED, "after": domain.QUEUED}}, department=row.department)
         session.flush()
         ctx.celery.send_task(RESEND_TASK, args=[row.key], queue="notify", retry=False)
         log.warning("%s: failed (%s); queued again by %s", row.key, row.last_error, principal.login)

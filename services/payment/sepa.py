@@ -61,12 +61,17 @@ def set_creditor(ctx: ServiceContext, principal: Principal, data: dict) -> dict:
     bic = _checked(checks.check_bic, data.get("bic") or "")
     with ctx.database.session() as session:
         creditor = session.get(Creditor, principal.department, with_for_update=True)
+        before = _creditor_fields(creditor) if creditor is not None else {}
         if creditor is None:
             creditor = Creditor(department=principal.department)
             session.add(creditor)
         creditor.name, creditor.ics, creditor.iban, creditor.bic = data["name"], ics, iban, bic
         for part in ADDRESS_PARTS:
             setattr(creditor, part, data["address"][part])
+        after = _creditor_fields(creditor)
+        ctx.audit(session, "sepa.creditor_set", f"departement:{principal.department}", {
+            "created": not before, "ics": {"before": before.get("ics"), "after": ics},
+            "fields": sorted(field for field in after if before.get(field) != after[field])})
         creditor.updated_by, creditor.updated_at = principal.login, datetime.now(timezone.utc)
         session.flush()
         plan(session, principal.department, ctx.settings.sepa_notice_days)
@@ -75,6 +80,10 @@ def set_creditor(ctx: ServiceContext, principal: Principal, data: dict) -> dict:
         answer = creditor_answer(creditor)
     ctx.publish()
     return answer
+
+
+def _creditor_fields(creditor: Creditor) -> dict:
+    return {field: getattr(creditor, field) for field in ("name", "ics", "iban", "bic", *ADDRESS_PARTS)}
 
 
 # -- collection dates ---------------------------------------------------------------------
@@ -113,6 +122,8 @@ def set_dates(ctx: ServiceContext, principal: Principal, year: str, days: list[d
         session.flush()
         plan(session, principal.department, ctx.settings.sepa_notice_days)
         answer = {"year": year, "dates": _dates(session, principal.department, year)}
+        ctx.audit(session, "sepa.dates_set", f"departement:{principal.department}",
+                  {"year": year, "dates": {"before": sorted(stored), "after": answer["dates"]}})
     ctx.publish()
     return answer
 
@@ -181,6 +192,8 @@ def create_mandate(ctx: ServiceContext, principal: Principal, data: dict) -> dic
             created_at=datetime.now(timezone.utc), **{part: data["address"][part] for part in ADDRESS_PARTS})
         session.add(mandate)
         session.flush()
+        ctx.audit(session, "sepa.mandate_created", mandate.cooperative,
+                  {"rum": mandate.rum, "status": mandate.status}, department=department)
         return mandate_answer(mandate)
 
 
@@ -222,6 +235,9 @@ def activate_mandate(ctx: ServiceContext, principal: Principal, rum: str, signed
             raise Conflict(f"Seul un mandat en attente de signature s'active (celui-ci : "
                            f"{sepa_rules.MANDATE_STATUS_TEXT[mandate.status].lower()}).")
         mandate.status, mandate.signed_on = sepa_rules.ACTIVE, signed_on
+        ctx.audit(session, "sepa.mandate_activated", mandate.cooperative, {
+            "rum": rum, "signed_on": signed_on, "status": {"before": sepa_rules.PENDING, "after": sepa_rules.ACTIVE}},
+            department=mandate.department)
         session.flush()
         plan(session, mandate.department, ctx.settings.sepa_notice_days)
         answer = mandate_answer(mandate)
@@ -240,9 +256,18 @@ def amend_mandate(ctx: ServiceContext, principal: Principal, rum: str, data: dic
         mandate = _mandate(session, principal, rum, lock=True)
         if mandate.status not in (sepa_rules.PENDING, sepa_rules.ACTIVE):
             raise Conflict("Un mandat révoqué ou expiré ne se modifie plus : créez-en un nouveau.")
+        new_address = data.get("address") and {part: data["address"][part] for part in ADDRESS_PARTS}
+        changed = [field for field, differs in (
+            ("account", iban != mandate.iban), ("bic", bic != mandate.bic),
+            ("debtor", bool(data.get("debtor_name")) and data["debtor_name"] != mandate.debtor_name),
+            ("address", bool(new_address) and any(new_address[p] != getattr(mandate, p) for p in ADDRESS_PARTS)))
+            if differs]
         if iban != mandate.iban and mandate.status == sepa_rules.ACTIVE and not mandate.original_iban \
                 and mandate.last_collected_on is not None:
             mandate.original_iban = mandate.iban
+        # which parts changed, never their values (a bank account, a person's name)
+        ctx.audit(session, "sepa.mandate_amended", mandate.cooperative, {
+            "rum": rum, "changed": changed, "amendment": bool(mandate.original_iban)}, department=mandate.department)
         mandate.iban, mandate.bic = iban, bic
         mandate.debtor_name = data.get("debtor_name") or mandate.debtor_name
         if data.get("address"):
@@ -257,6 +282,9 @@ def revoke_mandate(ctx: ServiceContext, principal: Principal, rum: str) -> dict:
         mandate = _mandate(session, principal, rum, lock=True)
         if mandate.status in (sepa_rules.REVOKED, sepa_rules.EXPIRED):
             raise Conflict("Ce mandat n'est plus en vigueur.")
+        ctx.audit(session, "sepa.mandate_revoked", mandate.cooperative, {
+            "rum": rum, "status": {"before": mandate.status, "after": sepa_rules.REVOKED}},
+            department=mandate.department)
         _end(session, mandate, sepa_rules.REVOKED)
         return mandate_answer(mandate)
 

@@ -83,6 +83,8 @@ def build_batch(ctx: ServiceContext, principal: Principal, collection_date: date
             session.flush()
             session.execute(update(Collection).where(*_planned_on(principal.department, collection_date))
                             .values(batch_id=batch.id), execution_options={"synchronize_session": False})
+            ctx.audit(session, "sepa.batch_built", f"lot:{batch.message_id}", {
+                "batch": batch.id, "collection_date": collection_date, "count": batch.count, "total": batch.total})
             # the file is built and checked against the schema when staff download it: a
             # file the schema refuses is never offered (409, the batch stays as it is)
             answer = batch_answer(batch)
@@ -140,6 +142,10 @@ def export_batch(ctx: ServiceContext, principal: Principal, batch_id: int, versi
                 original_iban="", last_collected_on=batch.collection_date),
                 execution_options={"synchronize_session": False})
             batch.status, batch.exported_at = sepa_rules.BATCH_EXPORTED, datetime.now(timezone.utc)
+            # the first download only: it is what locks the collections (later ones change nothing)
+            ctx.audit(session, "sepa.batch_exported", f"lot:{batch.message_id}", {
+                "batch": batch.id, "collection_date": batch.collection_date, "count": batch.count,
+                "total": batch.total, "version": version}, department=batch.department)
             session.flush()
         data = _file(session, creditor, batch, version)
     return f"{batch.message_id}-pain.008.001.{version}.xml", data

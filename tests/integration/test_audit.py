@@ -347,3 +347,114 @@ def test_pages_follow_one_another_without_gap_or_repeat(system):
         if before is None:
             break
     assert seen == everything
+
+
+@pytest.fixture
+def year_end_system(tmp_path, database_url, redis_url):
+    from services.ledger.app import create_app as ledger_app
+
+    settings = test_settings(tmp_path, database_url, broker_url=redis_url)
+    apps = {name: prepared_app(factory, settings) for name, factory in (
+        ("adhesion", adhesion_app), ("payment", payment_app), ("ledger", ledger_app), ("audit", audit_app))}
+    yield apps
+    for app in apps.values():
+        shutdown(app)
+
+
+def deliver_every_audit(system) -> None:
+    """The audit.recorded of every producer's outbox, handed to the audit consumer (twice)."""
+    envelopes = []
+    for app in system.values():
+        relay = app.extensions["service"].relay
+        if relay is not None:
+            envelopes += outbox(app, relay.model, "audit.recorded")
+    with system["audit"].app_context():
+        for envelope in envelopes + envelopes:
+            on_audit_recorded.run(envelope)
+
+
+def test_the_years_end_sepa_and_a_move_leave_one_record_each(year_end_system):
+    """Issues 20, 21 and 25's steps made by people: closing, the CRF received, a mandate
+    activated, a batch exported (downloaded twice), a cooperative moved between departments."""
+    from services.ledger.handlers import on_adhesion_validated
+    from tests.integration import test_ledger_year_end as year_end
+    from tests.integration import test_sepa as sepa
+
+    system = year_end_system
+    adhesion, payment, ledger = system["adhesion"], system["payment"], system["ledger"]
+    national = login(adhesion, "admin", "admin-password")
+    assert call(adhesion, "post", "/api/adhesion/departments", national, json={
+        "number": "69", "name": "OCCE du Rhône", "insurer": "MAE – MAIF", "contract": ""}).status_code == 201
+    assert call(adhesion, "post", "/api/adhesion/cooperatives", national, json={
+        "number": NUMBER, "name": "École Jean Moulin", "town": "VIENNE", "email": "ce.0382296p@ac-grenoble.fr",
+        "password": "ecole-secret"}).status_code == 201
+    moved = call(adhesion, "patch", f"/api/adhesion/cooperatives/{NUMBER}", national, json={"department": "69"})
+    assert moved.status_code == 200, moved.json
+
+    # a small book closed, with its quitus and statement, submitted and received
+    filed = "0380001A00"
+    with ledger.app_context():
+        on_adhesion_validated.run(year_end.validated(number=filed))
+    books, school = ledger.test_client(), bearer_for(Principal(filed, "school", "38", filed))
+    book = f"/api/ledger/books/{filed}/{YEAR}"
+    year_end.post_entry(books, school, book, **year_end.income("Kermesse", "100.00", "70600008", "2026-06-20"))
+    year_end.post_entry(books, school, book, **year_end.expense("Livres", "40.00", "60220008", "2026-05-02"))
+    for piece in ("R01", "D01"):
+        assert books.post(f"{book}/entries/{piece}/pointage", headers=school, json={"on": "2026-06-25"}).status_code == 200
+    assert books.put(f"{book}/cash-count", headers=school, json={"date": "2026-08-31", "counted": {}}).status_code == 200
+    assert books.post(f"{book}/close", headers=school, json={"statement_balance": "60.00"}).status_code == 200
+    assert books.put(f"{book}/crf/quitus", headers=school, json={
+        "mandataire": {"name": "Aurélien Vasseur", "date": "2026-09-05"},
+        "verifiers": [{"name": "Gwendoline Marchetti", "quality": "parent", "date": "2026-09-05"},
+                      {"name": "Théophile Ravanel", "quality": "autre", "date": "2026-09-05"}]}).status_code == 200
+    assert books.put(f"{book}/crf/statement", headers=school, data=year_end.PNG).status_code == 200
+    assert books.post(f"{book}/crf/submit", headers=school).status_code == 200
+    assert books.post(f"{book}/crf/receive", headers=STAFF_38).status_code == 200
+    assert books.put("/api/ledger/settings", headers=STAFF_38, json={"crf_deadline": "10-15"}).status_code == 200
+
+    client = payment.test_client()
+    sepa.creditor_and_dates(client)
+    with payment.app_context():
+        on_adhesion_submitted.run(sepa.submitted(sepa.A, "100.00"))
+    rum = sepa.active_mandate(client, sepa.A)
+    sepa.export(client, sepa.FIRST)
+    [batch] = sepa.call(client, "get", "/api/payment/sepa/batches").json["items"]
+    assert sepa.call(client, "get", f"/api/payment/sepa/batches/{batch['id']}/pain008.xml").status_code == 200
+    deliver_every_audit(system)
+
+    items = records(system, national)
+    move = one(items, "cooperative.moved")
+    assert (move["actor"], move["actor_kind"], move["target"], move["department"]) == ("admin", "national", NUMBER, "69")
+    assert move["details"] == {"department": {"before": "38", "after": "69"}}
+    assert not [i for i in items if i["action"] == "cooperative.changed"]  # the move is its own record
+
+    closed = one(items, "ledger.closed")
+    assert (closed["actor"], closed["actor_kind"], closed["target"], closed["department"]) == (
+        filed, "school", filed, "38")
+    assert closed["details"] == {"year": YEAR, "statement_balance": "60.00", "bank": "60.00", "cash": "0.00",
+                                 "result": "60.00"}
+    received = one(items, "ledger.crf_received")
+    assert (received["actor"], received["actor_kind"], received["target"], received["service"]) == (
+        "compta38", "staff", filed, "ledger")
+    assert received["details"] == {"year": YEAR, "status": {"before": "submitted", "after": "received"}}
+    for action in ("ledger.cash_counted", "ledger.quitus_set", "ledger.statement_attached", "ledger.crf_submitted"):
+        assert one(items, action)["target"] == filed
+    assert [i["details"]["piece"] for i in items if i["action"] == "ledger.entry_pointed"] == ["D01", "R01"]
+    assert one(items, "ledger.settings_changed")["details"] == {
+        "crf_deadline": {"before": "09-30", "after": "10-15"}}
+
+    activated = one(items, "sepa.mandate_activated")
+    assert (activated["actor"], activated["target"], activated["department"], activated["details"]["rum"]) == (
+        "admin", sepa.A, "38", rum)
+    exported = one(items, "sepa.batch_exported")  # the second download changes nothing: no record
+    assert (exported["actor"], exported["target"], exported["department"]) == (
+        "admin", f"lot:{batch['message_id']}", "38")
+    assert exported["details"]["count"] == 1 and exported["details"]["total"] == "100.00"
+    for action in ("sepa.creditor_set", "sepa.dates_set", "sepa.mandate_created", "sepa.batch_built"):
+        assert one(items, action)["actor"] == "admin"
+    # no names, mailboxes or accounts in the details
+    everything = json.dumps([i["details"] for i in items], ensure_ascii=False)
+    for secret in (sepa.IBAN_1, sepa.CREDITOR["iban"], f"Coopérative {sepa.A}", "Jean Moulin", "ce.0382296p",
+                   "Vasseur", "Marchetti", "Ravanel"):
+        assert secret not in everything, secret
+    assert call(system["audit"], "get", "/api/audit/verify", national).json["ok"] is True

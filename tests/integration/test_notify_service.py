@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import email.policy
 import hashlib
+import json
 import threading
 import time
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from services.documents.storage import storage_for
 from services.notify import domain as notify_domain
 from services.notify.app import create_app
 from services.notify.handlers import on_adhesion_submitted, on_correction_requested, on_documents_generated
-from services.notify.models import Message, ProcessedEvent
+from services.notify.models import Message, OutboxEvent, ProcessedEvent
 from shared.auth import Principal
 from shared.events import queue_of, subscribers
 from shared.sealed import seal
@@ -526,6 +527,12 @@ def test_resend_a_failed_email_on_the_transactional_lane(tmp_path, database_url,
             assert len(delivered) == 1 and failed["message_id"] in delivered[0].read_text(errors="replace")
             again = client.post(path, headers=STAFF)
             assert again.status_code == 409 and again.json["error"] == "conflict"
+        # the one accepted « Renvoyer » is audited, in the email's department (refusals leave none)
+        with app.extensions["service"].database.session() as session:
+            audited = [json.loads(row.payload)["data"] for row in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "audit.recorded"))]
+        assert [(a["action"], a["actor"], a["target"], a["department"], a["details"]["status"]) for a in audited] == [
+            ("email.resent", "admin", f"email:{failed['id']}", "38", {"before": "failed", "after": "queued"})]
     finally:
         shutdown(app)
         controller.stop()

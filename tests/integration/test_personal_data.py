@@ -1,8 +1,9 @@
 """Personal data (docs/audit.md#personal-data): the export gathers what every service
-holds about a cooperative's people over HTTP (through a real gateway server); the erasure
+holds about a cooperative's people over HTTP (through a real gateway server) — its SEPA
+mandate's debtor, IBAN and address and its CRF's quitus names among them; the erasure
 reaches every service through ``cooperative.personal_data_erased`` and leaves none of the
-names and mailboxes in any table of any service, keeps amounts and the code
-d'enregistrement, and stops the login. The six apps' outboxes are pumped to their
+names, mailboxes, addresses and IBANs in any table of any service, keeps amounts, the code
+d'enregistrement, the RUM and the quitus's dates, and stops the login. The six apps' outboxes are pumped to their
 subscribers in-process; the mail goes to a real SMTP server; PostgreSQL and SQLite."""
 import importlib
 import json
@@ -25,7 +26,13 @@ NAME = "Coopérative de l'école Séraphine Lumière"
 EMAIL = "ce.0389999z@ac-grenoble.fr"
 TEACHER = "Ophélie Tartempion"
 DRAWER = "Barnabé Quincampoix"
-SECRETS = (NAME, EMAIL, TEACHER, DRAWER)
+DEBTOR = "Mélusine Pradier"
+STREET = "17 impasse des Glycines"
+IBAN, IBAN_2 = "FR7630001007941234567890185", "FR7610107001011234567890129"
+MANDATAIRE, VERIFIERS = "Aurélien Vasseur", ("Gwendoline Marchetti", "Théophile Ravanel")
+SECRETS = (NAME, EMAIL, TEACHER, DRAWER, DEBTOR, STREET, IBAN, IBAN_2, MANDATAIRE, *VERIFIERS)
+CREDITOR = {"name": "OCCE de l'Isère", "ics": "FR72ZZZ123456", "iban": "FR7630006000011234567890189",
+            "address": {"street": "12 rue de l'École", "postcode": "38000", "town": "Grenoble"}}
 
 
 @pytest.fixture
@@ -125,6 +132,23 @@ def test_export_gathers_every_service_and_erasure_leaves_no_name(system):
     assert validated.status_code == 200, validated.json
     code = validated.json["registration_code"]
     pump(system)
+    # a SEPA mandate (activated, its account changed once) and the CRF's quitus
+    assert call(payment, "put", "/api/payment/sepa/creditor", staff, json=CREDITOR).status_code == 200
+    mandate = call(payment, "post", "/api/payment/mandates", staff, json={
+        "cooperative": NUMBER, "debtor_name": DEBTOR, "iban": IBAN,
+        "address": {"street": STREET, "postcode": "38200", "town": "Vienne"}})
+    assert mandate.status_code == 201, mandate.json
+    rum = mandate.json["rum"]
+    assert call(payment, "post", f"/api/payment/mandates/{rum}/activate", staff,
+                json={"signed_on": "2025-09-01"}).status_code == 200
+    assert call(payment, "patch", f"/api/payment/mandates/{rum}", staff, json={"iban": IBAN_2}).status_code == 200
+    ledger = system["ledger"]
+    quitus = call(ledger, "put", f"/api/ledger/books/{NUMBER}/{YEAR}/crf/quitus", school, json={
+        "mandataire": {"name": MANDATAIRE, "date": "2026-09-10"},
+        "verifiers": [{"name": VERIFIERS[0], "quality": "parent", "date": "2026-09-10"},
+                      {"name": VERIFIERS[1], "quality": "enseignant", "date": "2026-09-11"}]})
+    assert quitus.status_code == 200, quitus.json
+    pump(system)
 
     exported = call(adhesion, "get", f"/api/adhesion/cooperatives/{NUMBER}/personal-data", school)
     assert exported.status_code == 200, exported.json
@@ -136,6 +160,12 @@ def test_export_gathers_every_service_and_erasure_leaves_no_name(system):
         assert EMAIL in json.dumps(services[name], ensure_ascii=False), name
     assert TEACHER in json.dumps(services["adhesion"], ensure_ascii=False)
     assert DRAWER in json.dumps(services["payment"], ensure_ascii=False)
+    [held] = services["payment"]["sepa_mandates"]
+    assert (held["rum"], held["status"], held["debtor_name"], held["iban"], held["street"]) == (
+        rum, "active", DEBTOR, IBAN_2, STREET)
+    [book] = services["ledger"]["books"]
+    assert book["quitus"]["mandataire"]["name"] == MANDATAIRE
+    assert [v["name"] for v in book["quitus"]["verifiers"]] == list(VERIFIERS)
     assert any(r["action"] == "adhesion.validated" for r in services["audit"]["records"])
     other_school = {"Authorization": staff["Authorization"]}
     assert call(adhesion, "get", f"/api/adhesion/cooperatives/{NUMBER}/personal-data", other_school).status_code == 200
@@ -156,6 +186,16 @@ def test_export_gathers_every_service_and_erasure_leaves_no_name(system):
         assert session.execute(text("SELECT registration_code FROM adhesions")).scalar() == code
     with system["ledger"].extensions["service"].database.session() as session:
         assert session.execute(text("SELECT amount FROM adhesion_proposals")).scalar() is not None
+    # the mandate keeps its RUM and the account's last four characters, and no longer debits
+    kept = call(payment, "get", f"/api/payment/mandates/{rum}", staff).json
+    assert (kept["rum"], kept["status"], kept["debtor_name"], kept["address"]["street"]) == (
+        rum, "revoked", "anonymisé", "anonymisé")
+    assert kept["iban"] == "*" * (len(IBAN_2) - 4) + IBAN_2[-4:]
+    # the quitus keeps its dates and qualities, not its names
+    crf = call(ledger, "get", f"/api/ledger/books/{NUMBER}/{YEAR}/crf", staff).json
+    assert crf["quitus"] == {"mandataire": {"name": "anonymisé", "date": "2026-09-10"}, "verifiers": [
+        {"name": "anonymisé", "quality": "parent", "date": "2026-09-10"},
+        {"name": "anonymisé", "quality": "enseignant", "date": "2026-09-11"}]}
     # the login stops: the open token and a new sign-in
     assert call(adhesion, "get", url, school).status_code == 401
     assert call(adhesion, "post", "/api/auth/login", json={"login": NUMBER, "password": "ecole-secret"}).status_code == 401
@@ -232,3 +272,30 @@ def test_accounting_and_email_bodies_go_after_their_retention(system):
             applied.setdefault(item["service"], item)
     assert {"payment", "ledger", "notify", "audit"} <= set(applied)
     assert applied["payment"]["details"]["payments_removed"] == 1 and applied["payment"]["actor"] == "système"
+
+
+def test_a_resend_from_the_status_page_is_audited_by_both_services(system):
+    """« Renvoyer » on « État du système »: the adhesion service records the national
+    administrator's request, the notify service (reached over HTTP) its own change."""
+    adhesion, notify = system["adhesion"], system["notify"]
+    staff = login(adhesion, "admin", "admin-password")
+    assert call(adhesion, "post", "/api/adhesion/cooperatives", staff, json={
+        "number": NUMBER, "name": NAME, "town": "VIENNE", "email": EMAIL, "password": "ecole-secret"}).status_code == 201
+    school = login(adhesion, NUMBER, "ecole-secret")
+    url = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
+    assert call(adhesion, "put", url, school, json=GUIDE).status_code == 200
+    assert call(adhesion, "post", f"{url}/submit", school).status_code == 200
+    pump(system)
+    with notify.extensions["service"].database.session() as session:  # the relay refused it for good
+        message = session.execute(text("SELECT id FROM messages WHERE kind != 'invitation' ORDER BY id")).scalar()
+        session.execute(text("UPDATE messages SET status = 'failed' WHERE id = :id"), {"id": message})
+    resent = call(adhesion, "post", f"/api/adhesion/operations/emails/{message}/resend", staff)
+    assert resent.status_code == 200, resent.json
+    pump(system)
+    records = call(system["audit"], "get", "/api/audit/events", staff, query_string={"action": "email.resent"}).json
+    by_service = {record["service"]: record for record in records["items"]}
+    assert len(records["items"]) == 2 and set(by_service) == {"adhesion", "notify"}
+    assert (by_service["adhesion"]["actor"], by_service["adhesion"]["actor_kind"]) == ("admin", "national")
+    assert (by_service["notify"]["actor"], by_service["notify"]["actor_kind"], by_service["notify"]["department"]) == (
+        "adhesion", "service", "38")
+    assert {record["target"] for record in records["items"]} == {f"email:{message}"}
