@@ -20,7 +20,8 @@ CSV_HEADER = ("N°", "Date (UTC)", "Service", "Auteur", "Type d'auteur", "Dépar
 @login_required
 @blp.arguments(EventsQuery, location="query")
 @blp.response(200, RecordPage)
-@blp.doc(responses={"200": {"content": {"text/csv": {}}}})
+@blp.doc(responses={"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/RecordPage"}},
+                                         "text/csv": {}}}})
 def events(filters):
     """Staff: their department's records; the national admin: every department's (or the
     one asked). Newest first, by pages; the whole selection as CSV with ``Accept: text/csv``."""
