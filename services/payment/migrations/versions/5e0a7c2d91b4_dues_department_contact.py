@@ -16,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('dues', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('department_contact', sa.Text(), server_default='{}', nullable=False))
+    # a plain ADD COLUMN (SQLite takes it with a constant default): no batch copy of the dues
+    op.add_column('dues', sa.Column('department_contact', sa.Text(), server_default='{}', nullable=False))
 
 
 def downgrade() -> None:
