@@ -28,6 +28,37 @@ RECEIVED = Contract(
 )
 
 
+class Reversed(Schema):
+    """Staff cancelled a payment (a cheque returned unpaid, a transfer rejected, a typing
+    error): the school is told what it still owes and how to pay it. A direct debit the
+    bank returned is not one of these: ``payment.direct_debit_returned`` tells it."""
+
+    cooperative = fields.Nested(CooperativeRef, required=True)
+    # the department as the latest submission described it, with how schools pay it
+    department = fields.Nested(DepartmentRef, required=True)
+    year = Year()
+    sequence = fields.Integer(required=True, strict=True)  # the reversal's payment id: one email each
+    amount = Money()  # reversed, positive
+    method = fields.String(required=True)  # the cancelled payment's: "cheque", "transfer", …
+    received_on = Day()  # the day the cancelled payment was received
+    reason = fields.String(required=True)  # the staff's words: « Chèque impayé »
+    amount_due = Money()
+    amount_paid = Money()  # after the reversal
+    balance = Money()  # still to pay (0.00 when a refund of an overpayment leaves nothing due)
+    reference = fields.String(required=True)  # the payment reference (RF…), compact
+
+
+REVERSED = Contract(
+    "payment.reversed", 1, Reversed,
+    {"cooperative": COOPERATIVE_EXAMPLE,
+     "department": {**DEPARTMENT_EXAMPLE, "payee": "OCCE 38", "iban": "FR7630004000031234567890143", "bic": "BNPAFRPPXXX"},
+     "year": "2025-2026", "sequence": 57, "amount": "439.25", "method": "cheque", "received_on": "2025-09-12",
+     "reason": "Chèque impayé", "amount_due": "439.25", "amount_paid": "0.00", "balance": "439.25",
+     "reference": "RF37260382296P00"},
+    "staff reversed a payment (not a returned direct debit): email the school what remains to pay",
+)
+
+
 class _AboutCollection(Schema):
     """A direct debit collection, with what its emails say (docs/sepa.md)."""
 

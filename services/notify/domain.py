@@ -21,13 +21,15 @@ DEBIT_NOTICE = "direct_debit_notice"
 DEBIT_RETURNED = "direct_debit_returned"
 DEBIT_RETURNED_STAFF = "direct_debit_returned_staff"
 DEBIT_KINDS = (DEBIT_NOTICE, DEBIT_RETURNED, DEBIT_RETURNED_STAFF)
+# a payment staff reversed (a cheque returned unpaid, a transfer rejected, a typing error)
+PAYMENT_REVERSED = "payment_reversed"
 # the compte rendu financier (docs/ledger.md#6)
 CRF_ACK = "crf_ack"
 CRF_RETURNED = "crf_returned"
 CRF_REMINDER = "crf_reminder"
 CRF_KINDS = (CRF_ACK, CRF_RETURNED, CRF_REMINDER)
 KINDS = (SUBMISSION_ACK, CORRECTION_REQUESTED, VALIDATION_CONFIRMATION, RENEWAL_REMINDER, INVITATION, PASSWORD_RESET,
-         *DEBIT_KINDS, *CRF_KINDS)
+         *DEBIT_KINDS, PAYMENT_REVERSED, *CRF_KINDS)
 LINK_KINDS = (INVITATION, PASSWORD_RESET)
 
 KIND_OF_EVENT = {
@@ -40,6 +42,7 @@ KIND_OF_EVENT = {
     "payment.direct_debit_notified": DEBIT_NOTICE,
     "payment.direct_debit_returned": DEBIT_RETURNED,
     "payment.direct_debit_return_for_staff": DEBIT_RETURNED_STAFF,
+    "payment.reversed": PAYMENT_REVERSED,
     "ledger.crf_submitted": CRF_ACK,
     "ledger.crf_returned": CRF_RETURNED,
     "ledger.crf_reminder_due": CRF_REMINDER,
@@ -62,7 +65,7 @@ BULK = "bulk"
 LANES = {SUBMISSION_ACK: TRANSACTIONAL, CORRECTION_REQUESTED: TRANSACTIONAL,
          VALIDATION_CONFIRMATION: TRANSACTIONAL, INVITATION: BULK, PASSWORD_RESET: TRANSACTIONAL,
          RENEWAL_REMINDER: BULK, DEBIT_NOTICE: BULK, DEBIT_RETURNED: TRANSACTIONAL,
-         DEBIT_RETURNED_STAFF: TRANSACTIONAL, CRF_ACK: TRANSACTIONAL, CRF_RETURNED: TRANSACTIONAL, CRF_REMINDER: BULK}
+         DEBIT_RETURNED_STAFF: TRANSACTIONAL, PAYMENT_REVERSED: TRANSACTIONAL, CRF_ACK: TRANSACTIONAL, CRF_RETURNED: TRANSACTIONAL, CRF_REMINDER: BULK}
 # Emails whose message carries PDFs: sent again only with them (« Renvoyer » refuses one without).
 NEEDS_DOCUMENTS = (VALIDATION_CONFIRMATION,)
 # Kinds whose presence in the log says the school renewed for the year: a reminder still
@@ -86,6 +89,7 @@ _PARTS = {
     DEBIT_NOTICE: ("debit-notice", "n"),  # the collection's nth email (payment's sequence)
     DEBIT_RETURNED: ("debit-returned", "n"),
     DEBIT_RETURNED_STAFF: ("debit-returned-staff", "n"),
+    PAYMENT_REVERSED: ("payment-reversed", "p"),  # the reversal's payment id
     CRF_ACK: ("crf", "s"),  # the nth submission of the exercise's CRF
     CRF_RETURNED: ("crf-returned", "n"),
     CRF_REMINDER: ("crf-reminder", "round"),
@@ -102,6 +106,7 @@ STREAMS = {
     DEBIT_NOTICE: (),  # every collection and amount is its own notice
     DEBIT_RETURNED: (),
     DEBIT_RETURNED_STAFF: (),
+    PAYMENT_REVERSED: (),  # every reversal is its own email
     CRF_ACK: (), CRF_RETURNED: (), CRF_REMINDER: (),  # each its own email
 }
 
@@ -178,6 +183,8 @@ def email_for(event_type: str, data: dict) -> Email:
         return _debit_email(kind, event_type, data)
     if kind in CRF_KINDS:
         return _crf_email(kind, event_type, data)
+    if kind == PAYMENT_REVERSED:
+        return _reversal_email(event_type, data)
     try:
         cooperative = data["cooperative"]
         number, year = cooperative["number"], data["year"]
@@ -256,6 +263,23 @@ def _debit_email(kind: str, event_type: str, data: dict) -> Email:
         raise InvalidEvent(f"{event_type}: no address for {kind} of {cooperative['number']}")
     return filed_email(kind, cooperative["number"], year, data["sequence"], cooperative=cooperative["number"],
                        department=department, to=to, context=context)
+
+
+def _reversal_email(event_type: str, data: dict) -> Email:
+    """A payment staff reversed: what was cancelled, why, what remains to pay and how."""
+    try:
+        cooperative, year = data["cooperative"], data["year"]
+        number, to = cooperative["number"], cooperative["email"]
+        context = {"cooperative": cooperative, "department": data["department"], "year": year,
+                   **{key: data[key] for key in ("amount", "method", "received_on", "reason", "amount_due",
+                                                 "amount_paid", "balance", "reference")}}
+        department = data["department"]["code"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"{event_type}: {type(exc).__name__}: {exc}") from exc
+    if not to:
+        raise InvalidEvent(f"{event_type}: cooperative {number} has no email address")
+    return filed_email(PAYMENT_REVERSED, number, year, data["sequence"], cooperative=number, department=department,
+                       to=to, context=context)
 
 
 def _crf_email(kind: str, event_type: str, data: dict) -> Email:

@@ -82,6 +82,13 @@ def on_direct_debit_return_for_staff(event: Event) -> str:
     return _deliver(on_direct_debit_return_for_staff.name, event)
 
 
+@consumer(payment_events.REVERSED, retry_for=PASSING)
+def on_payment_reversed(event: Event) -> str:
+    """Staff reversed a payment (a cheque returned unpaid, a transfer rejected): the school
+    is told what remains to pay and how. Transactional lane, one email per reversal."""
+    return _deliver(on_payment_reversed.name, event)
+
+
 @consumer(ledger_events.CRF_SUBMITTED, retry_for=PASSING)
 def on_crf_submitted(event: Event) -> str:
     """Acknowledge a compte rendu financier sent to the department (transactional lane)."""

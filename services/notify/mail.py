@@ -31,6 +31,7 @@ KINDS = {
     "direct_debit_notice": ("Retkoop – Adhésion {year} : avis de prélèvement", ("amount", "collection_date", "rum", "ics")),
     "direct_debit_returned": ("Retkoop – Adhésion {year} : prélèvement rejeté", ("amount", "reason", "rum")),
     "direct_debit_returned_staff": ("Prélèvement rejeté : {school} ({number})", ("amount", "reason", "rum")),
+    "payment_reversed": ("Retkoop – Adhésion {year} : paiement annulé", ("amount", "reason", "balance", "reference")),
     "crf_ack": ("Retkoop : compte rendu financier {year} reçu", ("result", "closing")),
     "crf_returned": ("Retkoop : compte rendu financier {year} à corriger", ("message",)),
     "crf_reminder": ("Retkoop : envoyez votre compte rendu financier {year}", ("deadline_text",)),
@@ -47,6 +48,11 @@ PAYMENT_MEANS = {
     "other": "par un autre moyen (mairie et/ou sou des écoles)",
     "direct_debit": "par prélèvement",
 }
+
+# how a cancelled payment had been made, in a sentence: « le paiement de 134,60 € par chèque »
+PAID_BY = {"cheque": "par chèque", "transfer": "par virement", "direct_debit": "par prélèvement",
+           "cash": "en espèces", "collect": "par la collecte", "mairie": "par la mairie",
+           "sou_des_ecoles": "par le sou des écoles"}
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -159,10 +165,13 @@ def compose(
         "year_text": year.replace("-", " - "),
     }
     values["public_base_url"] = (values["public_base_url"] or "").rstrip("/") or None
-    if kind == "submission_ack":  # how to pay: the reference is the payment service's own rule
+    if kind in ("submission_ack", "payment_reversed"):  # how to pay: the reference is the payment service's own rule
         values["reference"] = format_reference(payment_reference(str(cooperative["number"]), year))
         values["payee"] = department.get("payee") or department.get("name") or values["occe"]
         values["ways"] = [key for key in PAYMENT_MEANS if payment.get(key)] or list(PAYMENT_MEANS)
+        # the sum the « Comment payer » block asks for: the whole due, or what a reversal left
+        values["to_pay"] = context["balance"] if kind == "payment_reversed" else context["amount_due"]
+        values["paid_by"] = PAID_BY.get(context.get("method") or "", "")
     values["lost_password_url"] = values["public_base_url"] + LOST_PASSWORD_PATH if values["public_base_url"] else None
     values["window"] = renewal_window(context.get("renewal_opens"), context.get("renewal_closes"))
     text = _env.get_template(f"{kind}.txt").render(values)

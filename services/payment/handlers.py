@@ -1,4 +1,5 @@
 """The events the payment service consumes."""
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from contracts import adhesion as adhesion_events
 from services.payment import domain, sepa
 from services.payment import personal_data as personal
 from services.payment.dues import find_due
+from services.payment.events import CONTACT_PARTS
 from services.payment.models import Due, ProcessedEvent
 from shared.consumer import consumer
 from shared.service import service
@@ -54,6 +56,8 @@ def upsert_due(session, data: dict, amount_due: Decimal) -> Due:
     due.cooperative_town = cooperative["town"]
     due.department_name = data["department"]["name"]
     due.department_email = data["department"].get("email") or ""
+    due.department_contact = json.dumps({key: data["department"][key] for key in CONTACT_PARTS
+                                         if data["department"].get(key)})
     due.amount_due = amount_due
     due.revision = data["revision"]
     due.updated_at = datetime.now(timezone.utc)

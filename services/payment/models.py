@@ -40,6 +40,9 @@ class Due(CooperativeYearMixin, Base):
     # the school's answer « prélèvement » (docs/sepa.md), and where staff are emailed a return
     direct_debit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     department_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # JSON: how schools pay the department (payee, IBAN, BIC, address…), from the latest
+    # submission; a reversed payment's email says it again
+    department_contact: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     amount_due: Mapped[Decimal] = money()
     revision: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = moment()

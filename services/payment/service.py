@@ -106,6 +106,8 @@ def reverse_payment(ctx: ServiceContext, principal: Principal, payment_id: int, 
         ensure_department(principal, original.department)
         answer = reverse(session, principal, original, reason, amount)
         reversal, paid_after = answer["payment"], answer["dues"]["amount_paid"]
+        due = find_due(session, original.cooperative, original.year)
+        events.reversed_by_staff(session, due, reversal, original, dues_state(session, due))
         ctx.audit(session, "payment.reversed", original.cooperative,
                   {"payment": reversal.id, "reverses": original.id, "year": original.year, "amount": reversal.amount,
                    "paid": {"before": paid_after - reversal.amount, "after": paid_after}},

@@ -209,6 +209,7 @@ def test_direct_debit_from_creditor_to_return(stack, sink):
     school_mail = mails(sink, "direct_debit_returned", school_email(returned_one))
     assert len(school_mail) == 1 and "Provision insuffisante" in text_of(school_mail[0])
     assert len(mails(sink, "direct_debit_returned")) == 1
+    assert mails(sink, "payment_reversed") == []  # a bank return is told once, by its own email
     staff_mail = mails(sink, "direct_debit_returned_staff", STAFF_MAILBOX)
     assert len(staff_mail) == 1 and returned_one in text_of(staff_mail[0])
     again = stack.call("get", f"/api/payment/sepa/collections?date={later.isoformat()}", staff).json()["items"]

@@ -117,3 +117,18 @@ def test_a_reminder_is_skipped_when_no_longer_due():
     assert "adhésion a été envoyée" in domain.reminder_skip_reason(False, True, None, now)
     assert "moins de 20 heures" in domain.reminder_skip_reason(False, False, now - timedelta(hours=19), now)
     assert domain.reminder_skip_reason(False, False, now - timedelta(hours=21), now) is None
+
+
+def test_a_reversal_by_staff_is_one_transactional_email_per_reversal():
+    from contracts.payment import REVERSED
+
+    data = REVERSED.typed(REVERSED.example)
+    email = domain.email_for("payment.reversed", data)
+    assert (email.kind, email.key, email.to) == (
+        "payment_reversed", "payment_reversed:0382296P00:2025-2026:p57", "ce.0382296p@ac-grenoble.fr")
+    assert domain.LANES[email.kind] == domain.TRANSACTIONAL
+    assert email.context["balance"] == Decimal("439.25") and email.context["reason"] == "Chèque impayé"
+    # another reversal of the same school is its own email
+    assert domain.email_for("payment.reversed", {**data, "sequence": 58}).key.endswith(":p58")
+    with pytest.raises(domain.InvalidEvent):
+        domain.email_for("payment.reversed", {**data, "cooperative": {**data["cooperative"], "email": ""}})
