@@ -106,7 +106,7 @@ def test_embedded_run_pipeline_and_clean_stop(embedded):
     assert list((data_dir / "mail").glob("*.eml")) and list((data_dir / "documents").rglob("*.pdf"))
 
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-    assert len(children) == 10  # web, six workers (five services + the bulk mail lane), two beats, the SMTP sink
+    assert len(children) == 11  # web, seven workers (six services + the bulk mail lane), two beats, the SMTP sink
     log = (data_dir.parent / "run.log").read_text()
     # the sink says one line per email, not aiosmtpd's dozen
     mails = len(list((data_dir / "mail").glob("*.eml")))

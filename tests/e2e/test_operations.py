@@ -76,7 +76,7 @@ def test_metrics_and_status_during_a_burst(stack, sink):
     queues = {q["queue"]: q for q in state.json()["queues"]}
     assert queues["documents"]["messages"] == len(cooperatives)
     assert queues["documents"]["oldest_age_seconds"] >= 1.5
-    assert {o["service"] for o in state.json()["outboxes"]} == {"adhesion", "payment", "documents"}
+    assert {o["service"] for o in state.json()["outboxes"]} == {"adhesion", "payment", "documents", "notify", "ledger"}
 
     # … and falls once a worker takes it
     stack.start_worker("documents")
