@@ -7,8 +7,9 @@ compose set that folder (``DATA_DIR/metrics``); without it each process counts a
 Each file is named after the host and the process id, so containers sharing the data
 volume never write into one another's files.
 
-Figures that are a state rather than a count (queues, the outboxes, the email log,
-workers seen) are read at each scrape (``shared.operations``).
+A service's own counters live in its ``figures.py`` (the documents drawn). Figures that
+are a state rather than a count (queues, the outboxes, the email log, workers seen) are
+read at each scrape (``shared.operations``, which asks each service's ``figures.py``).
 
 Not public: with ``METRICS_TOKEN`` set, only ``Authorization: Bearer <token>``; without
 it, only a caller on this machine that came through no proxy.
@@ -35,7 +36,6 @@ TASKS = Counter("retkoop_tasks", "Celery tasks run, by name and outcome (success
                 ["task", "outcome"])
 TASK_DURATION = Histogram("retkoop_task_duration_seconds", "Time a task ran, by name", ["task"],
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-DOCUMENTS_RENDERED = Counter("retkoop_documents_rendered", "PDF documents drawn, by kind", ["kind"])
 
 
 def install(app, service: str, route: bool = True) -> None:

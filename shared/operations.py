@@ -117,19 +117,37 @@ def _age(moment) -> float | None:
 
 
 def email_counts(settings) -> dict[tuple[str, str], int]:
-    """The email log by status and lane (transactional or bulk)."""
-    from services.notify.domain import LANES
+    """The email log by status and lane, as the services that keep one count it (their
+    ``figures.email_counts``): shared knows no service's tables."""
+    counts: dict[tuple[str, str], int] = {}
+    for service, figures in _figures():
+        if hasattr(figures, "email_counts"):
+            counts.update(figures.email_counts(_query(settings, service)))
+    return counts
 
-    located = _table(settings, "notify", "messages")
-    if located is None:
-        return {}
-    url, table = located
-    with _engine(url).connect() as conn:
-        rows = conn.execute(text(f"SELECT status, kind, count(*) FROM {table} GROUP BY status, kind")).all()
-    counts: Counter = Counter()
-    for status, kind, count in rows:
-        counts[(status, LANES.get(kind, "transactional"))] += count
-    return dict(counts)
+
+@cache
+def _figures() -> tuple:
+    """Each service's ``figures`` module, for those that have one."""
+    found = []
+    for service in service_names():
+        try:
+            found.append((service, importlib.import_module(f"services.{service}.figures")))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"services.{service}.figures":
+                raise
+    return tuple(found)
+
+
+def _query(settings, service: str):
+    def run(name: str, sql: str):
+        located = _table(settings, service, name)
+        if located is None:
+            return None
+        url, table = located
+        with _engine(url).connect() as conn:
+            return conn.execute(text(sql.format(table=table))).all()
+    return run
 
 
 def as_json(found: Snapshot) -> dict:

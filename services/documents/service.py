@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from contracts import adhesion as adhesion_events
-from services.documents import domain, issuing
+from services.documents import domain, figures, issuing
 from services.documents.models import Document, ProcessedEvent
 from services.documents.storage import Storage
 from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.consumer import consume_once
 from shared.errors import Conflict, NotFound, Unavailable
 from shared.events import Event
-from shared.metrics import DOCUMENTS_RENDERED
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -212,7 +211,7 @@ def _render(ctx: ServiceContext, data: dict, plan: list[Planned]) -> dict[str, b
     for item in plan:
         pdfs[item.kind] = renderer(item.kind)(domain.render_input(
             data, item.kind, item.number, f"{ctx.settings.public_base_url}/verify/{item.token}", day))
-        DOCUMENTS_RENDERED.labels(item.kind).inc()
+        figures.RENDERED.labels(item.kind).inc()
     return pdfs
 
 

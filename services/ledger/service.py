@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from banking.statements import StatementError, read_statement
 from contracts import ledger as ledger_events
 from services.ledger import chart, domain, yearend
+from services.ledger import crf_pdf as crf_pdf_module
 from services.ledger.models import (
     AdhesionProposal,
     Allocation,
@@ -1161,6 +1162,12 @@ def send_due_crf_rounds(ctx: ServiceContext, today: date) -> list[dict]:
             continue  # claimed by another beat meanwhile
         ctx.publish()
     return sent
+
+
+def crf_pdf(ctx: ServiceContext, principal: Principal, number: str, year: str, today: date) -> bytes:
+    """The CRF as the PDF a department files (``crf_pdf.pdf``)."""
+    crf, department_name = crf_document(ctx, principal, number, year, today)
+    return crf_pdf_module.pdf(crf, department_name, today)
 
 
 def crf_document(ctx: ServiceContext, principal: Principal, number: str, year: str, today: date) -> tuple[dict, str]:

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.ledger.domain import BANK, EXPENSE, INCOME, ZERO
+from shared.errors import Invalid, Malformed
 from shared.money import to_cents
 
 CHARGE, PRODUIT = "charge", "produit"
@@ -295,3 +296,20 @@ def is_late(status: str, deadline_day: date, today: date, submitted_on: date | N
         return submitted_on is not None and submitted_on > deadline_day
     return today > deadline_day
 
+
+
+def checked_piece(piece: str) -> str:
+    """A piece of the book as an address names it: D01… or R01…, whole (400 otherwise)."""
+    if not (2 < len(piece) <= 8 and piece[0] in "DR" and piece[1:].isascii() and piece[1:].isdigit()):
+        raise Malformed("Adresse invalide.", {"piece": ["Une pièce D01… ou R01…"]})
+    return piece
+
+
+def month_day(value: str, field: str) -> tuple[int, int]:
+    """``09-30`` → (9, 30); a day every year has (not 29 February), 422 naming ``field``."""
+    try:
+        month, day = (int(part) for part in value.split("-"))
+        date(2001, month, day)
+    except ValueError:
+        raise Invalid("Date invalide.", {field: [f"Le {value} n'existe pas chaque année."]}) from None
+    return month, day

@@ -127,6 +127,16 @@ def test_the_chart_csv():
         chart.parse(b"code;label\n" + b"60000000;x\n" * 5001)
 
 
+def test_the_chart_csv_reads_as_the_cooperatives_import_does():
+    # one reader for both imports (shared/csv_import.py): a file of UTF-8 and cp1252 lines
+    # reads right on each, and a cell past the csv module's 128 KB names its line (no 500)
+    mixed = "code;label\n60610008;Fournitures é\n".encode() + "70710008;Ventes è\n".encode("cp1252")
+    rows, problems = chart.parse(mixed)
+    assert problems == [] and [row.label for row in rows] == ["Fournitures é", "Ventes è"]
+    rows, problems = chart.parse(b'code;label\n60610008;x\n70710008;"' + b"y" * 140_000 + b'"\n')
+    assert [(p.line, p.field) for p in problems] == [(3, "line")]
+
+
 @pytest.mark.parametrize("contract, kind, words", [
     (contracts.CRF_SUBMITTED, "crf_ack", ["compte rendu financier", "187,15 €", "1 387,15 €"]),
     (contracts.CRF_RETURNED, "crf_returned", ["doit être corrigé", "Le relevé joint n'est pas celui du 31 août."]),
