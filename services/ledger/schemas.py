@@ -200,10 +200,12 @@ class ConfirmOut(Schema):
 
 
 def _check_counted(value: dict) -> None:
-    problems = {}
+    problems, seen = {}, {}
     for key, count in value.items():
         if not isinstance(key, str) or yearend.denomination(key) is None:
             problems[str(key)] = ["Coupure inconnue : billets de 500 à 5 €, pièces de 2 € à 1 centime (ex. « 0.20 »)."]
+        elif (same := seen.setdefault(yearend.denomination(key), key)) != key:  # "50" and "50.00": one count lost
+            problems[key] = [f"Même coupure que « {same} » : comptez-la une seule fois."]
         elif not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= yearend.MAX_PIECES:
             problems[key] = [f"Un nombre entier de 0 à {yearend.MAX_PIECES}."]
     if problems:

@@ -91,6 +91,12 @@ def test_the_issues_worked_example_closes_and_files_its_crf(app, client):
     counted = client.put(f"{BOOK}/cash-count", headers=SCHOOL, json={"date": "2026-08-31", "counted": {"20.00": 2}})
     assert counted.json == {"date": "2026-08-31", "counted": {"20.00": 2}, "total": "40.00", "book_cash": "50.00",
                             "difference": "-10.00"}
+    # one coin written twice ("20" and "20.00") would lose a count: refused, naming it, nothing kept
+    twice = client.put(f"{BOOK}/cash-count", headers=SCHOOL, json={"date": "2026-08-31",
+                                                                  "counted": {"20.00": 2, "20": 1}})
+    assert twice.status_code == 422
+    [(key, [message])] = twice.json["fields"]["counted"][0].items()
+    assert {key, message.split("« ")[1].split(" »")[0]} == {"20", "20.00"}
     refused = client.post(f"{BOOK}/close", headers=SCHOOL, json={"statement_balance": "1600.00"})
     assert refused.status_code == 409 and refused.json["unmet"] == ["reconciliation", "cash_count"]
     assert refused.json["expected"] == "1573.15"

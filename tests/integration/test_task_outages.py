@@ -18,7 +18,8 @@ def task_on(broker_url: str, task_cls, body):
     app = Celery("outage-test", broker=broker_url, task_cls=task_cls, set_as_current=False)
     app.conf.update(task_publish_retry=False, broker_connection_timeout=1,
                     broker_transport_options={"socket_connect_timeout": 1, "socket_timeout": 1})
-    return app.task(name="outage_test.job", bind=True, acks_late=True)(body)
+    # a name of its own per test's job: Celery keeps the first callable given a name
+    return app.task(name=f"outage_test.{body.__qualname__}", bind=True, acks_late=True)(body)
 
 
 def as_worker_runs_it(task, *args):
