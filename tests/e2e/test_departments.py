@@ -10,6 +10,9 @@ from tests.quiet import quiet
 from tests.support import GUIDE, wait_for
 
 YEAR = "2025-2026"
+# The bulk lane's pace (5 a second by default) is proven by tests/unit/test_notify_domain.py;
+# here it would only stretch 600 invitations over two minutes of the suite.
+SYSTEM_ENV = {"BULK_MAIL_RATE": 100}
 ISERE, DROME = "0382296P00", "0260001A00"
 RATES = {"fee_per_student": "2.26", "fee_per_adult": "2.26", "fee_per_cooperative": "0.00",
          "insurance_per_cooperator": "0.25", "goods_threshold": "2000.00", "goods_rate": "0.00688",
