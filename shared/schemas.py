@@ -39,3 +39,21 @@ class CooperativeYearOut(Schema):
 
     cooperative = cooperative_field()
     year = year_field()
+
+
+class ImportProblem(Schema):
+    """One refusal of a CSV import (shared.csv_import), named where it is."""
+
+    line = fields.Integer(metadata={"description": "Line of the CSV file (the header is line 1)"})
+    field = fields.String(metadata={"description": "The column at fault; file, header or line when it is the whole file or line"})
+    message = fields.String(metadata={"description": "What is wrong, in French"})
+
+
+class ImportOut(Schema):
+    """What a CSV import did, or would do on a dry run: nothing is kept when ``errors`` is not empty."""
+
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    errors = fields.List(fields.Nested(ImportProblem))
+    dry_run = fields.Boolean()

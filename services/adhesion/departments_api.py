@@ -18,7 +18,6 @@ from services.adhesion.schemas import (
     DepartmentOut,
     DepartmentSettingsIn,
     ExportQuery,
-    ImportOut,
     ImportQuery,
     ResetIn,
     ScheduleIn,
@@ -30,6 +29,7 @@ from services.adhesion.schemas import (
 )
 from shared.auth import client_address, current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
+from shared.schemas import ImportOut
 from shared.service import service
 
 blp = Blueprint("departments", __name__, url_prefix="/api/adhesion", description="Départements, import, campagne")

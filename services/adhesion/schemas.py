@@ -428,18 +428,6 @@ class ImportQuery(StrictSchema):
     other_department = fields.Boolean(load_default=False)
 
 
-class ImportError_(Schema):
-    line = fields.Integer(metadata={"description": "Line of the CSV file (the header is line 1)"})
-    field = fields.String(metadata={"description": "The column at fault; file, header or line when it is the whole file or line"})
-    message = fields.String(metadata={"description": "What is wrong, in French"})
-
-
-class ImportOut(Schema):
-    created = fields.Integer()
-    updated = fields.Integer()
-    unchanged = fields.Integer()
-    errors = fields.List(fields.Nested(ImportError_))
-    dry_run = fields.Boolean()
     rows = fields.List(fields.Dict())  # each line read and what it does: the page's preview
 
 

@@ -145,18 +145,6 @@ class ImportQuery(StrictSchema):
     dry_run = fields.Boolean(load_default=False)
 
 
-class ImportError_(Schema):
-    line = fields.Integer(metadata={"description": "Line of the CSV file (the header is line 1)"})
-    field = fields.String(metadata={"description": "The column at fault; file, header or line for the whole"})
-    message = fields.String(metadata={"description": "What is wrong, in French"})
-
-
-class ImportOut(Schema):
-    created = fields.Integer()
-    updated = fields.Integer()
-    unchanged = fields.Integer()
-    errors = fields.List(fields.Nested(ImportError_))
-    dry_run = fields.Boolean()
     rows = fields.List(fields.Dict(), metadata={"description": "Each line read and what it does"})
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from banking.statements import StatementError, read_statement
 from contracts import ledger as ledger_events
 from services.ledger import chart, domain, yearend
 from services.ledger import crf_pdf as crf_pdf_module
@@ -35,6 +34,7 @@ from shared.auth import Principal, ensure_access, ensure_own_cooperative
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedType
 from shared.money import to_cents
 from shared.service import ServiceContext, service
+from shared.statement_file import read_statement_file
 
 ZERO = domain.ZERO
 STAFF_READ_ONLY = "Le cahier de comptes est tenu par l'école : le personnel de l'OCCE le consulte seulement."
@@ -562,11 +562,7 @@ def import_statement(ctx: ServiceContext, principal: Principal, number: str, yea
     """Read the cooperative's own statement (every format of §6), keep its new lines (a
     line already imported is not added twice) and propose pairs for the lines not paired
     yet: nothing is ticked until the school confirms."""
-    try:
-        parsed = read_statement(data)
-    except StatementError as error:
-        where = {"line": error.line} if error.line else ({"element": error.element} if error.element else {})
-        raise Invalid(f"Relevé refusé, {error.message}", {"file": [error.message]}, **where)
+    parsed = read_statement_file(data)
     try:
         with ctx.database.session() as session:
             book = _open_book(session, principal, number, year)

@@ -19,7 +19,6 @@ from services.ledger.schemas import (
     ConfirmOut,
     CrfOut,
     EntryOut,
-    ImportOut,
     ImportQuery,
     PointageIn,
     QuitusIn,
@@ -33,6 +32,7 @@ from services.ledger.schemas import (
 )
 from shared.auth import current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
+from shared.schemas import ImportOut
 from shared.service import service
 from shared.uploads import file_body
 

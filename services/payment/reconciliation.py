@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from banking.statements import StatementError, clean_text, read_statement
+from banking.statements import clean_text
 from services.payment import domain, sepa_bank, slips
 from services.payment.dues import find_due
 from services.payment.models import ChequeSlip, Due, PayerAccount, Payment, Statement, StatementLine
@@ -18,6 +18,7 @@ from services.payment.service import ensure_department, record
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 from shared.service import ServiceContext, service
+from shared.statement_file import read_statement_file
 
 CONFIRMED, SUGGESTED, UNMATCHED, IGNORED = "confirmed", "suggested", "unmatched", "ignored"
 
@@ -25,11 +26,7 @@ CONFIRMED, SUGGESTED, UNMATCHED, IGNORED = "confirmed", "suggested", "unmatched"
 def import_statement(ctx: ServiceContext, principal: Principal, data: bytes, filename: str = "") -> dict:
     """Read a statement file and store its new lines with their suggestions; a file that
     cannot be read is refused whole (nothing stored)."""
-    try:
-        parsed = read_statement(data)
-    except StatementError as error:
-        where = {"line": error.line} if error.line else ({"element": error.element} if error.element else {})
-        raise Invalid(f"Relevé refusé, {error.message}", {"file": [error.message]}, **where)
+    parsed = read_statement_file(data)
     try:
         with ctx.database.session() as session:
             answer = _store_statement(session, principal, parsed, filename)
