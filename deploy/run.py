@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.setup import prepare
-from shared import broker, liveness, outbox
+from shared import liveness, outbox
 from shared.config import load
 from shared.events import queues_of, service_names
 
@@ -38,19 +38,13 @@ def worker_queues() -> dict[str, str]:
 
 def stuck_workers(settings, started_at: dict[str, float], children: dict, now: float | None = None,
                   broker_since: float = 0.0) -> list[str]:
-    """The running workers with messages waiting in their queue that took none for
-    WORKER_STUCK_SECONDS (shared/liveness.py). ``started_at``: epoch seconds;
-    ``broker_since``: since when the broker has answered (a worker could take nothing
-    while it was down, and needs a moment to reconnect)."""
-    running = {name: queue for name, queue in worker_queues().items()
-               if name in children and children[name].poll() is None}
-    if not running:
-        return []
-    waiting = broker.depths(settings.broker_url, set(running.values()))
+    """The running workers that stopped taking messages (shared/liveness.py).
+    ``started_at``: epoch seconds."""
     host = socket.gethostname()
-    return [name for name, queue in running.items()
-            if liveness.is_stuck(liveness.last_received(settings.data_dir, f"{queue}@{host}"),
-                                 max(started_at[name], broker_since), waiting[queue].messages, now)]
+    running = {queue: (f"{queue}@{host}", started_at[name]) for name, queue in worker_queues().items()
+               if name in children and children[name].poll() is None}
+    stuck = set(liveness.stuck_queues(settings.broker_url, settings.data_dir, running, broker_since, now))
+    return [name for name, queue in worker_queues().items() if queue in stuck]
 
 
 def metrics_folder(settings) -> str:

@@ -4,8 +4,10 @@ sending mail to a real aiosmtpd server owned by the test."""
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import requests
 
 from deploy.redis_server import free_port
+from shared import liveness, outbox
 from shared.config import Settings, load
 from shared.events import queues_of, service_names
 
@@ -83,10 +86,12 @@ class Worker:
 
     def start(self) -> "Worker":
         self._log = open(self.log_path, "ab")
+        # the node name its liveness file carries (shared/liveness.py), and since when it runs
+        self.node, self.started = f"{self.queue}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}", time.time()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", self.app, "worker",
              "-Q", self.queue, "-c", str(self.concurrency), "--pool", "prefork", "-l", "INFO",
-             "-n", f"{self.queue}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle"],
+             "-n", self.node, "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         return self
@@ -155,6 +160,9 @@ class Stack:
         self.base = f"http://127.0.0.1:{self.port}"
         self.workers: dict[str, Worker] = {}
         self.web: subprocess.Popen | None = None
+        self.replaced: list[str] = []  # the queues whose stuck worker the supervision replaced
+        self._stopping = threading.Event()
+        self._supervision: threading.Thread | None = None
 
     def start(self) -> "Stack":
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -186,7 +194,43 @@ class Stack:
         self.workers[queue or service] = worker
         return worker
 
+    def supervise(self, after: float = liveness.STUCK_AFTER_SECONDS, every: float = 2.0) -> "Stack":
+        """What `make run`'s supervisor does (deploy/run.py), for a test whose faults need
+        it: a worker that stays connected but takes no message while its queue holds some
+        (celery#7800, after a broker restart) is killed and started again, and the relays
+        republish what it had popped. ``after``: seconds without a message (production: 40)."""
+        self._supervision = threading.Thread(target=self._supervise, args=(after, every), daemon=True)
+        self._supervision.start()
+        return self
+
+    def _supervise(self, after: float, every: float) -> None:
+        broker_since = 0.0
+        while not self._stopping.wait(every):
+            running = {queue: (worker.node, worker.started) for queue, worker in list(self.workers.items())
+                       if worker.process and worker.process.poll() is None}
+            try:
+                stuck = liveness.stuck_queues(self.settings.broker_url, self.settings.data_dir, running,
+                                              broker_since, after=after)
+            except Exception:  # the broker unreachable: nothing to judge by; the workers wait for it too
+                broker_since = time.time()
+                continue
+            for queue in stuck:
+                worker = self.workers[queue]
+                print(f"supervision: {worker.node} takes no message while its queue holds some: replaced",
+                      flush=True)
+                worker.kill()
+                self.start_worker(worker.service, concurrency=worker.concurrency, queue=queue)
+                self.replaced.append(queue)
+            if stuck:
+                try:
+                    outbox.request_republish(self.settings.broker_url)
+                except Exception as exc:
+                    print(f"supervision: republish not requested: {exc}", flush=True)
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervision:
+            self._supervision.join(30)
         for worker in self.workers.values():  # all at once: their warm shutdowns overlap
             if worker.process and worker.process.poll() is None:
                 worker.process.send_signal(signal.SIGTERM)

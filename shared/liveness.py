@@ -107,6 +107,21 @@ def is_stuck(last: float | None, started: float, waiting: int, now: float | None
     return waiting > 0 and now - max(last or 0.0, started) > after
 
 
+def stuck_queues(broker_url: str, data_dir, running: dict[str, tuple[str, float]], since: float = 0.0,
+                 now: float | None = None, after: float = STUCK_AFTER_SECONDS) -> list[str]:
+    """Of the running workers (queue -> its node name and its start, epoch seconds), the
+    queues whose worker is stuck. ``since``: since when the broker has answered (a worker
+    could take nothing while it was down, and needs a moment to reconnect). Raises what
+    the broker raises when it cannot be reached: nothing to judge by then."""
+    from shared import broker
+
+    if not running:
+        return []
+    waiting = broker.depths(broker_url, set(running))
+    return [queue for queue, (node, started) in running.items()
+            if is_stuck(last_received(data_dir, node), max(started, since), waiting[queue].messages, now, after)]
+
+
 def seen(data_dir, within: float) -> list[Seen]:
     """The workers whose liveness file was touched in the last ``within`` seconds."""
     found = []

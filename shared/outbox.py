@@ -82,33 +82,31 @@ def request_republish(broker_url: str) -> None:
             client.close()
 
 
-def held_event_ids(client, queues) -> set[str]:
-    """The event ids of the task messages a Redis broker holds: waiting in a queue (and its
-    priority lists, kombu's ``<queue>\\x06\\x16<n>``) or unacknowledged by a worker."""
+def held_messages(client, queues) -> set[tuple[str, str]]:
+    """The (event id, task name) of the task messages a Redis broker holds: waiting in a
+    queue (and its priority lists, kombu's ``<queue>\\x06\\x16<n>``) or unacknowledged by
+    a worker. By task, not by event: one event is a message per consumer, and a copy still
+    held for one (a retry the ledger wrote after the restart) says nothing of the others."""
     raw = []
     for queue in queues:
         for key in client.scan_iter(match=f"{queue}*", count=1000):
             if client.type(key) == b"list":
                 raw.extend(client.lrange(key, 0, -1))
     raw.extend(json.dumps(json.loads(entry)[0]).encode() for entry in client.hvals("unacked"))
-    held = set()
-    for message in raw:
-        event_id = _event_id_of(message)
-        if event_id:
-            held.add(event_id)
-    return held
+    return {held for held in map(_held_of, raw) if held}
 
 
-def _event_id_of(message: bytes) -> str | None:
-    """The envelope's event id in a kombu message carrying a Celery task (protocol 2:
-    body ``[args, kwargs, embed]``, base64-encoded); None for anything else."""
+def _held_of(message: bytes) -> tuple[str, str] | None:
+    """The envelope's event id and the task in a kombu message carrying a Celery task
+    (protocol 2: the task in the headers, body ``[args, kwargs, embed]``, base64-encoded);
+    None for anything else."""
     try:
         payload = json.loads(message)
         body = payload["body"]
         if payload.get("properties", {}).get("body_encoding") == "base64":
             body = base64.b64decode(body)
         args = json.loads(body)[0]
-        return args[0]["event_id"]
+        return args[0]["event_id"], payload["headers"]["task"]
     except (ValueError, KeyError, IndexError, TypeError):
         return None
 
@@ -218,22 +216,35 @@ class Relay:
             self._run_id = run_id
             return 0  # another process of this service took care of this restart
         since = now - self.REPUBLISH_WINDOW
-        held = held_event_ids(client, self._queues())
+        held = held_messages(client, self._queues())
         with self.database.session() as session:
             recent = session.execute(
-                select(self.model.id, self.model.event_id)
+                select(self.model.id, self.model.event_id, self.model.type, self.model.payload)
                 .where(self.model.published_at.is_not(None), self.model.published_at >= since)
             ).all()
-            lost = [row.id for row in recent if row.event_id not in held]
+            lost, partly = [], []  # every copy gone: published again as pending; some: those only
+            for row in recent:
+                tasks = subscribers().get(row.type, ())
+                missing = [task for task in tasks if (row.event_id, task) not in held]
+                if missing and len(missing) == len(tasks):
+                    lost.append(row.id)
+                elif missing:
+                    partly.append((row, missing))
             for start in range(0, len(lost), 500):
                 session.execute(update(self.model).where(self.model.id.in_(lost[start:start + 500]))
                                 .values(published_at=None))
+        # A failure here leaves the restart unremembered: the next look finds these copies
+        # held, and sends what is still missing.
+        for row, missing in partly:
+            for task_name in missing:
+                self.celery.send_task(task_name, args=[json.loads(row.payload)], queue=queue_of(task_name),
+                                      retry=False)
         self._run_id = run_id
         log.warning("outbox %s: broker restarted (or a stuck worker killed); of %d events published since %s, "
-                    "%d still held by the "
-                    "broker, %d sent again", service, len(recent), since.isoformat(timespec="seconds"),
-                    len(recent) - len(lost), len(lost))
-        return len(lost)
+                    "%d still held by the broker, %d sent again whole, %d sent again to the consumers that "
+                    "lost them", service, len(recent), since.isoformat(timespec="seconds"),
+                    len(recent) - len(lost) - len(partly), len(lost), len(partly))
+        return len(lost) + len(partly)
 
     def _queues(self) -> set[str]:
         return {queue_of(task) for tasks in subscribers().values() for task in tasks}

@@ -20,6 +20,10 @@ from pypdf import PdfReader
 
 from tests.support import ROOT, wait_for
 
+# A page's answer waits as long as an action does (15 s): the suite keeps both cores busy,
+# and an assertion's default 5 s failed on a dry run of an import that had answered.
+expect.set_options(timeout=15_000)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

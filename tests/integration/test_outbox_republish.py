@@ -22,10 +22,9 @@ def broker(request):
     server.close()
 
 
-def pending(app) -> list[str]:
+def pending(app, model=OutboxEvent) -> list[str]:
     with app.extensions["service"].database.session() as session:
-        return list(session.scalars(select(OutboxEvent.event_id).where(OutboxEvent.published_at.is_(None))
-                                    .order_by(OutboxEvent.id)))
+        return list(session.scalars(select(model.event_id).where(model.published_at.is_(None)).order_by(model.id)))
 
 
 def test_republish_after_a_restart_sends_what_the_broker_lost(tmp_path, broker):
@@ -60,8 +59,43 @@ def test_republish_after_a_restart_sends_what_the_broker_lost(tmp_path, broker):
 
 
 def test_event_ids_are_read_from_celery_messages_and_anything_else_is_skipped():
-    assert outbox._event_id_of(b"not json") is None
-    assert outbox._event_id_of(json.dumps({"body": "e30=", "properties": {"body_encoding": "base64"}}).encode()) is None
+    assert outbox._held_of(b"not json") is None
+    assert outbox._held_of(json.dumps({"body": "e30=", "properties": {"body_encoding": "base64"}}).encode()) is None
+
+
+def test_a_copy_lost_for_one_consumer_is_sent_again_to_that_consumer_only(tmp_path, redis_url):
+    """One validation is a message per consumer (documents, ledger, payment). The
+    documents' copy was popped by a worker that then stood still, the ledger's and the
+    payment's still wait: the documents' copy goes again, and no other is doubled. (By
+    event alone, the copies still held made the lost one look held: a confirmation never
+    came, in the three faults' burst.)"""
+    from contracts import adhesion as adhesion_events
+    from services.adhesion.app import create_app as create_adhesion_app
+    from services.adhesion.models import OutboxEvent as AdhesionOutbox
+
+    settings = test_settings(tmp_path, None, broker_url=redis_url)
+    app = prepared_app(create_adhesion_app, settings)
+    relay = app.extensions["service"].relay
+    try:
+        with app.extensions["service"].database.session() as session:
+            event = outbox.record(session, AdhesionOutbox, adhesion_events.VALIDATED,
+                                  adhesion_events.VALIDATED.example).event_id
+        assert relay.publish_pending() == 1 and relay.check_broker() == 0
+        client = redis.Redis.from_url(redis_url)
+
+        def copies(queue):
+            return [outbox._held_of(m) for m in client.lrange(queue, 0, -1)].count(
+                (event, f"{queue}.on_adhesion_validated"))
+
+        assert [copies(queue) for queue in ("documents", "ledger", "payment")] == [1, 1, 1]
+        client.rpop("documents")  # popped by the worker that then stood still: held nowhere
+        outbox.request_republish(redis_url)
+        assert relay.check_broker() == 1
+        assert [copies(queue) for queue in ("documents", "ledger", "payment")] == [1, 1, 1]
+        assert pending(app, AdhesionOutbox) == []  # nothing else goes out again
+        assert relay.check_broker() == 0
+    finally:
+        shutdown(app)
 
 
 def test_a_republish_that_fails_is_tried_again_at_the_next_look(tmp_path):
