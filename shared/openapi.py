@@ -41,3 +41,20 @@ def decimal_as_string(self, field, **kwargs) -> dict:
     if isinstance(field, fields.Decimal) and field.as_string:
         return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
     return {}
+
+
+def link(method: str, path: str, description: str, **parameters: str) -> dict:
+    """An OpenAPI link to the operation ``method path`` (the path as the document writes
+    it, ``{name}`` parameters included), its parameters given by runtime expressions:
+    ``$response.body#/id``, ``$request.path.number``. A client (and the fuzzer's
+    stateful phase) follows it from an answer to the next call on what the answer made."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "description": description,
+            "parameters": parameters}
+
+
+def links(status: int, **named: dict) -> dict:
+    """``blp.doc`` keywords that attach ``named`` links to the answer ``status``. The
+    status is the int ``blp.response`` documents it under, so the two merge into one
+    response entry (a ``"201"`` would be a second key, and one would replace the other)."""
+    return {"responses": {status: {"links": named}}}

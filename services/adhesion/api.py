@@ -31,6 +31,7 @@ from services.adhesion.schemas import (
 from shared import schoolyear
 from shared.auth import current_principal, login_required, staff_required
 from shared.errors import checked_path
+from shared.openapi import link, links
 from shared.service import service
 
 blp = Blueprint("adhesion", __name__, url_prefix="/api/adhesion", description="Adhésions et assurances")
@@ -44,6 +45,15 @@ def today() -> date:
 @staff_required
 @blp.arguments(CooperativeIn)
 @blp.response(201, CooperativeOut)
+@blp.doc(**links(
+    201, ReadThisCooperative=link("get", "/api/adhesion/cooperatives/{number}", "La coopérative", number="$response.body#/number"),
+    ReadThisCooperativesDetail=link("get", "/api/adhesion/cooperatives/{number}/detail", "La fiche de la coopérative et son accès", number="$response.body#/number"),
+    AmendThisCooperative=link("patch", "/api/adhesion/cooperatives/{number}", "Corriger la coopérative", number="$response.body#/number"),
+    SendThisCooperativeAPasswordLink=link("post", "/api/adhesion/cooperatives/{number}/password-reset", "Envoyer un lien de mot de passe", number="$response.body#/number"),
+    FillInThisCooperativesAdhesion=link("put", "/api/adhesion/adhesions/{number}/{year}",
+                                        "Saisir son adhésion d'une année", number="$response.body#/number"),
+    ReadThisCooperativesAdhesion=link("get", "/api/adhesion/adhesions/{number}/{year}",
+                                      "Son adhésion d'une année", number="$response.body#/number")))
 def create_cooperative(data):
     return use_cases.create_cooperative(service(), current_principal(), data)
 
@@ -123,6 +133,8 @@ def get_adhesion(number, year):
 @login_required
 @blp.arguments(AdhesionIn)
 @blp.response(200, AdhesionOut)
+@blp.doc(**links(200, ReadThisAdhesion=link("get", "/api/adhesion/adhesions/{number}/{year}", "L'adhésion enregistrée", number="$request.path.number", year="$request.path.year"),
+                 SubmitThisAdhesion=link("post", "/api/adhesion/adhesions/{number}/{year}/submit", "Transmettre l'adhésion", number="$request.path.number", year="$request.path.year")))
 def put_adhesion(data, number, year):
     checked_path(number, year)
     return use_cases.save_adhesion(service(), current_principal(), number, year, data)

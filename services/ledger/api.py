@@ -21,6 +21,7 @@ from services.ledger.schemas import (
 )
 from shared.auth import current_principal, login_required
 from shared.errors import ApiError, checked_path
+from shared.openapi import link, links
 from shared.personal_data import internal_route
 from shared.service import service
 
@@ -65,6 +66,8 @@ def put_opening(data, number, year):
 @login_required
 @blp.arguments(EntryIn)
 @blp.response(201, EntryOut)
+@blp.doc(**links(201, PointThisEntry=link("post", "/api/ledger/books/{number}/{year}/entries/{piece}/pointage", "Pointer l'écriture sur le relevé", number="$request.path.number", year="$request.path.year", piece="$response.body#/piece"),
+                 UnpointThisEntry=link("delete", "/api/ledger/books/{number}/{year}/entries/{piece}/pointage", "Dépointer l'écriture", number="$request.path.number", year="$request.path.year", piece="$response.body#/piece")))
 def post_entry(data, number, year):
     """A new entry, numbered D01… (expense) or R01… (income); allocations add up to the amount."""
     return ledger.add_entry(*book_context(number, year), number, year, data)

@@ -5,7 +5,7 @@ dump."""
 import functools
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
@@ -519,6 +519,13 @@ def point_entry(ctx: ServiceContext, principal: Principal, number: str, year: st
         if entry.account != domain.BANK:
             raise Invalid("Seules les opérations en banque se pointent sur le relevé.",
                           {"piece": ["Opération de caisse : elle se vérifie par l'arrêté de caisse."]})
+        # A statement shows an operation once it is made: at most the pairing's days before
+        # the entry's own date (the bank's day and the book's may differ), as a statement's line.
+        earliest = entry.date - timedelta(days=yearend.PAIRING_DAYS)
+        if on < earliest:
+            raise Invalid("Le relevé ne peut pas montrer l'opération avant sa date.",
+                          {"on": [f"Au plus tôt le {earliest:%d/%m/%Y} ({yearend.PAIRING_DAYS} jours avant "
+                                  f"l'écriture du {entry.date:%d/%m/%Y})."]})
         ctx.audit(session, "ledger.entry_pointed", number, {"year": year, "piece": piece,
                                                             "pointed_on": {"before": entry.pointed_on, "after": on}})
         entry.pointed_on = on

@@ -7,6 +7,7 @@ from services.notify import service as notify
 from services.notify.schemas import FailedFilter, MessageFilter, MessageList, ReminderProgress, Resent, RoundFilter
 from shared.auth import current_principal, service_required, staff_or_service_required, staff_required
 from shared.errors import checked_path
+from shared.openapi import link, links
 from shared.personal_data import internal_route
 from shared.service import service
 
@@ -17,6 +18,8 @@ blp = Blueprint("notify", __name__, url_prefix="/api/notify", description="Email
 @staff_required
 @blp.arguments(MessageFilter, location="query", unknown=RAISE)  # a misspelt filter is not ignored
 @blp.response(200, MessageList)
+@blp.doc(**links(200, ResendTheFirstMessage=link("post", "/api/notify/messages/{message_id}/resend", "Renvoyer le premier courriel de la liste",
+                                                 message_id="$response.body#/items/0/id")))
 def list_messages(filters):
     """The department's emails, newest first; ``?cooperative=`` for one cooperative."""
     return {"items": notify.list_messages(service(), current_principal(), filters)}

@@ -31,6 +31,7 @@ from services.payment.schemas import (
 )
 from shared.auth import current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
+from shared.openapi import link, links
 from shared.personal_data import internal_route
 from shared.service import service
 
@@ -43,6 +44,9 @@ MAX_STATEMENT = 10 * 1024 * 1024  # a year of a busy account in CAMT.053; JSON c
 @staff_required
 @blp.arguments(PaymentIn)
 @blp.response(201, PaymentRecorded)
+@blp.doc(**links(201, ReverseThisPayment=link(
+    "post", "/api/payment/payments/{payment_id}/reverse", "Annuler ou rembourser ce paiement",
+    payment_id="$response.body#/payment/id")))
 def record_payment(data):
     """Record a payment received; the new dues state goes to the adhesion checklist."""
     return use.record_payment(service(), current_principal(), data["cooperative"], data["year"], data["amount"],
@@ -90,6 +94,11 @@ def get_received(number, year):
 @blp.post("/statements")
 @staff_required
 @blp.response(201, StatementOut)
+@blp.doc(**links(201, ReadThisStatementsLines=link(
+    "get", "/api/payment/statements/{statement_id}/lines", "Les lignes du relevé et leurs suggestions",
+    statement_id="$response.body#/id"), ConfirmThisStatementsSuggestions=link(
+    "post", "/api/payment/statements/{statement_id}/confirm-suggested", "Confirmer les suggestions sûres",
+    statement_id="$response.body#/id")))
 def import_statement():
     """Import a bank statement (multipart field ``file``, ≤ 10 MB): CAMT.053, OFX, CFONB 120 or CSV."""
     request.max_content_length = MAX_STATEMENT
@@ -112,6 +121,11 @@ def list_statements():
 @blp.get("/statements/<int:statement_id>/lines")
 @staff_required
 @blp.response(200, LineList)
+@blp.doc(**links(200, ConfirmTheFirstLine=link(
+    "post", "/api/payment/statement-lines/{line_id}/confirm", "Dire ce que paie la première ligne",
+    line_id="$response.body#/items/0/id"), SetTheFirstLineAside=link(
+    "post", "/api/payment/statement-lines/{line_id}/aside", "Mettre la première ligne de côté",
+    line_id="$response.body#/items/0/id")))
 def statement_lines(statement_id):
     """Every line with its suggestions (best first), their scores and reasons."""
     return {"items": reconciliation.statement_lines(service(), current_principal(), statement_id)}
@@ -149,6 +163,11 @@ def set_aside(data, line_id):
 @staff_required
 @blp.arguments(SlipIn)
 @blp.response(201, SlipOut)
+@blp.doc(**links(201, ReadThisSlip=link(
+    "get", "/api/payment/cheque-slips/{slip_id}", "Le bordereau et ses chèques", slip_id="$response.body#/id"), AddAChequeToThisSlip=link(
+    "post", "/api/payment/cheque-slips/{slip_id}/cheques", "Ajouter un chèque au bordereau", slip_id="$response.body#/id"),
+    CloseThisSlip=link("post", "/api/payment/cheque-slips/{slip_id}/close", "Clore le bordereau", slip_id="$response.body#/id"),
+    PrintThisSlip=link("get", "/api/payment/cheque-slips/{slip_id}.pdf", "Le bordereau à imprimer", slip_id="$response.body#/id")))
 def open_slip(data):
     return slips.open_slip(service(), current_principal(), data["account"])
 

@@ -27,6 +27,7 @@ from services.payment.sepa_schemas import (
 )
 from shared.auth import current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
+from shared.openapi import link, links
 from shared.service import service
 
 blp = Blueprint("sepa", __name__, url_prefix="/api/payment", description="Prélèvement SEPA")
@@ -102,6 +103,11 @@ def put_dates(data, year):
 @login_required
 @blp.arguments(MandateIn)
 @blp.response(201, MandateOut)
+@blp.doc(**links(201, ReadThisMandate=link("get", "/api/payment/mandates/{rum}", "Le mandat", rum="$response.body#/rum"),
+                 PrintThisMandate=link("get", "/api/payment/mandates/{rum}.pdf", "Le mandat pré-rempli à signer", rum="$response.body#/rum"),
+                 AmendThisMandate=link("patch", "/api/payment/mandates/{rum}", "Changer l'IBAN du mandat", rum="$response.body#/rum"),
+                 ActivateThisMandate=link("post", "/api/payment/mandates/{rum}/activate", "La date de signature : le mandat est actif", rum="$response.body#/rum"),
+                 RevokeThisMandate=link("post", "/api/payment/mandates/{rum}/revoke", "Révoquer le mandat", rum="$response.body#/rum")))
 def create_mandate(data):
     """A pending mandate with the RUM the system made; 422 bad IBAN; 409 one is already pending or active."""
     return sepa.create_mandate(service(), current_principal(), data)
@@ -169,6 +175,9 @@ def list_collections(filters):
 @staff_required
 @blp.arguments(BatchIn)
 @blp.response(201, BatchOut)
+@blp.doc(**links(201, ReadThisBatch=link("get", "/api/payment/sepa/batches/{batch_id}", "Le lot et ses prélèvements", batch_id="$response.body#/id"),
+                 ExportThisBatch=link("get", "/api/payment/sepa/batches/{batch_id}/pain008.xml",
+                                      "Le fichier pain.008 du lot", batch_id="$response.body#/id")))
 def build_batch(data):
     """The batch of a collection date; 409 when nothing is due or the date's batch exists."""
     return sepa_batches.build_batch(service(), current_principal(), data["collection_date"])

@@ -66,7 +66,11 @@ def the_worked_example(app, client):
 
 def test_the_issues_worked_example_closes_and_files_its_crf(app, client):
     the_worked_example(app, client)
-    # pointage: D01 by hand, R01 and R02 from the cooperative's own CAMT.053
+    # pointage: D01 by hand, R01 and R02 from the cooperative's own CAMT.053; a statement never
+    # shows an operation more than the pairing's 10 days before the entry's date
+    too_early = client.post(f"{BOOK}/entries/D01/pointage", headers=SCHOOL, json={"on": "2025-09-14"})
+    assert too_early.status_code == 422 and "15/09/2025" in too_early.json["fields"]["on"][0]
+    assert client.post(f"{BOOK}/entries/D01/pointage", headers=SCHOOL, json={"on": "0770-10-25"}).status_code == 422
     ticked = client.post(f"{BOOK}/entries/D01/pointage", headers=SCHOOL, json={"on": "2025-10-03"})
     assert ticked.status_code == 200 and ticked.json["pointed_on"] == "2025-10-03"
     statement = camt053([Movement(date(2025, 10, 3), Decimal("-439.25"), "CHEQUE 1234567"),
