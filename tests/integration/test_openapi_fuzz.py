@@ -85,9 +85,30 @@ def _system(tmp_path_factory, redis_server, database_url):
     school = login(NUMBER, PASSWORD)
     assert http.put(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}", headers=school, json=GUIDE).status_code == 200
     assert http.post(f"/api/adhesion/adhesions/{NUMBER}/{YEAR}/submit", headers=school).status_code == 200
+    _deliver_submissions(apps)
     yield apps, {"anonymous": {}, "school": school, "staff": staff}
     for app in apps.values():
         shutdown(app)
+
+
+def _deliver_submissions(apps) -> None:
+    """The submission's event handed to the payment service as its worker would, so the
+    cooperative has dues there: a payment can be recorded, and the link from it to its
+    reversal followed (no worker runs in this in-process system)."""
+    import json
+
+    from sqlalchemy import select
+
+    from services.adhesion.models import OutboxEvent
+    from services.payment.handlers import on_adhesion_submitted
+
+    with apps["adhesion"].extensions["service"].database.session() as session:
+        submitted = [json.loads(row.payload) for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "adhesion.submitted"))]
+    assert submitted
+    with apps["payment"].app_context():  # the consumer's body: the task would enter the last app made
+        for envelope in submitted:
+            assert on_adhesion_submitted.run(envelope)
 
 
 def test_every_service_serves_its_document_with_shaped_path_parameters(system):
