@@ -43,6 +43,20 @@ def decimal_as_string(self, field, **kwargs) -> dict:
     return {}
 
 
+def typed_text(self, field, ret=None, **kwargs) -> dict:
+    """What ``shared.fields.Text`` refuses, said in the documents as the pattern of what
+    it takes: one line holds no control character nor line separator; a multiline text
+    keeps its line breaks and tabs only. A client (and the fuzzer) then writes text that
+    reaches the rules instead of a 422 on a stray control character."""
+    from shared.fields import Text
+
+    if not isinstance(field, Text) or "pattern" in (ret or {}):
+        return {}
+    if field.multiline:
+        return {"pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"}
+    return {"pattern": "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"}
+
+
 def link(method: str, path: str, description: str, **parameters: str) -> dict:
     """An OpenAPI link to the operation ``method path`` (the path as the document writes
     it, ``{name}`` parameters included), its parameters given by runtime expressions:

@@ -15,7 +15,7 @@ from shared import audit, db, errors, guard, metrics
 from shared.config import Settings, load
 from shared.db import Database
 from shared.errors import ServiceApi, is_outage, outage_response
-from shared.openapi import PathParameters, decimal_as_string
+from shared.openapi import PathParameters, decimal_as_string, typed_text
 from shared.outbox import Relay
 from shared.sessions import SessionStore
 
@@ -136,6 +136,7 @@ def create_service_app(name: str, outbox_model=None, settings: Settings | None =
     api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "extra_plugins": [PathParameters()]})
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
+    api.ma_plugin.converter.add_attribute_function(typed_text)
     _answer_outages_with_503(app)
 
     @app.get(f"/api/{name}/health")
