@@ -49,6 +49,7 @@ def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServ
         stack.start()
         stack.workers["documents"].stop()
         stack.start_worker("documents", concurrency=2)
+        stack.supervise()  # as make run's supervisor: a worker stuck after the Redis restart is replaced
         staff = stack.login("admin", "admin-password")
         cooperatives = numbers(n, prefix=f"{run % 10}38")
         prepare(stack, staff, cooperatives)
@@ -93,6 +94,7 @@ def one_run(run: int, n: int, postgres: PostgresCluster, redis_server: RedisServ
             "doubled": sum(1 for c in cooperatives if counts[c] > 1),
             "seconds": (max(arrivals) - started) if arrivals else float("nan"),
             "faults": faults,
+            "replaced": stack.replaced,
         }
     finally:
         stack.stop()
