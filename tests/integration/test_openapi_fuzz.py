@@ -10,7 +10,7 @@ phase reaches the handlers with real rows and the generated phase tries the shap
 
 Two profiles (docs/fuzz.md): ``make test`` runs the quick one (FUZZ_EXAMPLES=2 generated
 cases per operation and mode, each sent by every caller, derandomized so a failure
-replays: about 600 requests per store); ``FUZZ_EXAMPLES=175`` (about 100,000 requests
+replays: about 600 requests per store); ``FUZZ_EXAMPLES=175`` (about 180,000 requests
 in all) is the deep hunt.
 
 The stateful phase follows the documents' links (an answer's id fed to the next call) in
