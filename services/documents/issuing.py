@@ -31,7 +31,7 @@ def reserve(session: Session, data: dict) -> list[Document] | None:
     mine = {row.kind: row for row in rows if row.version == version}
     wanted = domain.kinds_for(data["insurance"])
     source = _source(data)
-    for row in mine.values():  # reserved before the data was kept at reservation
+    for row in mine.values():  # a row still without its data, not drawn yet, is given it
         if row.source is None and row.generated_at is None:
             row.source = source
     missing = [kind for kind in wanted if kind not in mine]
