@@ -59,6 +59,7 @@ def env_for(settings: Settings, **extra) -> dict:
         INTERNAL_API_URL=settings.internal_api_url,
         BULK_MAIL_RATE=str(settings.bulk_mail_rate),
         BROKER_VISIBILITY_TIMEOUT=str(settings.broker_visibility_timeout),
+        DOCUMENTS_GIVE_UP_SECONDS=str(settings.documents_give_up_seconds),
     )
     if settings.database_url:
         env["DATABASE_URL"] = settings.database_url

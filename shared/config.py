@@ -34,6 +34,9 @@ class Settings:
     metrics_token: str | None = None
     # Days between a direct debit's pre-notification and its collection (docs/sepa.md).
     sepa_notice_days: int = 14
+    # How long the documents of a validation are retried when their store cannot be written
+    # or their rendering raises, before the issue is failed for staff (services/documents/domain.py).
+    documents_give_up_seconds: float = 1800.0
 
     def database_url_for(self, service: str) -> str:
         """Each service its own store: a SQLite file, or its own schema in PostgreSQL."""
@@ -112,4 +115,5 @@ def load() -> Settings:
         smtp_messages_per_connection=int(env.get("SMTP_MESSAGES_PER_CONNECTION", "100")),
         metrics_token=env.get("METRICS_TOKEN") or None,
         sepa_notice_days=int(env.get("SEPA_NOTICE_DAYS", "14")),
+        documents_give_up_seconds=float(env.get("DOCUMENTS_GIVE_UP_SECONDS", "1800")),
     )

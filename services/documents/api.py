@@ -8,7 +8,7 @@ from services.documents import domain
 from services.documents import personal_data as personal
 from services.documents import service as documents
 from services.documents.models import Document
-from services.documents.schemas import DocumentList
+from services.documents.schemas import DocumentFailureList, DocumentList
 from services.documents.storage import current_storage
 from shared.auth import current_principal, login_required, service_required, staff_required
 from shared.errors import checked_path
@@ -38,12 +38,24 @@ def list_documents(number, year):
     return {"documents": [document_answer(row) for row in rows]}
 
 
+@blp.get("/failures")
+@staff_required
+@blp.response(200, DocumentFailureList)
+def failures():
+    """« Documents non produits »: the validations whose documents could not be drawn or
+    stored and were given up after DOCUMENTS_GIVE_UP_SECONDS of retries, with why and
+    since when. Staff of the department; the national administrator sees every one."""
+    return {"items": documents.failures(service(), current_principal())}
+
+
 @blp.post("/<number>/<year>/reissue")
 @staff_required
 @blp.response(202, DocumentList)
 def reissue(number, year):
     """Draw the current documents again and send their confirmation again when it failed
-    (« Réémettre les documents »): same numbers, same verification links."""
+    (« Réémettre les documents »): same numbers, same verification links. Documents not
+    produced (their issue given up) are drawn for the first time and published. Staff of
+    the cooperative's department, or the national administrator."""
     checked_path(number, year)
     rows = documents.reissue(service(), current_storage(), current_principal(), number, year)
     return {"documents": [document_answer(row) for row in rows]}

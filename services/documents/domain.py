@@ -110,3 +110,40 @@ def render_input(validated: dict, kind: str, number: str, verify_url: str, day: 
         "issued_on": day,
         "cover_from": cover_start(validated["year"], validated.get("paid_on")),
     }
+
+
+# -- an issue that keeps failing --------------------------------------------------------
+# A store that cannot be written (full, unmounted, read-only) or a rendering that raises
+# is retried with the consumers' backoff (1, 2, 4 … 20 s) for DOCUMENTS_GIVE_UP_SECONDS
+# (30 minutes, about a hundred attempts) after the documents were reserved: enough for
+# an operator to free or remount a volume, not so long that a school waits a day for a
+# confirmation nobody knows is stuck. Then the issue is failed on its documents, for
+# staff to see and re-issue.
+FAILURE_MAX_LENGTH = 500
+STORE, RENDERING = "store", "rendering"
+
+
+class RenderingFailed(Exception):
+    """Drawing a PDF raised: retried like a store that cannot be written, then failed."""
+
+
+def issue_gives_up(reserved_at: datetime, now: datetime, give_up_after_seconds: float) -> bool:
+    """Stop retrying the issue of documents reserved at ``reserved_at``: it has failed for
+    ``give_up_after_seconds`` since their first attempt (a later delivery of the same
+    event, past the bound, tries once more and fails again at once)."""
+    return (now - reserved_at).total_seconds() >= give_up_after_seconds
+
+
+def error_text(exc: BaseException) -> str:
+    """``NotADirectoryError: [Errno 20] Not a directory: '…'``: what failed, as it said it."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def failure_text(stage: str, cause: str) -> str:
+    """The reason staff read on documents not produced, in French."""
+    what = {STORE: "Enregistrement des PDF impossible", RENDERING: "Production des PDF impossible"}[stage]
+    advice = "Réparez la cause puis réémettez les documents."
+    room = FAILURE_MAX_LENGTH - len(what) - len(advice) - 5
+    if len(cause) > room:  # the cause is cut, never what to do
+        cause = cause[:room - 1] + "…"
+    return f"{what} ({cause}). {advice}"

@@ -1,5 +1,6 @@
 """The events the documents service consumes."""
 from contracts import adhesion as adhesion_events
+from services.documents import domain
 from services.documents import personal_data as personal
 from services.documents import service as documents
 from services.documents.models import ProcessedEvent
@@ -9,9 +10,11 @@ from shared.events import Event
 from shared.service import service
 
 
-# OSError: the store is full or out of reach for a moment. A task killed mid-run is
-# re-delivered (acks_late) and runs again from the start.
-@consumer(adhesion_events.VALIDATED, retry_for=(OSError,))
+# OSError: the store is full or out of reach; RenderingFailed: a PDF could not be drawn.
+# Both are retried until DOCUMENTS_GIVE_UP_SECONDS after the reservation, then the issue
+# is failed on its documents for staff (service.issue_validated). A task killed mid-run
+# is re-delivered (acks_late) and runs again from the start.
+@consumer(adhesion_events.VALIDATED, retry_for=(OSError, domain.RenderingFailed))
 def on_adhesion_validated(event: Event) -> bool:
     """Render, store and publish the documents of a validation, exactly once."""
     return documents.issue_validated(service(), current_storage(), event)

@@ -1,17 +1,18 @@
 """Issuing the documents of a validation in two short transactions around the rendering.
 
-``reserve`` fixes each document's number and verify token (once: a re-run finds them),
-``complete`` makes them visible, supersedes the previous version and writes
-``documents.generated``. The slow rendering happens between the two, outside any
-transaction; the natural key (cooperative, year, kind, version) keeps one row per
-document whatever the number of runs.
+``reserve`` fixes each document's number and verify token (once: a re-run finds them)
+and keeps the validation's data, ``complete`` makes them visible, supersedes the previous
+version and writes ``documents.generated``. The slow rendering happens between the two,
+outside any transaction; the natural key (cooperative, year, kind, version) keeps one row
+per document whatever the number of runs. An issue given up in between is marked on its
+rows (``fail``) until a later delivery or a re-issue completes it.
 """
 import json
 import secrets
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from contracts import adhesion as adhesion_events
 from services.documents import domain, events
@@ -29,6 +30,10 @@ def reserve(session: Session, data: dict) -> list[Document] | None:
         return None
     mine = {row.kind: row for row in rows if row.version == version}
     wanted = domain.kinds_for(data["insurance"])
+    source = _source(data)
+    for row in mine.values():  # a row still without its data, not drawn yet, is given it
+        if row.source is None and row.generated_at is None:
+            row.source = source
     missing = [kind for kind in wanted if kind not in mine]
     if missing:
         if mine:
@@ -50,6 +55,7 @@ def reserve(session: Session, data: dict) -> list[Document] | None:
                 verify_token=secrets.token_urlsafe(24),
                 storage_key=domain.storage_key(data["cooperative"]["number"], year, kind, version),
                 reserved_at=now,
+                source=source,
             )
             session.add(mine[kind])
         session.flush()
@@ -69,7 +75,8 @@ def complete(session: Session, data: dict, pdfs: dict[str, bytes], keys: dict[st
     for row in mine:
         row.generated_at = now
         row.storage_key = keys[row.kind]
-        row.source = json.dumps(adhesion_events.VALIDATED.raw(data), ensure_ascii=False)
+        row.source = _source(data)
+        row.failed_at = row.failure = None
     if any(row.version > version and row.generated_at is not None for row in rows):
         for row in mine:  # a newer version got there first: this one is history
             row.superseded_at = row.superseded_at or now
@@ -94,6 +101,41 @@ def reissue(session: Session, rows: list[Document], pdfs: dict[str, bytes], keys
         row.storage_key = keys[row.kind]
     events.generated(session, adhesion_events.VALIDATED.typed(json.loads(fresh[0].source)), fresh, pdfs)
     return True
+
+
+def fail(session: Session, data: dict, reason: str) -> list[Document]:
+    """Mark the reserved, never drawn documents of this validation failed with ``reason``
+    (``failed_at`` keeps the first time it was given up); the rows marked."""
+    rows = _documents_of(session, data["cooperative"]["number"], data["year"], lock=True)
+    mine = [row for row in rows if row.version == data["version"] and row.generated_at is None]
+    now = datetime.now(timezone.utc)
+    for row in mine:
+        row.failed_at = row.failed_at or now
+        row.failure = reason
+    return mine
+
+
+def failed(session: Session, department: str | None = None, cooperative: str | None = None,
+           year: str | None = None) -> list[Document]:
+    """The documents given up, of the latest validation of their cooperative and year (a
+    newer one reserved since is issued, or fails, on its own), oldest failure first;
+    filtered by department, cooperative and year when given."""
+    newer = aliased(Document)
+    query = select(Document).where(
+        Document.failed_at.is_not(None),
+        Document.superseded_at.is_(None),
+        ~exists().where(newer.cooperative == Document.cooperative, newer.year == Document.year,
+                        newer.version > Document.version),
+    )
+    for column, value in ((Document.department, department), (Document.cooperative, cooperative),
+                          (Document.year, year)):
+        if value is not None:
+            query = query.where(column == value)
+    return list(session.scalars(query.order_by(Document.failed_at, Document.id)))
+
+
+def _source(data: dict) -> str:
+    return json.dumps(adhesion_events.VALIDATED.raw(data), ensure_ascii=False)
 
 
 def _documents_of(session: Session, cooperative: str, year: str, lock: bool = False) -> list[Document]:

@@ -33,8 +33,13 @@ class Document(Base):
     reserved_at: Mapped[datetime] = moment()
     generated_at: Mapped[datetime | None] = moment()
     superseded_at: Mapped[datetime | None] = moment()
-    # The adhesion.validated data the PDF was drawn from: a re-issue draws it again.
+    # The adhesion.validated data the PDF is drawn from, kept at reservation: a re-issue
+    # draws it again, documents never drawn included.
     source: Mapped[str | None] = mapped_column(Text, deferred=True)
+    # The issue was given up (store or rendering failing past DOCUMENTS_GIVE_UP_SECONDS):
+    # since when, and why in French; cleared when the documents are drawn.
+    failed_at: Mapped[datetime | None] = moment()
+    failure: Mapped[str | None] = mapped_column(String(500))
 
 
 class DocumentSequence(DepartmentYearCounterMixin, Base):

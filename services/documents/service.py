@@ -8,12 +8,17 @@ same moment (two pool processes, a redelivery beside its original): each keeps i
 PDFs under names carrying their digest, the transaction that completes records the
 names it wrote, and the attempt that lost removes its files unless they are the very
 ones recorded (the rendering is invariant: same data, same bytes, same names).
+
+A store that cannot be written or a rendering that raises is retried (the consumer's
+backoff) until ``DOCUMENTS_GIVE_UP_SECONDS`` after the reservation, then the issue is
+failed on its rows, for staff to see (``failures``) and draw again (``reissue``).
 """
 import hashlib
 import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
@@ -69,14 +74,21 @@ def issue_validated(ctx: ServiceContext, storage: Storage, event: Event) -> bool
         reserved = issuing.reserve(session, data) or []
         done = all(row.generated_at is not None for row in reserved)
         plan = [Planned(row.kind, row.number, row.verify_token) for row in reserved]
+        reserved_at = min((row.reserved_at for row in reserved), default=None)
     if done:  # a newer version exists, or this one was printed under another event id
         return consume_once(ctx.database, ProcessedEvent, CONSUMER, event, lambda s, e: None)
 
     log.info("documents %s %s v%s: %s reserved, rendering", data["cooperative"]["number"], data["year"],
              data["version"], ", ".join(item.number for item in plan))
     rendering_started = time.perf_counter()
-    pdfs = _render(ctx, data, plan)
-    keys = _store(storage, data, pdfs)
+    try:
+        pdfs = _render(ctx, data, plan)
+        keys = _store(storage, data, pdfs)
+    except (OSError, domain.RenderingFailed) as exc:
+        if not domain.issue_gives_up(reserved_at, datetime.now(timezone.utc), ctx.settings.documents_give_up_seconds):
+            raise  # retried by the consumer, with a WARNING line each time
+        _give_up(ctx, data, exc)
+        return False
     rendered_ms = (time.perf_counter() - rendering_started) * 1000
 
     published = []
@@ -99,29 +111,64 @@ def issue_validated(ctx: ServiceContext, storage: Storage, event: Event) -> bool
 def reissue(ctx: ServiceContext, storage: Storage, principal: Principal, number: str, year: str) -> list[Document]:
     """Draw the current documents of a cooperative and year again (same numbers, tokens and
     day) and write ``documents.generated`` again, so a confirmation that failed is sent
-    with them. Staff of the cooperative's department only (the route checks the role)."""
+    with them. Documents whose issue was given up (never drawn) are drawn from the data
+    kept at their reservation and published as the consumer would have. Staff of the
+    cooperative's department, or national (the route checks the role)."""
     with ctx.database.session() as session:
-        rows = _current_documents(session, number, year)
+        # documents given up are of the latest validation: they go before those drawn of
+        # an earlier version
+        rows = sorted(issuing.failed(session, cooperative=number, year=year),
+                      key=lambda row: domain.KINDS.index(row.kind))
+        drawn = not rows
+        if drawn:
+            rows = _current_documents(session, number, year)
         if not rows:
             raise _none_issued(number, year)
-        ensure_access(principal, number, rows[0].department)
+        _ensure_staff_access(principal, number, rows[0].department)
         sources = {row.id: row.source for row in rows}
         session.expunge_all()
     if any(source is None for source in sources.values()):
         raise Conflict("Ces documents ont été émis avant que leurs données soient conservées : "
                        "revalidez l'adhésion pour en émettre une nouvelle version.")
     data = adhesion_events.VALIDATED.typed(json.loads(sources[rows[0].id]))
-    pdfs = _render(ctx, data, [Planned(row.kind, row.number, row.verify_token) for row in rows])
-    keys = _store(storage, data, pdfs)
+    try:
+        pdfs = _render(ctx, data, [Planned(row.kind, row.number, row.verify_token) for row in rows])
+        keys = _store(storage, data, pdfs)
+    except (OSError, domain.RenderingFailed) as exc:
+        log.error("documents %s %s v%s: re-issue by %s failed: %s", number, year, data["version"], principal.login,
+                  domain.error_text(exc))
+        raise Unavailable(_failure_of(exc)) from None
     with ctx.database.session() as session:
-        written = issuing.reissue(session, rows, pdfs, keys)
+        written = issuing.reissue(session, rows, pdfs, keys) if drawn else issuing.complete(session, data, pdfs, keys)
         ctx.audit(session, "documents.reissued", number, {"year": year, "documents": [row.number for row in rows]}, department=rows[0].department)
+        current = _current_documents(session, number, year)
+        session.expunge_all()
     if not written:
         _discard_unrecorded(ctx, storage, keys)
         raise _none_issued(number, year)
     ctx.publish()
-    log.warning("documents %s %s v%s re-issued by %s", number, year, data["version"], principal.login)
-    return rows
+    log.warning("documents %s %s v%s %s by %s", number, year, data["version"],
+                "re-issued" if drawn else "issued after their failure", principal.login)
+    return current
+
+
+def failures(ctx: ServiceContext, principal: Principal) -> list[dict]:
+    """The issues given up (« Documents non produits »), one per validation, oldest first:
+    the staff member's department, every department for the national administrator (the
+    route checks the role)."""
+    with ctx.database.session() as session:
+        rows = issuing.failed(session, department=None if principal.national else principal.department)
+    issues: dict[tuple, dict] = {}
+    for row in rows:
+        issue = issues.setdefault((row.cooperative, row.year, row.version), {
+            "cooperative": row.cooperative, "cooperative_name": row.cooperative_name, "department": row.department,
+            "year": row.year, "version": row.version, "documents": [], "failure": row.failure,
+            "failed_at": row.failed_at,
+        })
+        issue["documents"].append({"kind": row.kind, "number": row.number})
+    for issue in issues.values():
+        issue["documents"].sort(key=lambda document: domain.KINDS.index(document["kind"]))
+    return list(issues.values())
 
 
 def current_documents(ctx: ServiceContext, principal: Principal, number: str, year: str) -> list[Document]:
@@ -181,6 +228,30 @@ def verification(ctx: ServiceContext, token: str) -> dict | None:
                 "number": row.number, "registration_code": row.registration_code, "department": row.department}
 
 
+def _give_up(ctx: ServiceContext, data: dict, exc: BaseException) -> None:
+    """The issue has failed past its bound: its documents say so, the log says it at ERROR,
+    and the task ends (its message acknowledged). Not recorded as processed: a later
+    delivery of the event tries again, and a success clears the failure."""
+    reason = _failure_of(exc)
+    with ctx.database.session() as session:
+        marked = issuing.fail(session, data, reason)
+    log.error("documents %s %s v%s: given up after %.0f s, %s marked failed: %s", data["cooperative"]["number"],
+              data["year"], data["version"], ctx.settings.documents_give_up_seconds,
+              ", ".join(row.number for row in marked) or "nothing", reason)
+
+
+def _failure_of(exc: BaseException) -> str:
+    if isinstance(exc, domain.RenderingFailed):
+        return domain.failure_text(domain.RENDERING, str(exc))
+    return domain.failure_text(domain.STORE, domain.error_text(exc))
+
+
+def _ensure_staff_access(principal: Principal, number: str, department: str) -> None:
+    """Staff of the cooperative's department, or the national administrator."""
+    if not (principal.is_staff and principal.national):
+        ensure_access(principal, number, department)
+
+
 def _none_issued(number: str, year: str) -> NotFound:
     return NotFound(f"Aucun document émis pour {number} en {year}.")
 
@@ -209,8 +280,11 @@ def _render(ctx: ServiceContext, data: dict, plan: list[Planned]) -> dict[str, b
     day = domain.issued_on(data["validated_at"], FRANCE)
     pdfs = {}
     for item in plan:
-        pdfs[item.kind] = renderer(item.kind)(domain.render_input(
-            data, item.kind, item.number, f"{ctx.settings.public_base_url}/verify/{item.token}", day))
+        try:
+            pdfs[item.kind] = renderer(item.kind)(domain.render_input(
+                data, item.kind, item.number, f"{ctx.settings.public_base_url}/verify/{item.token}", day))
+        except Exception as exc:  # the data or the drawing: retried, then failed for staff
+            raise domain.RenderingFailed(f"{item.number} : {domain.error_text(exc)}") from exc
         figures.RENDERED.labels(item.kind).inc()
     return pdfs
 

@@ -1,9 +1,12 @@
 """« État du système » in a real browser (Chromium through Playwright): the national admin
 reads the queues, workers, outboxes and email figures, finds an email the SMTP relay
 refused for good (550) and sends it again with « Renvoyer », once the relay takes that
-mailbox; a departmental agent neither sees the tab nor opens the page. axe-core at 1280
-and 375 px."""
+mailbox; finds the documents of a validation not produced (their store a regular file,
+given up after DOCUMENTS_GIVE_UP_SECONDS) and has them drawn with « Réémettre les
+documents et renvoyer » once the store is repaired; a departmental agent neither sees
+the tab nor opens the page. axe-core at 1280 and 375 px."""
 import re
+import shutil
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,6 +29,9 @@ from tests.support import GUIDE, fresh_postgres_database, wait_for
 
 NUMBER = "0385001R00"
 MAILBOX = "refuse.0385001r@ac-grenoble.fr"
+UNPRODUCED = "0385002S00"  # the school whose documents cannot be stored at first
+UNPRODUCED_MAILBOX = "ce.0385002s@ac-grenoble.fr"
+GIVE_UP_SECONDS = "4"  # the documents' retries end this soon here (production: 30 minutes)
 AXE = Axe()
 
 
@@ -57,7 +63,8 @@ def system(tmp_path_factory, redis_server):
     redis.Redis.from_url(broker_url).flushdb()
     try:
         with fresh_postgres_database() as database_url:
-            stack = Stack(base / "data", database_url, broker_url, controller.port, SCHOOL_YEAR=YEAR)
+            stack = Stack(base / "data", database_url, broker_url, controller.port, SCHOOL_YEAR=YEAR,
+                          DOCUMENTS_GIVE_UP_SECONDS=GIVE_UP_SECONDS)
             try:
                 yield stack.start(), relay
             except BaseException:
@@ -133,6 +140,62 @@ def test_status_page_and_resend(system, new_page):
     # a second « Renvoyer » of the same email is refused: it is sent
     again = stack.call("post", f"/api/adhesion/operations/emails/{failed['id']}/resend", staff)
     assert again.status_code == 409, again.text
+
+
+def validated_by_api(stack, number: str, email: str) -> None:
+    staff = stack.login(*STAFF)
+    assert stack.call("post", "/api/adhesion/cooperatives", staff, json={
+        "number": number, "name": "Coopérative Scolaire de l'École du Stock", "town": "VIENNE",
+        "email": email, "password": "stock-secret"}).status_code == 201
+    school = stack.login(number, "stock-secret")
+    path = f"/api/adhesion/adhesions/{number}/{YEAR}"
+    assert stack.call("put", path, school, json=GUIDE).status_code == 200
+    assert stack.call("post", f"{path}/submit", school).status_code == 200
+    wait_for(lambda: stack.call("get", f"/api/payment/dues/{number}/{YEAR}", staff).status_code == 200,
+             what="the dues")
+    assert stack.call("post", "/api/payment/payments", staff, json={
+        "cooperative": number, "year": YEAR, "amount": "439.25", "method": "cheque", "reference": "7",
+        "received_on": "2025-09-12"}).status_code == 201
+    wait_for(lambda: stack.call("get", path, staff).json()["checklist"]["payment_received"], what="payment.received")
+    assert stack.call("patch", f"{path}/checklist", staff, json={"engagement_signed": True}).status_code == 200
+    assert stack.call("post", f"{path}/validate", staff, json={}).status_code == 200
+
+
+def test_documents_not_produced_then_reissued(system, new_page):
+    stack, relay = system
+    store = stack.settings.data_dir / "documents"
+    shutil.rmtree(store, ignore_errors=True)
+    store.write_text("pas un dossier")  # every write of a PDF fails (NotADirectoryError)
+    validated_by_api(stack, UNPRODUCED, UNPRODUCED_MAILBOX)
+    staff = stack.login(*STAFF)
+    wait_for(lambda: stack.call("get", "/api/documents/failures", staff).json()["items"], timeout=90,
+             what=f"the documents given up\n{stack.workers['documents'].log()[-3000:]}")
+    assert "given up" in stack.workers["documents"].log()
+
+    page = new_page()
+    sign_in(page, *STAFF)
+    page.get_by_role("link", name="État du système").click()
+    main = page.locator("main")
+    expect(main.get_by_role("heading", name="Documents non produits")).to_be_visible()
+    row = main.get_by_role("row").filter(has_text=UNPRODUCED)
+    expect(row).to_contain_text("Enregistrement des PDF impossible")
+    expect(row).to_contain_text("Attestation d'adhésion")
+    accessible(page)
+    page.set_viewport_size(PHONE)
+    assert no_horizontal_scroll(page)
+    accessible(page)
+    shot(page, "32-documents-non-produits-375")
+
+    store.unlink()  # the store repaired
+    row.get_by_role("button", name=re.compile(f"Réémettre les documents et renvoyer : {UNPRODUCED}")).click()
+    expect(page.locator(".notice-success")).to_contain_text(f"Documents de {UNPRODUCED} produits")
+    expect(page.locator("main")).to_contain_text("Aucun document en échec")
+    accessible(page)
+    documents = stack.call("get", f"/api/documents/{UNPRODUCED}/{YEAR}", staff).json()["documents"]
+    assert [d["kind"] for d in documents] == ["attestation", "certificate"]
+    wait_for(lambda: [p for p in relay.directory.glob("*.eml") if UNPRODUCED_MAILBOX in p.read_text(errors="replace")
+                      and "application/pdf" in p.read_text(errors="replace")], timeout=60,
+             what="the confirmation with its documents")
 
 
 def test_agent_has_no_status_page(stack, new_page):

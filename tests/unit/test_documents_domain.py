@@ -1,6 +1,6 @@
 """Documents rules and the local store (no database, no broker)."""
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -109,3 +109,23 @@ def test_local_storage_put_get_overwrite(tmp_path):
 def test_local_storage_refuses_keys_outside_its_root(tmp_path, key):
     with pytest.raises(ValueError):
         LocalStorage(tmp_path).put(key, b"x")
+
+
+def test_an_issue_is_given_up_once_its_bound_has_passed_since_the_reservation():
+    reserved = datetime(2025, 9, 15, 8, 30, tzinfo=ZoneInfo("UTC"))
+    seconds = 1800
+    assert not domain.issue_gives_up(reserved, reserved, seconds)
+    assert not domain.issue_gives_up(reserved, reserved + timedelta(seconds=1799), seconds)
+    assert domain.issue_gives_up(reserved, reserved + timedelta(seconds=1800), seconds)
+    assert domain.issue_gives_up(reserved, reserved + timedelta(days=2), seconds)  # a delivery long after
+
+
+def test_the_failure_staff_read_says_what_and_what_to_do_in_french():
+    store = domain.failure_text(domain.STORE, domain.error_text(OSError(28, "No space left on device")))
+    assert store == ("Enregistrement des PDF impossible (OSError: [Errno 28] No space left on device). "
+                     "Réparez la cause puis réémettez les documents.")
+    assert domain.failure_text(domain.RENDERING, "ATT-2026-38-000001 : KeyError").startswith(
+        "Production des PDF impossible (ATT-2026-38-000001 : KeyError)")
+    assert domain.error_text(KeyError()) == "KeyError"
+    long = domain.failure_text(domain.STORE, "x" * 2000)
+    assert len(long) == domain.FAILURE_MAX_LENGTH and long.endswith("…). Réparez la cause puis réémettez les documents.")
