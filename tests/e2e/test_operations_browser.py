@@ -185,6 +185,20 @@ def test_documents_not_produced_then_reissued(system, new_page):
     assert no_horizontal_scroll(page)
     accessible(page)
     shot(page, "32-documents-non-produits-375")
+    # the department's staff find them where they follow their emails: the confirmation waits
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("link", name="E-mails").click()
+    listed = page.locator("main").get_by_role("row").filter(has_text=UNPRODUCED).filter(
+        has_text="Enregistrement des PDF impossible")
+    expect(listed).to_contain_text("Attestation d'adhésion")
+    expect(listed.get_by_role("button", name=re.compile("Réémettre les documents et renvoyer"))).to_be_visible()
+    accessible(page)
+    page.set_viewport_size(PHONE)
+    assert no_horizontal_scroll(page)
+    accessible(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("link", name="État du système").click()
+    row = page.locator("main").get_by_role("row").filter(has_text=UNPRODUCED)
 
     store.unlink()  # the store repaired
     row.get_by_role("button", name=re.compile(f"Réémettre les documents et renvoyer : {UNPRODUCED}")).click()

@@ -194,9 +194,10 @@ def test_the_email_log_comes_in_pages_with_filters(web):
                "subject": "Rappel", "kind": "renewal_reminder", "status": "sent", "attempts": 1,
                "sent_at": "2025-09-10T08:00:01+00:00", "last_error": "", "year": YEAR}
     web.routes[("get", "/api/notify/messages")] = lambda kwargs: {"items": [message] * kwargs["params"]["limit"]}
+    web.routes[("get", "/api/documents/failures")] = {"items": []}
     page = signed_in(web).get(f"/personnel/emails?page=2&annee={YEAR}&statut=sent")
     assert page.status_code == 200
-    params = web.calls[-1][3]
+    params = next(call for call in web.calls if call[1] == "/api/notify/messages")[3]
     assert params["offset"] == 50 and params["limit"] == 51 and params["year"] == YEAR and params["status"] == "sent"
     assert page.text.count("<tr>") == 50 + 1  # the header row and one page
     assert "Plus anciens" in page.text and "Plus récents" in page.text and "page=3" in page.text

@@ -137,9 +137,14 @@ def emails():
             raise
         items, problem = [], forms.simple_errors(failure.fields).get("cooperative", [failure.message])[0]
     more = len(items) > EMAILS_PAGE
+    try:  # the department's validations whose documents could not be produced: their confirmations wait
+        failed_documents, documents_problem = client.get("/api/documents/failures")["items"], None
+    except ApiFailure as failure:  # the page still shows the email log, and says this part is missing
+        failed_documents, documents_problem = [], failure.message
     return render_template("staff/emails.html", items=items[:EMAILS_PAGE], filters=filters, problem=problem,
                            kinds=MAIL_KIND_LABELS, statuses=MAIL_STATUS_LABELS, page=page, more=more,
-                           years=recent_years(campaign_year()))
+                           years=recent_years(campaign_year()), failed_documents=failed_documents,
+                           documents_problem=documents_problem, kind_labels=pages.KIND_LABELS)
 
 
 @bp.post("/documents/<number>/<year>/reemettre")
@@ -151,7 +156,7 @@ def reissue_documents(number, year):
     try:
         client.post(f"/api/documents/{number}/{year}/reissue")
     except ApiFailure as failure:
-        if failure.status not in (403, 404, 409):
+        if failure.status not in (403, 404, 409, 503):  # 503: the store is still out of reach
             raise
         flash(failure.message, "error")
     else:
