@@ -39,7 +39,7 @@ from deploy.redis_server import RedisServer, free_port  # noqa: E402
 from deploy.stack import Stack  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.sessions import SessionStore  # noqa: E402
-from tests.support import GUIDE, PG_ADMIN_URL, fresh_postgres_database, wait_for  # noqa: E402
+from tests.support import GUIDE, fresh_postgres_database, pg_admin_url, wait_for  # noqa: E402
 
 YEAR = "2025-2026"
 
@@ -85,7 +85,7 @@ class CpuMeter(threading.Thread):
                   "smtp server + bench": [os.getpid()]}
         for name, worker in list(self.stack.workers.items()):
             groups[f"worker {name}"] = _tree(worker.process.pid)
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(pg_admin_url(), autocommit=True) as conn:
             groups["postgresql (this database)"] = [row[0] for row in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))]
         return groups

@@ -1,8 +1,33 @@
+import os
+
 import pytest
 import redis
 
 from deploy.redis_server import RedisServer
+from tests.pg_cluster import PostgresCluster
 from tests.support import fresh_postgres_database
+
+_OWN_POSTGRES = pytest.StashKey[PostgresCluster]()
+
+
+def pytest_configure(config):
+    """This run's own PostgreSQL server (the machine's PostgreSQL, a cluster on a free
+    port): two runs at once never share a server's connections (the machine's
+    max_connections of 100 ran out with two runs' systems side by side). Started by the
+    process pytest begins in; the xdist workers it spawns inherit TEST_POSTGRES_URL.
+    A TEST_POSTGRES_URL given beforehand is used instead."""
+    if os.environ.get("TEST_POSTGRES_URL"):
+        return
+    cluster = PostgresCluster(max_connections=300).init().start()
+    config.stash[_OWN_POSTGRES] = cluster
+    os.environ["TEST_POSTGRES_URL"] = cluster.url
+
+
+def pytest_unconfigure(config):
+    cluster = config.stash.get(_OWN_POSTGRES, None)
+    if cluster is not None:
+        os.environ.pop("TEST_POSTGRES_URL", None)
+        cluster.close()
 
 
 @pytest.fixture(scope="session")

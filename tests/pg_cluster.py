@@ -28,8 +28,9 @@ def _bin(name: str) -> str:
 
 
 class PostgresCluster:
-    def __init__(self):
+    def __init__(self, max_connections: int = 100):
         self.port = free_port()
+        self.max_connections = max_connections
         self.dir = Path(tempfile.mkdtemp(prefix="retkoop-pg-"))
         self.data = self.dir / "data"
         self._user = None
@@ -57,7 +58,7 @@ class PostgresCluster:
         return self
 
     def _options(self) -> str:
-        return f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+        return f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections={self.max_connections}"
 
     def restart(self) -> None:
         """``pg_ctl restart -m fast``: every session is cut, as in a real restart."""

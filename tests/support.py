@@ -22,7 +22,14 @@ GUIDE = {
     "instruments_value": "0.00",
     "payment": {"transfer": False, "cheque": True, "other": False},
 }
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_admin_url() -> str:
+    """The PostgreSQL server this run creates its databases on: its own (tests/conftest.py
+    starts one per run and names it in TEST_POSTGRES_URL), or the one TEST_POSTGRES_URL names."""
+    return os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
 # The machine's RabbitMQ; each system under test gets a virtual host of its own, deleted afterwards.
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
 
@@ -48,13 +55,13 @@ def rabbitmq_vhost():
 def fresh_postgres_database():
     """A new, empty database for one test or module, dropped afterwards."""
     name = f"retkoop_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(pg_admin_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = pg_admin_url().rsplit("/", 1)[0] + f"/{name}"
     try:
         yield url
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(pg_admin_url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -7,7 +7,7 @@ import psycopg
 
 from services.adhesion.app import create_app
 from tests.integration.test_adhesion_api import NUMBER, YEAR, create_cooperative
-from tests.support import GUIDE, PG_ADMIN_URL, Client
+from tests.support import GUIDE, Client, pg_admin_url
 
 ADHESION = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
 
@@ -15,7 +15,7 @@ ADHESION = f"/api/adhesion/adhesions/{NUMBER}/{YEAR}"
 @contextmanager
 def refusing_connections(database_url: str):
     name = database_url.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+    with psycopg.connect(pg_admin_url(), autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         try:
