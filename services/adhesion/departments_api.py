@@ -12,6 +12,7 @@ from services.adhesion import campaign, departments, importing, onboarding, pass
 from services.adhesion.schemas import (
     Accepted,
     CooperativeDetail,
+    CooperativeImportOut,
     CooperativePatch,
     DepartmentIn,
     DepartmentList,
@@ -29,7 +30,6 @@ from services.adhesion.schemas import (
 )
 from shared.auth import client_address, current_principal, login_required, staff_required
 from shared.errors import ApiError, checked_path
-from shared.schemas import ImportOut
 from shared.service import service
 
 blp = Blueprint("departments", __name__, url_prefix="/api/adhesion", description="Départements, import, campagne")
@@ -91,7 +91,7 @@ def list_staff():
 @blp.post("/cooperatives/import")
 @staff_required
 @blp.arguments(ImportQuery, location="query")
-@blp.response(200, ImportOut)
+@blp.response(200, CooperativeImportOut)
 def import_cooperatives(query):
     """CSV body (``text/csv``) or a multipart ``file``; ``?dry_run=1`` checks only."""
     if (request.content_length or 0) > importing.MAX_BYTES + 64 * 1024:

@@ -10,7 +10,7 @@ from services.adhesion import domain
 from services.adhesion.domain import CHANGE_FORM_STATES, STATUSES
 from shared.fields import Code, Count, EmailAddress, EmailAddressOrEmpty, Money, StrictBoolean, StrictSchema, Text
 from shared.identifiers import NUMBER_RE, is_valid_year
-from shared.schemas import department_field, item_list, staff_login_field
+from shared.schemas import ImportOut, department_field, item_list, staff_login_field
 
 
 class LoginIn(StrictSchema):
@@ -428,6 +428,7 @@ class ImportQuery(StrictSchema):
     other_department = fields.Boolean(load_default=False)
 
 
+class CooperativeImportOut(ImportOut):
     rows = fields.List(fields.Dict())  # each line read and what it does: the page's preview
 
 

@@ -117,6 +117,8 @@ def test_import_of_600_cp1252_lines_invites_each_once(client, app, staff):
     dry = import_file(client, staff, body, dry_run=True)
     assert dry.status_code == 200, dry.json
     assert (dry.json["created"], dry.json["dry_run"]) == (600, True)
+    # the page's preview: each line read and what it does
+    assert len(dry.json["rows"]) == 600 and {row["action"] for row in dry.json["rows"]} == {"created"}
     assert invitations(app) == [] and client.get("/api/adhesion/cooperatives", headers=staff).json["total"] == 0
 
     first = import_file(client, staff, body)
